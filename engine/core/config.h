@@ -1,0 +1,237 @@
+// Plain configuration structs that layers, nets and solvers consume.  The
+// loader (engine/config/) fills them from Caffe-style prototxt files and has
+// already resolved defaults and legacy spellings (kernel_size vs kernel_h/w,
+// input_dim vs Input layers); protobuf never reaches past the loader.
+// Field names follow Caffe's; `partition`, `precision` and warm-up are
+// Banyan's extensions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/shape.h"
+
+namespace banyan {
+
+enum class Phase { kTrain, kTest };
+const char* PhaseName(Phase p);
+
+// Where a config value came from, for error messages: "net.prototxt:12:5".
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based
+  std::string ToString() const;
+};
+
+struct FillerConfig {
+  enum class VarianceNorm { kFanIn, kFanOut, kAverage };
+  std::string type = "constant";  // constant | gaussian | uniform | xavier | msra
+  float value = 0.0f;             // constant
+  float min = 0.0f, max = 1.0f;   // uniform
+  float mean = 0.0f, std = 1.0f;  // gaussian
+  VarianceNorm variance_norm = VarianceNorm::kFanIn;  // xavier, msra
+};
+
+// Per-parameter learning-rate and decay multipliers (`param { ... }`).
+struct ParamConfig {
+  float lr_mult = 1.0f;
+  float decay_mult = 1.0f;
+};
+
+struct TransformConfig {
+  float scale = 1.0f;
+  bool mirror = false;
+  int crop_size = 0;               // 0 = no crop
+  std::string mean_file;           // BlobProto, as written by compute_mean
+  std::vector<float> mean_value;   // one value, or one per channel
+  bool force_color = false;
+  bool force_gray = false;
+};
+
+struct DataConfig {
+  std::string source;  // LMDB directory
+  int batch_size = 0;  // per worker group
+  int rand_skip = 0;
+  bool shuffle = true;  // Banyan: seeded permutation per epoch in TRAIN
+};
+
+struct InputConfig {
+  std::vector<Shape> shapes;  // one per top
+};
+
+struct ConvolutionConfig {
+  int num_output = 0;
+  bool bias_term = true;
+  int kernel_h = 0, kernel_w = 0;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int dilation_h = 1, dilation_w = 1;
+  int group = 1;
+  int axis = 1;
+  FillerConfig weight_filler;
+  FillerConfig bias_filler;
+};
+
+struct PoolingConfig {
+  enum class Method { kMax, kAve };
+  enum class RoundMode { kCeil, kFloor };
+  Method pool = Method::kMax;
+  int kernel_h = 0, kernel_w = 0;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  bool global_pooling = false;
+  RoundMode round_mode = RoundMode::kCeil;  // Caffe's default
+};
+
+struct LrnConfig {
+  int local_size = 5;
+  float alpha = 1.0f;
+  float beta = 0.75f;
+  float k = 1.0f;
+  // Only ACROSS_CHANNELS is supported; the loader rejects WITHIN_CHANNEL.
+};
+
+struct InnerProductConfig {
+  int num_output = 0;
+  bool bias_term = true;
+  int axis = 1;
+  bool transpose = false;
+  FillerConfig weight_filler;
+  FillerConfig bias_filler;
+};
+
+struct ReluConfig {
+  float negative_slope = 0.0f;
+};
+
+struct DropoutConfig {
+  float dropout_ratio = 0.5f;
+};
+
+struct SoftmaxConfig {
+  int axis = 1;
+};
+
+struct LossConfig {
+  enum class Normalization { kFull, kValid, kBatchSize, kNone };
+  std::optional<int> ignore_label;
+  Normalization normalization = Normalization::kValid;
+};
+
+struct AccuracyConfig {
+  int top_k = 1;
+  int axis = 1;
+  std::optional<int> ignore_label;
+};
+
+struct ConcatConfig {
+  int axis = 1;
+};
+
+struct FlattenConfig {
+  int axis = 1;
+  int end_axis = -1;
+};
+
+struct EltwiseConfig {
+  enum class Op { kProd, kSum, kMax };
+  Op operation = Op::kSum;
+  std::vector<float> coeff;  // SUM only; empty = all ones
+};
+
+struct BatchNormConfig {
+  std::optional<bool> use_global_stats;  // default: false in TRAIN, true in TEST
+  float moving_average_fraction = 0.999f;
+  float eps = 1e-5f;
+};
+
+struct ScaleConfig {
+  int axis = 1;
+  int num_axes = 1;
+  bool bias_term = false;
+  FillerConfig filler;  // default constant 1 (set by the loader)
+  FillerConfig bias_filler;
+};
+
+struct LayerConfig {
+  std::string name;
+  std::string type;
+  std::vector<std::string> bottom;
+  std::vector<std::string> top;
+  std::vector<ParamConfig> param;
+  std::vector<float> loss_weight;
+  std::vector<bool> propagate_down;
+  int partition = 0;  // Banyan: which worker of a group runs this layer
+  SourceLocation location;  // of the `layer {` block
+
+  TransformConfig transform;
+  DataConfig data;
+  InputConfig input;
+  ConvolutionConfig convolution;
+  PoolingConfig pooling;
+  LrnConfig lrn;
+  InnerProductConfig inner_product;
+  ReluConfig relu;
+  DropoutConfig dropout;
+  SoftmaxConfig softmax;
+  LossConfig loss;
+  AccuracyConfig accuracy;
+  ConcatConfig concat;
+  FlattenConfig flatten;
+  EltwiseConfig eltwise;
+  BatchNormConfig batch_norm;
+  ScaleConfig scale;
+
+  // Phase filter from include/exclude rules: a layer is in a phase's net when
+  // (include_phases is empty or contains it) and exclude_phases does not.
+  std::vector<Phase> include_phases;
+  std::vector<Phase> exclude_phases;
+  bool InPhase(Phase p) const;
+};
+
+struct NetConfig {
+  std::string name;
+  std::string source_file;  // path it was loaded from ("" if built in code)
+  std::vector<LayerConfig> layers;
+};
+
+struct SolverConfig {
+  enum class Type { kSgd, kNesterov, kAdaGrad, kAdam };
+  enum class Precision { kFloat32, kBFloat16 };
+  std::string source_file;
+  std::string net;        // path of the net file, as written
+  std::string train_net;  // alternative spellings Caffe allows
+  std::string test_net;
+  std::vector<int> test_iter;
+  int test_interval = 0;
+  bool test_initialization = true;
+  float base_lr = 0.01f;
+  int display = 0;
+  int average_loss = 1;
+  int max_iter = 0;
+  int iter_size = 1;
+  std::string lr_policy = "fixed";  // fixed step multistep exp inv poly sigmoid
+  float gamma = 0.0f;
+  float power = 0.0f;
+  int stepsize = 0;
+  std::vector<int> stepvalue;
+  float momentum = 0.0f;
+  float momentum2 = 0.999f;  // Adam's beta2
+  float delta = 1e-8f;       // AdaGrad / Adam epsilon
+  float weight_decay = 0.0f;
+  std::string regularization_type = "L2";  // L2 | L1
+  float clip_gradients = -1.0f;
+  int snapshot = 0;
+  std::string snapshot_prefix;
+  bool snapshot_after_train = true;
+  int64_t random_seed = -1;  // -1: a fixed default seed (training is reproducible)
+  Type type = Type::kSgd;
+  Precision precision = Precision::kFloat32;
+  int warmup_iter = 0;           // Banyan: linear warm-up from warmup_start_lr
+  float warmup_start_lr = 0.0f;  // Banyan
+};
+
+}  // namespace banyan

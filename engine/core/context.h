@@ -1,0 +1,68 @@
+// WorkerContext: what one worker (one host thread bound to one device) owns
+// and what every layer call receives: its device, its place in the worker
+// groups, the solver seed, the current step (for counter-based randomness)
+// and a scratch workspace planned by the Net.  CUDA streams and library
+// handles join it in the GPU backend.  Not thread-safe: one worker, one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/core/config.h"
+#include "engine/core/device.h"
+
+namespace banyan {
+
+// Where a worker sits: group g of G replicas, rank k of K partitions.
+struct WorkerPlacement {
+  int group_index = 0;
+  int num_groups = 1;
+  int rank_in_group = 0;
+  int group_size = 1;
+};
+
+// The step being computed.  Layers key their randomness by it so that any
+// worker layout draws the same numbers for the same global sample.
+struct StepInfo {
+  Phase phase = Phase::kTrain;
+  // TRAIN: the solver iteration times iter_size plus the accumulation index
+  // (one forward pass per value).  TEST: the batch index within a test pass.
+  int64_t iteration = 0;
+  // Global index of the first sample of this worker group's slice of the
+  // batch (group_index * batch_size).
+  int64_t sample_base = 0;
+};
+
+class WorkerContext {
+ public:
+  WorkerContext(Device device, uint64_t seed, WorkerPlacement placement = {})
+      : device_(device), seed_(seed), placement_(placement) {}
+  WorkerContext(const WorkerContext&) = delete;
+  WorkerContext& operator=(const WorkerContext&) = delete;
+
+  Device device() const { return device_; }
+  uint64_t seed() const { return seed_; }
+  const WorkerPlacement& placement() const { return placement_; }
+
+  StepInfo& step() { return step_; }
+  const StepInfo& step() const { return step_; }
+
+  // Scratch shared by all layers of a net; valid during forward/backward.
+  // The Net sizes it to the largest layer's request at setup.
+  float* workspace() const { return workspace_; }
+  size_t workspace_floats() const { return workspace_floats_; }
+  void set_workspace(float* ws, size_t floats) {
+    workspace_ = ws;
+    workspace_floats_ = floats;
+  }
+
+ private:
+  Device device_;
+  uint64_t seed_;
+  WorkerPlacement placement_;
+  StepInfo step_;
+  float* workspace_ = nullptr;
+  size_t workspace_floats_ = 0;
+};
+
+}  // namespace banyan

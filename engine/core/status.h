@@ -1,0 +1,61 @@
+// Status: the error type for everything a user can cause (bad config, missing
+// file, corrupt record, unsupported shape).  Broken invariants use CHECK instead.
+// Only bin/ turns a Status into an exit code.
+#pragma once
+
+#include <string>
+#include <utility>
+
+namespace banyan {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,  // bad config value, bad flag, bad shape
+  kNotFound,         // missing file, unknown layer or blob name
+  kIoError,          // read/write failure
+  kDataLoss,         // corrupt record, bad checksum
+  kUnimplemented,    // valid request the engine cannot honour
+  kResourceExhausted,
+  kCancelled,        // stopped by a signal or a peer
+  kInternal,
+};
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
+  static Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
+  static Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
+  static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "InvalidArgument: <message>" or "OK".
+  std::string ToString() const;
+  // Returns a copy whose message is "<prefix>: <message>"; OK stays OK.
+  Status WithContext(const std::string& prefix) const;
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+const char* StatusCodeName(StatusCode code);
+
+}  // namespace banyan
+
+#define BANYAN_RETURN_IF_ERROR(expr)          \
+  do {                                        \
+    ::banyan::Status banyan_status_ = (expr); \
+    if (!banyan_status_.ok()) return banyan_status_; \
+  } while (0)

@@ -1,0 +1,90 @@
+// Host allocation for Buffer; CUDA allocation arrives with the cuda/ layer.
+#include "engine/core/tensor.h"
+
+#include <glog/logging.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace banyan {
+
+size_t DTypeSize(DType t) { return t == DType::kFloat32 ? 4 : 2; }
+const char* DTypeName(DType t) { return t == DType::kFloat32 ? "float32" : "bfloat16"; }
+
+Buffer::~Buffer() { Release(); }
+
+Buffer::Buffer(Buffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_), device_(o.device_) {
+  o.data_ = nullptr;
+  o.bytes_ = 0;
+}
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    Release();
+    data_ = o.data_;
+    bytes_ = o.bytes_;
+    device_ = o.device_;
+    o.data_ = nullptr;
+    o.bytes_ = 0;
+  }
+  return *this;
+}
+
+void Buffer::Release() {
+  if (data_ != nullptr) {
+    CHECK(device_.is_cpu());
+    std::free(data_);
+  }
+  data_ = nullptr;
+  bytes_ = 0;
+}
+
+Status Buffer::Allocate(Device device, size_t bytes, Buffer* out) {
+  if (!device.is_cpu()) {
+    return Status::Unimplemented("allocation on " + device.ToString() +
+                                 ": this build has no CUDA support");
+  }
+  constexpr size_t kAlign = 64;
+  size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  if (rounded == 0) rounded = kAlign;
+  void* p = std::aligned_alloc(kAlign, rounded);
+  if (p == nullptr) {
+    return Status::ResourceExhausted("cannot allocate " + std::to_string(bytes) + " bytes on " +
+                                     device.ToString());
+  }
+  std::memset(p, 0, rounded);
+  Buffer b;
+  b.data_ = p;
+  b.bytes_ = bytes;
+  b.device_ = device;
+  *out = std::move(b);
+  return Status::Ok();
+}
+
+float* Tensor::f32() const {
+  CHECK(dtype_ == DType::kFloat32) << "tensor holds " << DTypeName(dtype_) << ", not float32";
+  return static_cast<float*>(data_);
+}
+
+void Blob::set_shape(Shape s) {
+  CHECK(!bound()) << "blob '" << name_ << "' reshaped after its storage was bound";
+  for (int64_t d : s.dims()) CHECK_GE(d, 0) << "negative dimension for blob '" << name_ << "'";
+  shape_ = std::move(s);
+}
+
+void Blob::Bind(float* data, float* diff, Device device) {
+  CHECK(data != nullptr || count() == 0);
+  data_ = data;
+  diff_ = diff;
+  device_ = device;
+}
+
+Status Blob::Allocate(Device device) {
+  size_t n = static_cast<size_t>(count());
+  BANYAN_RETURN_IF_ERROR(Buffer::Allocate(device, 2 * n * sizeof(float), &owned_));
+  float* base = static_cast<float*>(owned_.data());
+  Bind(base, base + n, device);
+  return Status::Ok();
+}
+
+}  // namespace banyan

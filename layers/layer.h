@@ -1,0 +1,92 @@
+// The layer contract (Caffe's, made explicit):
+//   Setup    once: validate the config against the bottom shapes, set every
+//            top's shape, declare parameters (DeclareParam) and the scratch
+//            workspace size.  No storage is bound yet.  Errors name the layer.
+//   Forward  compute tops from bottoms.      Never allocates, never syncs.
+//   Backward compute bottom diffs (overwrite) and parameter diffs (+=, they
+//            accumulate until the solver clears them) from top diffs.
+// CPU code sits in <layer>.cc, GPU code in <layer>.cu; Forward/Backward
+// dispatch on the worker's device.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/config.h"
+#include "engine/core/context.h"
+#include "engine/core/status.h"
+#include "engine/core/tensor.h"
+
+namespace banyan {
+
+// A parameter a layer declared at setup.  The Net binds `blob` into its
+// contiguous parameter buffer (data) and gradient buffer (diff).
+struct LayerParam {
+  std::unique_ptr<Blob> blob;
+  FillerConfig filler;
+  float lr_mult = 1.0f;
+  float decay_mult = 1.0f;
+  // False for state the solver must not update (BatchNorm statistics).
+  bool learnable = true;
+};
+
+class Layer {
+ public:
+  explicit Layer(LayerConfig config) : config_(std::move(config)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const LayerConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  const std::string& type() const { return config_.type; }
+
+  // See the contract above.  `bottom` blobs have shapes; `top` blobs get them.
+  virtual Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) = 0;
+
+  void Forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+               WorkerContext& ctx);
+  void Backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                const std::vector<Blob*>& bottom, WorkerContext& ctx);
+
+  // Floats of scratch needed by Forward/Backward, known after Setup.
+  virtual size_t WorkspaceFloats() const { return 0; }
+  // Whether top[i] may be the same blob as bottom[i] (ReLU, Dropout).
+  virtual bool AllowsInPlace() const { return false; }
+  // Loss weight of top `i` when the config gives none (1 for loss layers' top 0).
+  virtual float DefaultLossWeight(int /*top_index*/) const { return 0.0f; }
+  // Whether gradients can flow to bottom `i` at all (false for labels).
+  virtual bool CanPropagateDown(int /*bottom_index*/) const { return true; }
+  // Called by the Net once parameters are bound and filled; for layers that
+  // derive state from them.  Default: nothing.
+  virtual Status OnParamsBound() { return Status::Ok(); }
+
+  std::vector<LayerParam>& params() { return params_; }
+  const std::vector<LayerParam>& params() const { return params_; }
+
+ protected:
+  virtual void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                          WorkerContext& ctx) = 0;
+  virtual void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                           const std::vector<Blob*>& bottom, WorkerContext& ctx) = 0;
+  virtual void ForwardGpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                          WorkerContext& ctx);
+  virtual void BackwardGpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                           const std::vector<Blob*>& bottom, WorkerContext& ctx);
+
+  // Declares parameter number params().size() with `shape`, taking lr_mult and
+  // decay_mult from the config's param entry of the same index.  Returns its blob.
+  Blob* DeclareParam(Shape shape, const FillerConfig& filler, bool learnable = true);
+
+  // Checks the number of bottoms and tops; max < 0 means unbounded.
+  Status CheckCounts(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                     int min_bottom, int max_bottom, int min_top, int max_top) const;
+  // An InvalidArgument status "layer '<name>' (<type>) at <location>: <message>".
+  Status Error(const std::string& message) const;
+
+  LayerConfig config_;
+  std::vector<LayerParam> params_;
+};
+
+}  // namespace banyan

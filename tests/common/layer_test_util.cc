@@ -1,0 +1,183 @@
+// Implementation of the layer test harness and the gradient checker.
+#include "tests/common/layer_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include <glog/logging.h>
+
+#include "engine/core/random.h"
+
+namespace banyan::testing {
+
+void FillGaussian(float* x, int64_t n, uint64_t seed, float mean, float std) {
+  uint64_t key = MixKey(seed, 17);
+  for (int64_t i = 0; i < n; ++i) x[i] = mean + std * NormalAt(key, 0, static_cast<uint64_t>(i));
+}
+
+void FillUniform(float* x, int64_t n, uint64_t seed, float lo, float hi) {
+  uint64_t key = MixKey(seed, 29);
+  for (int64_t i = 0; i < n; ++i) x[i] = lo + (hi - lo) * UniformAt(key, 0, static_cast<uint64_t>(i));
+}
+
+LayerHarness::LayerHarness(std::vector<Shape> bottom_shapes, int num_tops, uint64_t seed)
+    : ctx_(Device::Cpu(), seed), seed_(seed) {
+  for (size_t i = 0; i < bottom_shapes.size(); ++i) {
+    auto b = std::make_unique<Blob>("bottom" + std::to_string(i));
+    b->set_shape(bottom_shapes[i]);
+    CHECK(b->Allocate(Device::Cpu()).ok());
+    FillGaussian(b->data(), b->count(), seed * 131 + i);
+    bottom_ptrs_.push_back(b.get());
+    bottoms_.push_back(std::move(b));
+  }
+  for (int i = 0; i < num_tops; ++i) {
+    auto t = std::make_unique<Blob>("top" + std::to_string(i));
+    top_ptrs_.push_back(t.get());
+    tops_.push_back(std::move(t));
+  }
+}
+
+Status LayerHarness::Setup(Layer& layer) {
+  BANYAN_RETURN_IF_ERROR(layer.Setup(bottom_ptrs_, top_ptrs_));
+  for (Blob* t : top_ptrs_) {
+    if (!t->bound()) BANYAN_RETURN_IF_ERROR(t->Allocate(Device::Cpu()));
+  }
+  uint64_t k = 0;
+  for (LayerParam& p : layer.params()) {
+    BANYAN_RETURN_IF_ERROR(p.blob->Allocate(Device::Cpu()));
+    FillGaussian(p.blob->data(), p.blob->count(), seed_ * 977 + (k++), 0.0f, 0.5f);
+  }
+  workspace_.assign(std::max<size_t>(layer.WorkspaceFloats(), 1), 0.0f);
+  ctx_.set_workspace(workspace_.data(), layer.WorkspaceFloats());
+  return layer.OnParamsBound();
+}
+
+namespace {
+
+double Objective(const std::vector<Blob*>& top, const std::vector<std::vector<float>>& w) {
+  double s = 0.0;
+  for (size_t t = 0; t < top.size(); ++t) {
+    for (int64_t i = 0; i < top[t]->count(); ++i) s += static_cast<double>(w[t][i]) * top[t]->data()[i];
+  }
+  return s;
+}
+
+struct Target {
+  std::string what;
+  float* value;
+  const float* grad;
+  int64_t count;
+};
+
+}  // namespace
+
+void CheckGradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& o,
+                    std::vector<bool> check_bottom) {
+  auto& bottom = h.bottom();
+  auto& top = h.top();
+  WorkerContext& ctx = h.ctx();
+  if (check_bottom.empty()) check_bottom.assign(bottom.size(), true);
+  ASSERT_EQ(check_bottom.size(), bottom.size());
+
+  std::vector<std::vector<float>> w(top.size());
+  for (size_t t = 0; t < top.size(); ++t) {
+    w[t].resize(top[t]->count());
+    FillGaussian(w[t].data(), top[t]->count(), o.seed + t);
+  }
+  // Analytic gradients.
+  layer.Forward(bottom, top, ctx);
+  for (size_t t = 0; t < top.size(); ++t) std::copy(w[t].begin(), w[t].end(), top[t]->diff());
+  for (LayerParam& p : layer.params()) std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
+  for (Blob* b : bottom) std::fill(b->diff(), b->diff() + b->count(), std::nanf(""));
+  layer.Backward(top, check_bottom, bottom, ctx);
+
+  std::vector<std::vector<float>> analytic;
+  std::vector<Target> targets;
+  for (size_t i = 0; i < bottom.size(); ++i) {
+    if (!check_bottom[i]) continue;
+    analytic.emplace_back(bottom[i]->diff(), bottom[i]->diff() + bottom[i]->count());
+    targets.push_back({"bottom[" + std::to_string(i) + "]", bottom[i]->data(), nullptr, bottom[i]->count()});
+  }
+  if (o.check_params) {
+    for (size_t p = 0; p < layer.params().size(); ++p) {
+      Blob* b = layer.params()[p].blob.get();
+      if (!layer.params()[p].learnable) continue;
+      analytic.emplace_back(b->diff(), b->diff() + b->count());
+      targets.push_back({"param[" + std::to_string(p) + "]", b->data(), nullptr, b->count()});
+    }
+  }
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const Target& tg = targets[t];
+    int64_t stride = 1;
+    if (o.max_checks_per_blob > 0 && tg.count > o.max_checks_per_blob) {
+      stride = (tg.count + o.max_checks_per_blob - 1) / o.max_checks_per_blob;
+    }
+    int failures = 0;
+    for (int64_t j = 0; j < tg.count; j += stride) {
+      float orig = tg.value[j];
+      if (o.kink_range > 0 && std::fabs(orig - o.kink) < o.kink_range) continue;
+      tg.value[j] = orig + o.step;
+      layer.Forward(bottom, top, ctx);
+      double plus = Objective(top, w);
+      tg.value[j] = orig - o.step;
+      layer.Forward(bottom, top, ctx);
+      double minus = Objective(top, w);
+      tg.value[j] = orig;
+      double numeric = (plus - minus) / (2.0 * o.step);
+      double a = analytic[t][j];
+      double scale = std::max({std::fabs(a), std::fabs(numeric), 1.0});
+      if (!(std::fabs(a - numeric) <= o.threshold * scale)) {
+        if (++failures <= 5) {
+          ADD_FAILURE() << "layer '" << layer.name() << "' " << tg.what << " element " << j
+                        << ": analytic " << a << " vs numeric " << numeric;
+        }
+      }
+    }
+    EXPECT_EQ(failures, 0) << "layer '" << layer.name() << "' " << tg.what << " gradient mismatches";
+  }
+}
+
+void CheckAccumulatesTwice(Layer& layer, LayerHarness& h, float rel_tol) {
+  auto& bottom = h.bottom();
+  auto& top = h.top();
+  WorkerContext& ctx = h.ctx();
+  std::vector<bool> down(bottom.size(), true);
+  layer.Forward(bottom, top, ctx);
+  for (size_t t = 0; t < top.size(); ++t) FillGaussian(top[t]->diff(), top[t]->count(), 4242 + t);
+  for (LayerParam& p : layer.params()) std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
+  layer.Backward(top, down, bottom, ctx);
+  std::vector<std::vector<float>> g1, b1;
+  for (LayerParam& p : layer.params()) g1.emplace_back(p.blob->diff(), p.blob->diff() + p.blob->count());
+  for (Blob* b : bottom) b1.emplace_back(b->diff(), b->diff() + b->count());
+  // Poison the bottom diffs: the second pass must overwrite them.
+  for (Blob* b : bottom) std::fill(b->diff(), b->diff() + b->count(), 1e30f);
+  layer.Backward(top, down, bottom, ctx);
+  bool any_param_grad = false;
+  for (size_t p = 0; p < layer.params().size(); ++p) {
+    if (!layer.params()[p].learnable) continue;
+    const float* g = layer.params()[p].blob->diff();
+    for (size_t j = 0; j < g1[p].size(); ++j) {
+      any_param_grad = any_param_grad || g1[p][j] != 0.0f;
+      ASSERT_NEAR(g[j], 2.0f * g1[p][j], rel_tol * std::max(1.0f, std::fabs(2.0f * g1[p][j])))
+          << "param[" << p << "] element " << j << " did not accumulate";
+    }
+  }
+  for (size_t i = 0; i < bottom.size(); ++i) {
+    if (!layer.CanPropagateDown(static_cast<int>(i))) continue;
+    const float* d = bottom[i]->diff();
+    for (size_t j = 0; j < b1[i].size(); ++j) {
+      ASSERT_NEAR(d[j], b1[i][j], rel_tol * std::max(1.0f, std::fabs(b1[i][j])))
+          << "bottom[" << i << "] element " << j << " was not overwritten";
+    }
+  }
+  bool has_learnable = false;
+  for (const LayerParam& p : layer.params()) has_learnable = has_learnable || p.learnable;
+  if (has_learnable) {
+    EXPECT_TRUE(any_param_grad) << "all parameter gradients are zero: nothing was checked";
+  }
+}
+
+}  // namespace banyan::testing
