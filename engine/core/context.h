@@ -28,8 +28,11 @@ struct StepInfo {
   // TRAIN: the solver iteration times iter_size plus the accumulation index
   // (one forward pass per value).  TEST: the batch index within a test pass.
   int64_t iteration = 0;
-  // Global index of the first sample of this worker group's slice of the
-  // batch (group_index * batch_size).
+  // Global index of the first sample of this worker group's slice of this
+  // forward pass: iteration * (num_groups * batch_size) + group_index *
+  // batch_size.  Sample n of the slice is global sample sample_base + n; it
+  // keys per-sample randomness (dropout masks, crops), so 1 worker with batch
+  // G*B, G groups of B, and iter_size accumulation all draw the same numbers.
   int64_t sample_base = 0;
 };
 

@@ -1,0 +1,423 @@
+// Net construction: phase filter, graph of blob versions, Split insertion,
+// layer setup, backward analysis, memory planning, parameter binding.
+#include "engine/net.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <map>
+
+#include "engine/core/math.h"
+#include "engine/core/random.h"
+#include "layers/filler.h"
+#include "layers/registry.h"
+
+namespace banyan {
+namespace {
+
+constexpr int64_t kAlignFloats = 16;  // 64 bytes
+int64_t RoundUp(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// One layer of the graph after phase filtering and Split insertion.
+struct Node {
+  LayerConfig config;
+  std::vector<int> bottoms;      // version ids
+  std::vector<int> tops;         // version ids
+  std::vector<int> in_place_of;  // per top: index of the bottom it overwrites, or -1
+};
+
+// One value of a named blob: written by `producer`, read by `consumers`.
+struct Version {
+  std::string name;
+  int producer = -1;
+  std::vector<std::pair<int, int>> consumers;  // (node, bottom index)
+  int storage = -1;
+  float loss_weight = 0.0f;
+};
+
+std::string Where(const LayerConfig& c) {
+  return "layer '" + c.name + "'" + (c.location.line > 0 ? " at " + c.location.ToString() : "");
+}
+
+}  // namespace
+
+class NetBuilder {
+ public:
+  NetBuilder(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx, Net* net)
+      : config_(config), options_(options), ctx_(ctx), net_(net) {}
+
+  Status Build() {
+    net_->name_ = config_.name;
+    net_->phase_ = options_.phase;
+    net_->ctx_ = ctx_;
+    BANYAN_RETURN_IF_ERROR(ParseGraph());
+    InsertSplits();
+    BANYAN_RETURN_IF_ERROR(CreateAndSetupLayers());
+    AnalyzeBackward();
+    BANYAN_RETURN_IF_ERROR(PlanActivations());
+    BANYAN_RETURN_IF_ERROR(BindParams());
+    for (auto& layer : net_->layers_) {
+      BANYAN_RETURN_IF_ERROR(layer->OnParamsBound());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status ParseGraph() {
+    std::map<std::string, int> current;  // name -> latest version
+    for (const LayerConfig& c : config_.layers) {
+      if (!c.InPhase(options_.phase)) continue;
+      const int id = static_cast<int>(nodes_.size());
+      Node node;
+      node.config = c;
+      for (size_t b = 0; b < c.bottom.size(); ++b) {
+        auto it = current.find(c.bottom[b]);
+        if (it == current.end()) {
+          return Status::InvalidArgument(Where(c) + ": bottom '" + c.bottom[b] +
+                                         "' is not produced by an earlier layer of the " +
+                                         PhaseName(options_.phase) + " net");
+        }
+        node.bottoms.push_back(it->second);
+        versions_[it->second].consumers.push_back({id, static_cast<int>(b)});
+      }
+      for (const std::string& t : c.top) {
+        auto bit = std::find(c.bottom.begin(), c.bottom.end(), t);
+        int in_place = bit == c.bottom.end() ? -1 : static_cast<int>(bit - c.bottom.begin());
+        if (in_place < 0 && current.count(t)) {
+          return Status::InvalidArgument(
+              Where(c) + ": top '" + t + "' is already produced by layer '" +
+              nodes_[versions_[current[t]].producer].config.name +
+              "'; only an in-place layer (top equal to its bottom) may write it again");
+        }
+        Version v;
+        v.name = t;
+        v.producer = id;
+        versions_.push_back(v);
+        node.tops.push_back(static_cast<int>(versions_.size()) - 1);
+        node.in_place_of.push_back(in_place);
+        current[t] = node.tops.back();
+      }
+      nodes_.push_back(std::move(node));
+    }
+    if (nodes_.empty()) {
+      return Status::InvalidArgument(config_.source_file + ": net '" + config_.name +
+                                     "' has no layers in phase " + PhaseName(options_.phase));
+    }
+    final_names_ = current;
+    return Status::Ok();
+  }
+
+  // A version read by k > 1 layers gets a Split layer right after its
+  // producer, with k tops, one per reader.
+  void InsertSplits() {
+    std::vector<std::vector<Node>> after(nodes_.size());
+    const size_t num_versions = versions_.size();
+    for (size_t v = 0; v < num_versions; ++v) {
+      if (versions_[v].consumers.size() < 2) continue;
+      const Node& producer = nodes_[versions_[v].producer];
+      Node split;
+      split.config.name = versions_[v].name + "_" + producer.config.name + "_split";
+      split.config.type = "Split";
+      split.config.partition = producer.config.partition;
+      split.config.location = producer.config.location;
+      split.config.bottom = {versions_[v].name};
+      split.bottoms = {static_cast<int>(v)};
+      auto consumers = versions_[v].consumers;
+      for (size_t k = 0; k < consumers.size(); ++k) {
+        Version out;
+        out.name = versions_[v].name + "_split_" + std::to_string(k);
+        out.consumers = {consumers[k]};
+        versions_.push_back(out);
+        const int out_id = static_cast<int>(versions_.size()) - 1;
+        split.config.top.push_back(out.name);
+        split.tops.push_back(out_id);
+        split.in_place_of.push_back(-1);
+        nodes_[consumers[k].first].bottoms[consumers[k].second] = out_id;
+      }
+      versions_[v].consumers = {{-1, 0}};  // the split (index fixed below)
+      after[versions_[v].producer].push_back(std::move(split));
+    }
+    std::vector<Node> ordered;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      ordered.push_back(std::move(nodes_[i]));
+      for (Node& s : after[i]) ordered.push_back(std::move(s));
+    }
+    nodes_ = std::move(ordered);
+    // Recompute producers and consumers over the final order.
+    for (Version& v : versions_) v.consumers.clear();
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      for (size_t b = 0; b < nodes_[i].bottoms.size(); ++b) {
+        versions_[nodes_[i].bottoms[b]].consumers.push_back({static_cast<int>(i), static_cast<int>(b)});
+      }
+      for (int t : nodes_[i].tops) versions_[t].producer = static_cast<int>(i);
+    }
+  }
+
+  Status CreateAndSetupLayers() {
+    for (Node& node : nodes_) {
+      std::unique_ptr<Layer> layer;
+      BANYAN_RETURN_IF_ERROR(CreateLayer(node.config, &layer));
+      std::vector<Blob*> bottom, top;
+      for (int v : node.bottoms) bottom.push_back(StorageBlob(versions_[v].storage));
+      for (size_t t = 0; t < node.tops.size(); ++t) {
+        Version& v = versions_[node.tops[t]];
+        if (node.in_place_of[t] >= 0) {
+          if (!layer->AllowsInPlace()) {
+            return Status::InvalidArgument(Where(node.config) + ": " + node.config.type +
+                                           " cannot run in place (top '" + v.name +
+                                           "' equals a bottom)");
+          }
+          v.storage = versions_[node.bottoms[node.in_place_of[t]]].storage;
+        } else {
+          v.storage = static_cast<int>(net_->blobs_.size());
+          net_->blobs_.push_back(std::make_unique<Blob>(v.name));
+        }
+        top.push_back(StorageBlob(v.storage));
+      }
+      Status s = layer->Setup(bottom, top);
+      if (!s.ok()) return s;
+      BANYAN_RETURN_IF_ERROR(SetLossWeights(node, *layer));
+      if (net_->batch_size_ == 0 && (node.config.type == "Data" || node.config.type == "Input") &&
+          !top.empty() && top[0]->num_axes() > 0) {
+        net_->batch_size_ = top[0]->dim(0);
+      }
+      net_->layers_.push_back(std::move(layer));
+      net_->bottoms_.push_back(bottom);
+      net_->tops_.push_back(top);
+    }
+    for (const auto& [name, v] : final_names_) {
+      net_->names_.push_back({name, StorageBlob(versions_[v].storage)});
+    }
+    for (const Version& v : versions_) {
+      if (v.consumers.empty() && v.storage >= 0) {
+        net_->outputs_.push_back({v.name, StorageBlob(v.storage), v.loss_weight});
+      }
+      if (v.loss_weight != 0.0f) net_->losses_.push_back({StorageBlob(v.storage), v.loss_weight});
+    }
+    return Status::Ok();
+  }
+
+  Status SetLossWeights(const Node& node, const Layer& layer) {
+    const auto& w = node.config.loss_weight;
+    if (!w.empty() && w.size() != node.tops.size()) {
+      return Status::InvalidArgument(Where(node.config) + ": " + std::to_string(w.size()) +
+                                     " loss_weight values for " +
+                                     std::to_string(node.tops.size()) + " tops");
+    }
+    for (size_t t = 0; t < node.tops.size(); ++t) {
+      versions_[node.tops[t]].loss_weight =
+          w.empty() ? layer.DefaultLossWeight(static_cast<int>(t)) : w[t];
+    }
+    return Status::Ok();
+  }
+
+  // Which layers run backward and which bottoms receive gradients, and which
+  // diffs must be filled before backward (see Net::diff_fills_).
+  void AnalyzeBackward() {
+    const size_t n = nodes_.size();
+    std::vector<bool> needs_grad(versions_.size(), false), contributes(versions_.size(), false);
+    std::vector<std::vector<bool>> bottom_grad(n);
+    std::vector<bool> node_grad(n, false);
+    for (size_t i = 0; i < n; ++i) {
+      const Layer& layer = *net_->layers_[i];
+      bool any = false;
+      for (const LayerParam& p : layer.params()) any = any || (p.learnable && p.lr_mult != 0.0f);
+      const auto& pd = nodes_[i].config.propagate_down;
+      for (size_t b = 0; b < nodes_[i].bottoms.size(); ++b) {
+        bool g = needs_grad[nodes_[i].bottoms[b]] && layer.CanPropagateDown(static_cast<int>(b)) &&
+                 !(b < pd.size() && !pd[b]);
+        bottom_grad[i].push_back(g);
+        any = any || g;
+      }
+      node_grad[i] = any;
+      for (int t : nodes_[i].tops) needs_grad[t] = any;
+    }
+    for (size_t v = 0; v < versions_.size(); ++v) contributes[v] = versions_[v].loss_weight != 0.0f;
+    net_->needs_backward_.assign(n, false);
+    net_->propagate_down_.resize(n);
+    for (size_t r = n; r-- > 0;) {
+      bool c = false;
+      for (int t : nodes_[r].tops) c = c || contributes[t];
+      if (c) {
+        for (int b : nodes_[r].bottoms) contributes[b] = true;
+      }
+      net_->needs_backward_[r] = c && node_grad[r];
+      for (size_t b = 0; b < nodes_[r].bottoms.size(); ++b) {
+        net_->propagate_down_[r].push_back(net_->needs_backward_[r] && bottom_grad[r][b]);
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (!net_->needs_backward_[i]) continue;
+      for (int t : nodes_[i].tops) {
+        const Version& v = versions_[t];
+        bool fed = false;
+        for (auto [c, b] : v.consumers) fed = fed || net_->propagate_down_[c][b];
+        if (v.loss_weight != 0.0f) {
+          net_->diff_fills_.push_back({StorageBlob(v.storage), v.loss_weight});
+        } else if (!fed) {
+          net_->diff_fills_.push_back({StorageBlob(v.storage), 0.0f});
+        }
+      }
+    }
+  }
+
+  Status PlanActivations() {
+    int64_t total = 0;
+    for (auto& b : net_->blobs_) total += 2 * RoundUp(b->count());
+    BANYAN_RETURN_IF_ERROR(Buffer::Allocate(ctx_->device(), total * sizeof(float), &net_->activations_)
+                               .WithContext("activations of net '" + config_.name + "'"));
+    float* p = static_cast<float*>(net_->activations_.data());
+    for (auto& b : net_->blobs_) {
+      int64_t c = RoundUp(b->count());
+      b->Bind(p, p + c, ctx_->device());
+      p += 2 * c;
+    }
+    net_->activation_bytes_ = total * sizeof(float);
+    size_t ws = 0;
+    for (auto& l : net_->layers_) ws = std::max(ws, l->WorkspaceFloats());
+    BANYAN_RETURN_IF_ERROR(Buffer::Allocate(ctx_->device(), ws * sizeof(float), &net_->workspace_));
+    return Status::Ok();
+  }
+
+  Status BindParams() {
+    for (auto& layer : net_->layers_) {
+      for (size_t i = 0; i < layer->params().size(); ++i) {
+        LayerParam& p = layer->params()[i];
+        NetParam np;
+        np.name = p.blob->name();
+        np.layer = layer->name();
+        np.index = static_cast<int>(i);
+        np.blob = p.blob.get();
+        np.lr_mult = p.lr_mult;
+        np.decay_mult = p.decay_mult;
+        np.learnable = p.learnable;
+        np.offset = net_->param_count_;
+        net_->param_count_ += RoundUp(p.blob->count());
+        net_->params_.push_back(np);
+      }
+    }
+    if (options_.share_params_from != nullptr) return ShareParams(*options_.share_params_from);
+    const int64_t n = net_->param_count_;
+    BANYAN_RETURN_IF_ERROR(
+        Buffer::Allocate(ctx_->device(), 2 * n * sizeof(float), &net_->param_buffer_)
+            .WithContext("parameters of net '" + config_.name + "'"));
+    net_->param_data_ = static_cast<float*>(net_->param_buffer_.data());
+    net_->param_diff_ = net_->param_data_ + n;
+    net_->param_bytes_ = 2 * n * sizeof(float);
+    for (size_t i = 0; i < net_->params_.size(); ++i) {
+      NetParam& np = net_->params_[i];
+      np.blob->Bind(net_->param_data_ + np.offset, net_->param_diff_ + np.offset, ctx_->device());
+      const LayerParam& lp = FindLayerParam(np);
+      BANYAN_RETURN_IF_ERROR(FillParam(lp.filler, KeyFor(ctx_->seed(), np.name), np.blob)
+                                 .WithContext("layer '" + np.layer + "'"));
+    }
+    return Status::Ok();
+  }
+
+  Status ShareParams(const Net& other) {
+    for (NetParam& np : net_->params_) {
+      const NetParam* src = other.FindParam(np.name);
+      if (src == nullptr) {
+        return Status::InvalidArgument("layer '" + np.layer + "' of the " +
+                                       PhaseName(options_.phase) + " net has parameter '" +
+                                       np.name + "' that the " + PhaseName(other.phase()) +
+                                       " net lacks");
+      }
+      if (src->blob->shape() != np.blob->shape()) {
+        return Status::InvalidArgument("parameter '" + np.name + "' has shape " +
+                                       np.blob->shape().ToString() + " in the " +
+                                       PhaseName(options_.phase) + " net but " +
+                                       src->blob->shape().ToString() + " in the " +
+                                       PhaseName(other.phase()) + " net");
+      }
+      np.blob->Bind(src->blob->data(), src->blob->diff(), ctx_->device());
+      np.offset = src->offset;
+    }
+    net_->param_data_ = other.param_data();
+    net_->param_diff_ = other.param_diff();
+    net_->param_count_ = other.param_count();
+    return Status::Ok();
+  }
+
+  const LayerParam& FindLayerParam(const NetParam& np) {
+    for (auto& layer : net_->layers_) {
+      if (layer->name() == np.layer) return layer->params()[np.index];
+    }
+    LOG(FATAL) << "parameter " << np.name << " has no layer";
+  }
+
+  Blob* StorageBlob(int storage) { return net_->blobs_[storage].get(); }
+
+  const NetConfig& config_;
+  const NetBuildOptions& options_;
+  WorkerContext* ctx_;
+  Net* net_;
+  std::vector<Node> nodes_;
+  std::vector<Version> versions_;
+  std::map<std::string, int> final_names_;
+};
+
+Status Net::Create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,
+                   std::unique_ptr<Net>* out) {
+  CHECK(ctx != nullptr);
+  std::unique_ptr<Net> net(new Net());
+  NetBuilder builder(config, options, ctx, net.get());
+  Status s = builder.Build();
+  if (!s.ok()) {
+    std::string file = config.source_file.empty() ? "net '" + config.name + "'" : config.source_file;
+    // Messages that already name the file keep their own prefix.
+    if (config.source_file.empty() || s.message().find(config.source_file) == std::string::npos) {
+      return s.WithContext(file);
+    }
+    return s;
+  }
+  *out = std::move(net);
+  return Status::Ok();
+}
+
+Net::~Net() = default;
+
+void Net::ForwardLayer(int i) {
+  ctx_->set_workspace(static_cast<float*>(workspace_.data()), workspace_.bytes() / sizeof(float));
+  layers_[i]->Forward(bottoms_[i], tops_[i], *ctx_);
+}
+
+void Net::BackwardLayer(int i) {
+  if (!needs_backward_[i]) return;
+  ctx_->set_workspace(static_cast<float*>(workspace_.data()), workspace_.bytes() / sizeof(float));
+  layers_[i]->Backward(tops_[i], propagate_down_[i], bottoms_[i], *ctx_);
+}
+
+float Net::Forward() {
+  for (int i = 0; i < num_layers(); ++i) ForwardLayer(i);
+  double loss = 0.0;
+  for (auto [blob, weight] : losses_) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < blob->count(); ++j) sum += blob->data()[j];
+    loss += weight * sum;
+  }
+  return static_cast<float>(loss);
+}
+
+void Net::Backward() {
+  for (auto [blob, value] : diff_fills_) CpuSet(blob->count(), value, blob->diff());
+  for (int i = num_layers() - 1; i >= 0; --i) BackwardLayer(i);
+}
+
+void Net::ClearParamDiffs() { CpuSet(param_count_, 0.0f, param_diff_); }
+
+const NetParam* Net::FindParam(const std::string& name) const {
+  for (const NetParam& p : params_) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+Blob* Net::blob(const std::string& name) const {
+  for (const auto& [n, b] : names_) {
+    if (n == name) return b;
+  }
+  return nullptr;
+}
+
+}  // namespace banyan

@@ -1,0 +1,125 @@
+// Net: the graph of layers one worker runs for one phase.  Built from a
+// NetConfig: layers filtered by phase, Split layers inserted where a blob
+// feeds several layers, in-place layers (ReLU, Dropout) sharing their
+// bottom's storage, every layer set up once, then memory planned: one arena
+// for activations (data + diff), one contiguous buffer for all parameters
+// and one for their gradients (so an exchange is a few large transfers), and
+// parameters filled by counter-based fillers keyed by (seed, layer, index).
+// Not thread-safe; owned and driven by one worker.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/config.h"
+#include "engine/core/context.h"
+#include "engine/core/status.h"
+#include "engine/core/tensor.h"
+#include "layers/layer.h"
+
+namespace banyan {
+
+struct NetBuildOptions {
+  Phase phase = Phase::kTrain;
+  // When set, parameters are not allocated but bound to this net's
+  // parameters of the same layer name and index (a test net evaluating the
+  // train net's weights).  Shapes must match.  Must outlive the new net.
+  const class Net* share_params_from = nullptr;
+};
+
+// One parameter of the net, in buffer order.
+struct NetParam {
+  std::string name;  // "<layer>/<index>", e.g. "conv1/0"
+  std::string layer;
+  int index = 0;
+  Blob* blob = nullptr;
+  float lr_mult = 1.0f;
+  float decay_mult = 1.0f;
+  bool learnable = true;
+  int64_t offset = 0;  // in floats, into param_data() / param_diff()
+};
+
+// A blob no layer consumes (loss, accuracy, probabilities...).
+struct NetOutput {
+  std::string name;
+  Blob* blob = nullptr;
+  float loss_weight = 0.0f;
+};
+
+class Net {
+ public:
+  // Builds the net for `options.phase` on ctx's device.  `ctx` must outlive
+  // the net.  Errors name the config file, the layer and what was wrong.
+  static Status Create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,
+                       std::unique_ptr<Net>* out);
+  ~Net();
+  Net(const Net&) = delete;
+  Net& operator=(const Net&) = delete;
+
+  // Runs every layer forward; returns the weighted loss
+  // (sum over outputs of loss_weight * sum of the output's elements).
+  float Forward();
+  // Backpropagates from the loss outputs: their diffs are set to their loss
+  // weights, parameter gradients accumulate into param_diff().
+  void Backward();
+  // Zeroes param_diff() (the solver calls it before each step).
+  void ClearParamDiffs();
+
+  // Single layers, for per-layer timing.
+  int num_layers() const { return static_cast<int>(layers_.size()); }
+  Layer& layer(int i) { return *layers_[i]; }
+  void ForwardLayer(int i);
+  void BackwardLayer(int i);  // no-op for layers that need no backward
+  bool LayerNeedsBackward(int i) const { return needs_backward_[i]; }
+
+  const std::string& name() const { return name_; }
+  Phase phase() const { return phase_; }
+  WorkerContext& ctx() { return *ctx_; }
+
+  const std::vector<NetParam>& params() const { return params_; }
+  // Contiguous parameter values and gradients (param_count() floats each,
+  // parameters at NetParam::offset, padding between them zero).
+  float* param_data() const { return param_data_; }
+  float* param_diff() const { return param_diff_; }
+  int64_t param_count() const { return param_count_; }
+  // Finds a parameter by name ("conv1/0"); null if absent.
+  const NetParam* FindParam(const std::string& name) const;
+
+  // The blob a name refers to after the last layer that writes it; null if absent.
+  Blob* blob(const std::string& name) const;
+  const std::vector<NetOutput>& outputs() const { return outputs_; }
+  // The first Data or Input layer's batch size (dim 0 of its first top); 0 if none.
+  int64_t batch_size() const { return batch_size_; }
+  // Bytes of planned activation memory (data + diff) and of parameters + gradients.
+  size_t activation_bytes() const { return activation_bytes_; }
+  size_t param_bytes() const { return param_bytes_; }
+
+ private:
+  Net() = default;
+  friend class NetBuilder;
+
+  std::string name_;
+  Phase phase_ = Phase::kTrain;
+  WorkerContext* ctx_ = nullptr;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::vector<Blob*>> bottoms_, tops_;
+  std::vector<std::vector<bool>> propagate_down_;
+  std::vector<bool> needs_backward_;
+  std::vector<std::unique_ptr<Blob>> blobs_;  // one per storage
+  std::vector<std::pair<std::string, Blob*>> names_;  // user name -> final blob
+  std::vector<NetOutput> outputs_;
+  // Diffs set before backward: loss outputs get their weight, blobs whose
+  // consumers do not backpropagate get zero.
+  std::vector<std::pair<Blob*, float>> diff_fills_;
+  std::vector<std::pair<Blob*, float>> losses_;  // (output, loss weight != 0)
+  std::vector<NetParam> params_;
+  Buffer activations_, param_buffer_, workspace_;
+  float* param_data_ = nullptr;
+  float* param_diff_ = nullptr;
+  int64_t param_count_ = 0;
+  int64_t batch_size_ = 0;
+  size_t activation_bytes_ = 0, param_bytes_ = 0;
+};
+
+}  // namespace banyan

@@ -1,0 +1,44 @@
+// Counter-based parameter fillers.
+#include "layers/filler.h"
+
+#include <cmath>
+
+#include "engine/core/random.h"
+
+namespace banyan {
+
+Status FillParam(const FillerConfig& f, uint64_t key, Blob* blob) {
+  float* x = blob->data();
+  const int64_t n = blob->count();
+  if (f.type == "constant") {
+    for (int64_t i = 0; i < n; ++i) x[i] = f.value;
+  } else if (f.type == "uniform") {
+    for (int64_t i = 0; i < n; ++i) x[i] = f.min + (f.max - f.min) * UniformAt(key, 0, i);
+  } else if (f.type == "gaussian") {
+    for (int64_t i = 0; i < n; ++i) x[i] = f.mean + f.std * NormalAt(key, 0, i);
+  } else if (f.type == "xavier" || f.type == "msra") {
+    const Shape& s = blob->shape();
+    if (s.num_axes() < 1 || n == 0) {
+      return Status::InvalidArgument("filler '" + f.type + "' for '" + blob->name() +
+                                     "' needs a non-empty shape, got " + s.ToString());
+    }
+    double fan_in = static_cast<double>(n) / s.dim(0);
+    double fan_out = s.num_axes() > 1 ? static_cast<double>(n) / s.dim(1) : fan_in;
+    double fan = fan_in;
+    if (f.variance_norm == FillerConfig::VarianceNorm::kFanOut) fan = fan_out;
+    if (f.variance_norm == FillerConfig::VarianceNorm::kAverage) fan = (fan_in + fan_out) / 2;
+    if (f.type == "xavier") {
+      float scale = static_cast<float>(std::sqrt(3.0 / fan));
+      for (int64_t i = 0; i < n; ++i) x[i] = scale * (2.0f * UniformAt(key, 0, i) - 1.0f);
+    } else {
+      float std = static_cast<float>(std::sqrt(2.0 / fan));
+      for (int64_t i = 0; i < n; ++i) x[i] = std * NormalAt(key, 0, i);
+    }
+  } else {
+    return Status::InvalidArgument("parameter '" + blob->name() + "': unknown filler type '" +
+                                   f.type + "' (expected constant, uniform, gaussian, xavier, msra)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace banyan
