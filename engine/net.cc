@@ -399,8 +399,12 @@ float Net::Forward() {
   return static_cast<float>(loss);
 }
 
-void Net::Backward() {
+void Net::PrepareBackward() {
   for (auto [blob, value] : diff_fills_) CpuSet(blob->count(), value, blob->diff());
+}
+
+void Net::Backward() {
+  PrepareBackward();
   for (int i = num_layers() - 1; i >= 0; --i) BackwardLayer(i);
 }
 

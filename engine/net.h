@@ -66,7 +66,12 @@ class Net {
   // Zeroes param_diff() (the solver calls it before each step).
   void ClearParamDiffs();
 
-  // Single layers, for per-layer timing.
+  // Sets the diffs backward starts from (loss outputs to their weights,
+  // unread outputs to zero); Backward() calls it first.
+  void PrepareBackward();
+
+  // Single layers, for per-layer timing (call PrepareBackward before the
+  // first BackwardLayer of a pass).
   int num_layers() const { return static_cast<int>(layers_.size()); }
   Layer& layer(int i) { return *layers_[i]; }
   void ForwardLayer(int i);

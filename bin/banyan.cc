@@ -1,0 +1,190 @@
+// The `banyan` command: train | test | time | devices.  Parses flags, calls
+// the library, maps a failed Status to exit code 1 (2 for usage errors).
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "engine/config/loader.h"
+#include "engine/core/device.h"
+#include "engine/evaluate.h"
+#include "engine/net.h"
+#include "engine/solver.h"
+#include "engine/weights_file.h"
+
+DEFINE_string(solver, "", "solver prototxt (train)");
+DEFINE_string(model, "", "net prototxt (test, time)");
+DEFINE_string(weights, "", "weights file(s) to start from, comma-separated (train: fine-tune)");
+DEFINE_string(snapshot, "", "solver state to resume from (train)");
+DEFINE_int32(iterations, 0, "train: overrides max_iter; test: batches (default 50); time: passes (default 10)");
+DEFINE_string(devices, "", "workers' devices, e.g. cpu, 0, 0,1,2,3, 0,0 (default: cpu)");
+DEFINE_int32(group_size, 1, "workers per group (model parallelism)");
+DEFINE_string(metrics, "", "JSON-lines metrics file (default: <snapshot_prefix>_metrics.jsonl)");
+DEFINE_string(phase, "TRAIN", "time: which phase's net to time, TRAIN or TEST");
+DEFINE_bool(synthetic, false, "time: replace Data layers by random inputs (no LMDB needed)");
+DEFINE_int32(synthetic_channels, 3, "time --synthetic: image channels");
+DEFINE_int32(seed, -1, "overrides the solver's random_seed when >= 0");
+
+namespace banyan {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+void OnSignal(int sig) {
+  g_stop_requested.store(true);
+  std::signal(sig, SIG_DFL);  // a second signal ends the process at once
+}
+
+int Fail(const Status& s) {
+  std::cerr << "banyan: " << s.message() << std::endl;
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
+}
+
+// One worker on one device for now; worker groups arrive with the exchange.
+Status SingleDevice(Device* device) {
+  std::vector<Device> devices;
+  BANYAN_RETURN_IF_ERROR(ParseDeviceList(FLAGS_devices, &devices));
+  if (devices.size() != 1 || FLAGS_group_size != 1) {
+    return Status::Unimplemented("--devices=" + FLAGS_devices + " --group_size=" +
+                                 std::to_string(FLAGS_group_size) +
+                                 ": this version trains on one worker; give one device");
+  }
+  if (!devices[0].is_cpu()) {
+    return Status::Unimplemented("--devices=" + FLAGS_devices +
+                                 ": this version has no GPU backend yet; use --devices=cpu");
+  }
+  *device = devices[0];
+  return Status::Ok();
+}
+
+int Train() {
+  if (FLAGS_solver.empty()) return Fail(Status::InvalidArgument("train needs --solver"));
+  if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
+    return Fail(Status::InvalidArgument("give --snapshot (resume) or --weights (fine-tune), not both"));
+  }
+  SolverConfig sc;
+  Status s = LoadSolverConfig(FLAGS_solver, &sc);
+  if (!s.ok()) return Fail(s);
+  if (FLAGS_iterations > 0) sc.max_iter = FLAGS_iterations;
+  if (FLAGS_seed >= 0) sc.random_seed = FLAGS_seed;
+  std::string net_path;
+  NetConfig nc;
+  if (!(s = ResolveNetPath(sc, &net_path)).ok() || !(s = LoadNetConfig(net_path, &nc)).ok()) {
+    return Fail(s);
+  }
+  SolverOptions opts;
+  if (!(s = SingleDevice(&opts.device)).ok()) return Fail(s);
+  opts.metrics_path = FLAGS_metrics;
+  if (opts.metrics_path.empty() && !sc.snapshot_prefix.empty()) {
+    opts.metrics_path = sc.snapshot_prefix + "_metrics.jsonl";
+  }
+  opts.stop_requested = &g_stop_requested;
+  std::unique_ptr<Solver> solver;
+  if (!(s = Solver::Create(sc, nc, opts, &solver)).ok()) return Fail(s);
+  if (!FLAGS_snapshot.empty() && !(s = solver->Restore(FLAGS_snapshot)).ok()) return Fail(s);
+  if (!FLAGS_weights.empty() && !(s = solver->LoadWeights(FLAGS_weights)).ok()) return Fail(s);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  s = solver->Solve();
+  if (s.code() == StatusCode::kCancelled) {
+    LOG(INFO) << "stopped by signal at iteration " << solver->iteration() << ": " << s.message();
+    return 0;
+  }
+  if (!s.ok()) return Fail(s);
+  LOG(INFO) << "optimization done";
+  return 0;
+}
+
+Status BuildNet(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
+  if (FLAGS_model.empty()) return Status::InvalidArgument("needs --model");
+  NetConfig nc;
+  BANYAN_RETURN_IF_ERROR(LoadNetConfig(FLAGS_model, &nc));
+  if (FLAGS_synthetic) BANYAN_RETURN_IF_ERROR(UseSyntheticInputs(&nc, FLAGS_synthetic_channels, 0));
+  NetBuildOptions opts;
+  opts.phase = phase;
+  BANYAN_RETURN_IF_ERROR(Net::Create(nc, opts, ctx, net));
+  FillSyntheticInputs(**net, ctx->seed());
+  if (!FLAGS_weights.empty()) BANYAN_RETURN_IF_ERROR(LoadWeightsInto(FLAGS_weights, net->get()));
+  return Status::Ok();
+}
+
+int Test() {
+  Device device;
+  Status s = SingleDevice(&device);
+  if (!s.ok()) return Fail(s);
+  WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
+  std::unique_ptr<Net> net;
+  if (!(s = BuildNet(Phase::kTest, &ctx, &net)).ok()) return Fail(s);
+  if (FLAGS_weights.empty()) LOG(WARNING) << "no --weights: testing freshly initialised weights";
+  std::vector<std::pair<std::string, float>> means;
+  const int batches = FLAGS_iterations > 0 ? FLAGS_iterations : 50;
+  if (!(s = EvaluateNet(*net, batches, &means)).ok()) return Fail(s);
+  for (const auto& [name, value] : means) std::printf("%s = %.6g\n", name.c_str(), value);
+  return 0;
+}
+
+int Time() {
+  Device device;
+  Status s = SingleDevice(&device);
+  if (!s.ok()) return Fail(s);
+  WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
+  std::unique_ptr<Net> net;
+  if (FLAGS_phase != "TRAIN" && FLAGS_phase != "TEST") {
+    return Fail(Status::InvalidArgument("--phase must be TRAIN or TEST, got '" + FLAGS_phase + "'"));
+  }
+  Phase phase = FLAGS_phase == "TRAIN" ? Phase::kTrain : Phase::kTest;
+  if (!(s = BuildNet(phase, &ctx, &net)).ok()) return Fail(s);
+  NetTiming t;
+  const int iterations = FLAGS_iterations > 0 ? FLAGS_iterations : 10;
+  if (!(s = TimeNet(*net, iterations, 1, &t)).ok()) return Fail(s);
+  std::printf("%-20s %-16s %12s %12s\n", "layer", "type", "forward ms", "backward ms");
+  for (const LayerTiming& l : t.layers) {
+    std::printf("%-20s %-16s %12.3f %12.3f\n", l.name.c_str(), l.type.c_str(), l.forward_ms,
+                l.backward_ms);
+  }
+  std::printf("forward %.3f ms, backward %.3f ms, forward+backward %.3f ms per iteration\n",
+              t.forward_ms, t.backward_ms, t.iteration_ms);
+  if (t.iteration_ms > 0 && t.batch_size > 0) {
+    std::printf("batch %lld: %.1f images/s on %s\n", static_cast<long long>(t.batch_size),
+                1000.0 * t.batch_size / t.iteration_ms, device.ToString().c_str());
+  }
+  return 0;
+}
+
+int Devices() {
+  std::printf("cpu: %u hardware threads\n", std::thread::hardware_concurrency());
+  std::printf("cuda: no GPU backend in this version\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace banyan
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "banyan <command> [flags]\n"
+      "  train   --solver=S [--snapshot=STATE | --weights=W] [--iterations=N] [--devices=...]\n"
+      "  test    --model=NET --weights=W [--iterations=N]\n"
+      "  time    --model=NET [--iterations=N] [--phase=TRAIN|TEST] [--synthetic]\n"
+      "  devices");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  if (argc != 2) {
+    gflags::ShowUsageWithFlagsRestrict(argv[0], "banyan.cc");
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "train") return banyan::Train();
+  if (cmd == "test") return banyan::Test();
+  if (cmd == "time") return banyan::Time();
+  if (cmd == "devices") return banyan::Devices();
+  std::cerr << "banyan: unknown command '" << cmd << "' (train, test, time, devices)" << std::endl;
+  return 2;
+}
