@@ -17,6 +17,9 @@
 #include "engine/net.h"
 #include "engine/solver.h"
 #include "engine/weights_file.h"
+#ifdef BANYAN_WITH_CUDA
+#include "cuda/device_info.h"
+#endif
 
 DEFINE_string(solver, "", "solver prototxt (train)");
 DEFINE_string(model, "", "net prototxt (test, time)");
@@ -159,7 +162,19 @@ int Time() {
 
 int Devices() {
   std::printf("cpu: %u hardware threads\n", std::thread::hardware_concurrency());
-  std::printf("cuda: no GPU backend in this version\n");
+#ifdef BANYAN_WITH_CUDA
+  std::string error;
+  std::vector<cuda::DeviceInfo> gpus = cuda::QueryDevices(&error);
+  if (gpus.empty()) std::printf("cuda: no usable GPU (%s)\n", error.empty() ? "none found" : error.c_str());
+  for (const cuda::DeviceInfo& d : gpus) {
+    std::printf("cuda:%d %s, %.1f GiB, compute capability %d.%d, %d SMs, PCI %s\n", d.ordinal,
+                d.name.c_str(), d.total_memory / 1073741824.0, d.major, d.minor,
+                d.multiprocessors, d.pci_bus_id.c_str());
+  }
+  std::printf("training on GPUs: not in this version (CPU workers only)\n");
+#else
+  std::printf("cuda: not built (configure with the CUDA toolkit installed)\n");
+#endif
   return 0;
 }
 
