@@ -1,0 +1,32 @@
+// Internal to the config loader: the type-specific parts of a layer
+// (convolution_param, pooling_param, fillers, ...) checked and copied into
+// the plain LayerConfig sub-structs.  Each function takes the Scope of the
+// message it converts, so its errors name the field where it was written.
+#pragma once
+
+#include "banyan.pb.h"
+#include "engine/config/text_parse.h"
+#include "engine/core/config.h"
+#include "engine/core/status.h"
+
+namespace banyan::config_internal {
+
+// Fills the sub-structs the layer's type uses from their *_param messages
+// (defaults when a message is absent, so required values are still checked).
+// A *_param message the type does not use is ignored with a warning.  Unknown
+// types are left to the layer registry.  `scope` is the layer's scope.
+Status ConvertLayerParams(const pb::LayerParameter& layer, const Scope& scope, LayerConfig* out);
+
+// A filler: type one of constant, gaussian, uniform, xavier, msra.
+Status ConvertFiller(const pb::FillerParameter& filler, const Scope& scope, FillerConfig* out);
+
+// Convolution and pooling windows (window_params.cc): kernel, pad, stride and
+// dilation written as one value, two values (h, w) or *_h/*_w; 2-D only.
+Status ConvertConvolution(const pb::ConvolutionParameter& conv, const Scope& scope,
+                          ConvolutionConfig* out);
+Status ConvertPooling(const pb::PoolingParameter& pool, const Scope& scope, PoolingConfig* out);
+
+// Formats a number the way it would be written in a config ("0.5", "-3").
+std::string Num(double value);
+
+}  // namespace banyan::config_internal
