@@ -1,0 +1,59 @@
+// Convolution layer (Caffe's "Convolution"): 2-D cross-correlation over NCHW
+// with groups, stride, pad, dilation and non-square kernels.  The CPU path
+// unrolls one sample at a time into the workspace (Im2Col) and runs one GEMM
+// per group, so the workspace holds a single sample's column matrix.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "layers/im2col.h"
+#include "layers/layer.h"
+
+namespace banyan {
+
+// Config: config.convolution.{num_output (K), bias_term, kernel_h/w,
+// stride_h/w, pad_h/w, dilation_h/w, group, axis, weight_filler, bias_filler}.
+// One bottom x (N, C, H, W) (4-D only, axis 1), one top y (N, K, Ho, Wo) with
+//   Ho = (H + 2*pad_h - (dilation_h*(kernel_h-1)+1)) / stride_h + 1  (same for W).
+// C and K must both be divisible by group; output channel k of group
+// g = k / (K/group) sees input channels [g*C/group, (g+1)*C/group).
+//   y[n,k,oy,ox] = b[k] + sum_{c,i,j} W[k,c,i,j] *
+//                  x[n, g*C/group + c, oy*stride_h - pad_h + i*dilation_h,
+//                                      ox*stride_w - pad_w + j*dilation_w]
+// with x = 0 in the padding.  Parameters (Caffe's shapes): weight
+// (K, C/group, kernel_h, kernel_w), then bias (K) when bias_term.
+// Backward: dW[k,c,i,j] += sum over (n, oy, ox) of dy[n,k,oy,ox] times the
+// input that tap (c, i, j) read for that output; db[k] += sum over (n, oy, ox)
+// of dy[n,k,oy,ox]; dx (only when propagate_down[0]) is overwritten with the
+// sum of dy * W over every output that read each input.
+class ConvolutionLayer : public Layer {
+ public:
+  explicit ConvolutionLayer(LayerConfig config) : Layer(std::move(config)) {}
+
+  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  // One sample's column matrix (C*kernel_h*kernel_w, Ho*Wo); 0 for a 1x1
+  // kernel with stride 1 and no pad, which reads the bottom directly.
+  size_t WorkspaceFloats() const override;
+
+ protected:
+  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                  WorkerContext& ctx) override;
+  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+
+ private:
+  // Checks the config values that do not depend on the bottom shape.
+  Status ValidateConfig() const;
+  // The column matrix of sample `x` (C, H, W): the workspace, or `x` itself
+  // for a pointwise convolution.
+  const float* Columns(const float* x, WorkerContext& ctx) const;
+
+  ConvGeometry geom_;
+  int num_ = 0;
+  int out_channels_ = 0;
+  int group_ = 1;
+  bool pointwise_ = false;
+};
+
+}  // namespace banyan

@@ -1,0 +1,40 @@
+// InnerProduct layer (Caffe's "InnerProduct", a fully connected layer): one
+// GEMM over the bottom flattened from `axis` on.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace banyan {
+
+// Config: config.inner_product.{num_output (N), bias_term, axis, transpose,
+// weight_filler, bias_filler}.  One bottom x of any shape; axes >= axis are
+// flattened, so x is viewed as (M, K) with M = count(0, axis) and
+// K = count(axis).  One top y of shape x.dims[0, axis) + (N).
+//   y = x * W^T + b   with W (N, K)               (transpose false, Caffe's default)
+//   y = x * W + b     with W (K, N)               (transpose true)
+// Parameters (Caffe's shapes): the weight as above, then bias (N) when
+// bias_term.  Backward: dW += dy^T * x (or x^T * dy when transposed),
+// db += sum over the M rows of dy, dx = dy * W (or dy * W^T) overwritten.
+// No workspace.
+class InnerProductLayer : public Layer {
+ public:
+  explicit InnerProductLayer(LayerConfig config) : Layer(std::move(config)) {}
+
+  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+
+ protected:
+  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                  WorkerContext& ctx) override;
+  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+
+ private:
+  int rows_ = 0;     // M
+  int inputs_ = 0;   // K
+  int outputs_ = 0;  // N
+  bool transpose_ = false;
+};
+
+}  // namespace banyan

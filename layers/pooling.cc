@@ -1,0 +1,201 @@
+// CPU Pooling: each (n, c) plane is pooled independently; MAX records the
+// argmax of every output in the layer's own buffer for backward.
+#include "layers/pooling.h"
+
+#include <algorithm>
+#include <string>
+
+#include "layers/registry.h"
+
+namespace banyan {
+namespace {
+
+std::string Pair(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
+
+// Float holds every integer below 2^24 exactly; argmax indices must fit.
+constexpr int64_t kMaxArgmaxPlane = int64_t{1} << 24;
+
+}  // namespace
+
+Status PoolingLayer::ValidateConfig() const {
+  const PoolingConfig& c = config_.pooling;
+  if (c.global_pooling) {
+    if (c.kernel_h != 0 || c.kernel_w != 0) {
+      return Error(
+          "global_pooling takes its kernel from the bottom; do not give a kernel size "
+          "(got " +
+          Pair(c.kernel_h, c.kernel_w) + ")");
+    }
+    if (c.pad_h != 0 || c.pad_w != 0 || c.stride_h != 1 || c.stride_w != 1) {
+      return Error("global_pooling requires pad 0 and stride 1, got pad " + Pair(c.pad_h, c.pad_w) +
+                   " and stride " + Pair(c.stride_h, c.stride_w));
+    }
+    return Status::Ok();
+  }
+  if (c.kernel_h <= 0 || c.kernel_w <= 0) {
+    return Error("kernel size must be positive, got " + Pair(c.kernel_h, c.kernel_w));
+  }
+  if (c.stride_h <= 0 || c.stride_w <= 0) {
+    return Error("stride must be positive, got " + Pair(c.stride_h, c.stride_w));
+  }
+  if (c.pad_h < 0 || c.pad_w < 0) return Error("pad must be >= 0, got " + Pair(c.pad_h, c.pad_w));
+  if (c.pad_h >= c.kernel_h || c.pad_w >= c.kernel_w) {
+    return Error("pad " + Pair(c.pad_h, c.pad_w) + " must be smaller than the kernel " +
+                 Pair(c.kernel_h, c.kernel_w));
+  }
+  return Status::Ok();
+}
+
+int64_t PoolingLayer::PooledSize(int64_t in, int kernel, int pad, int stride) const {
+  const int64_t span = in + 2 * static_cast<int64_t>(pad) - kernel;
+  int64_t pooled = config_.pooling.round_mode == PoolingConfig::RoundMode::kCeil
+                       ? (span + stride - 1) / stride + 1
+                       : span / stride + 1;
+  if (pad > 0 && (pooled - 1) * stride >= in + pad) --pooled;
+  return pooled;
+}
+
+Status PoolingLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+  BANYAN_RETURN_IF_ERROR(ValidateConfig());
+  const PoolingConfig& c = config_.pooling;
+  const Shape& s = bottom[0]->shape();
+  if (s.num_axes() != 4) {
+    return Error("bottom '" + bottom[0]->name() + "' must be 4-D (N, C, H, W), got shape " +
+                 s.ToString());
+  }
+  height_ = static_cast<int>(s.dim(2));
+  width_ = static_cast<int>(s.dim(3));
+  kernel_h_ = c.global_pooling ? height_ : c.kernel_h;
+  kernel_w_ = c.global_pooling ? width_ : c.kernel_w;
+  stride_h_ = c.stride_h;
+  stride_w_ = c.stride_w;
+  pad_h_ = c.pad_h;
+  pad_w_ = c.pad_w;
+  if (kernel_h_ > height_ + 2 * pad_h_ || kernel_w_ > width_ + 2 * pad_w_) {
+    return Error("kernel " + Pair(kernel_h_, kernel_w_) + " is larger than the padded input " +
+                 Pair(height_ + 2 * pad_h_, width_ + 2 * pad_w_) + " of bottom '" +
+                 bottom[0]->name() + "' " + s.ToString());
+  }
+  const int64_t pooled_h = PooledSize(height_, kernel_h_, pad_h_, stride_h_);
+  const int64_t pooled_w = PooledSize(width_, kernel_w_, pad_w_, stride_w_);
+  if (pooled_h <= 0 || pooled_w <= 0) {
+    return Error("output size would be " + Pair(pooled_h, pooled_w) + " for bottom '" +
+                 bottom[0]->name() + "' " + s.ToString());
+  }
+  pooled_h_ = static_cast<int>(pooled_h);
+  pooled_w_ = static_cast<int>(pooled_w);
+  planes_ = s.dim(0) * s.dim(1);
+  const Shape top_shape{s.dim(0), s.dim(1), pooled_h, pooled_w};
+  top[0]->set_shape(top_shape);
+  argmax_.reset();
+  if (c.pool == PoolingConfig::Method::kMax) {
+    if (s.count(2) >= kMaxArgmaxPlane) {
+      return Error("MAX pooling supports planes of fewer than 2^24 pixels, bottom '" +
+                   bottom[0]->name() + "' has " + s.ToString());
+    }
+    argmax_ = std::make_unique<Blob>(name() + "/argmax");
+    argmax_->set_shape(top_shape);
+    BANYAN_RETURN_IF_ERROR(argmax_->Allocate(Device::Cpu()));
+  }
+  return Status::Ok();
+}
+
+PoolingLayer::Window PoolingLayer::WindowAt(int oy, int ox) const {
+  const int hstart = oy * stride_h_ - pad_h_, wstart = ox * stride_w_ - pad_w_;
+  const int hend = std::min(hstart + kernel_h_, height_ + pad_h_);
+  const int wend = std::min(wstart + kernel_w_, width_ + pad_w_);
+  const int dh = hend - hstart, dw = wend - wstart;
+  Window win;
+  win.divisor = (dh > 0 && dw > 0) ? dh * dw : 1;
+  win.h0 = std::max(hstart, 0);
+  win.w0 = std::max(wstart, 0);
+  win.h1 = std::min(hend, height_);
+  win.w1 = std::min(wend, width_);
+  return win;
+}
+
+void PoolingLayer::MaxForward(const float* x, float* y, float* argmax) const {
+  for (int oy = 0; oy < pooled_h_; ++oy) {
+    for (int ox = 0; ox < pooled_w_; ++ox) {
+      const Window win = WindowAt(oy, ox);
+      int best_index = -1;
+      float best = 0.0f;
+      for (int h = win.h0; h < win.h1; ++h) {
+        for (int w = win.w0; w < win.w1; ++w) {
+          const int index = h * width_ + w;
+          if (best_index < 0 || x[index] > best) {
+            best = x[index];
+            best_index = index;
+          }
+        }
+      }
+      y[oy * pooled_w_ + ox] = best;
+      argmax[oy * pooled_w_ + ox] = static_cast<float>(best_index);
+    }
+  }
+}
+
+void PoolingLayer::AveForward(const float* x, float* y) const {
+  for (int oy = 0; oy < pooled_h_; ++oy) {
+    for (int ox = 0; ox < pooled_w_; ++ox) {
+      const Window win = WindowAt(oy, ox);
+      double sum = 0.0;
+      for (int h = win.h0; h < win.h1; ++h) {
+        for (int w = win.w0; w < win.w1; ++w) sum += x[h * width_ + w];
+      }
+      y[oy * pooled_w_ + ox] = static_cast<float>(sum / win.divisor);
+    }
+  }
+}
+
+void PoolingLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                              WorkerContext& /*ctx*/) {
+  const int64_t in_plane = static_cast<int64_t>(height_) * width_;
+  const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
+  for (int64_t p = 0; p < planes_; ++p) {
+    const float* x = bottom[0]->data() + p * in_plane;
+    float* y = top[0]->data() + p * out_plane;
+    if (argmax_ != nullptr) {
+      MaxForward(x, y, argmax_->data() + p * out_plane);
+    } else {
+      AveForward(x, y);
+    }
+  }
+}
+
+void PoolingLayer::BackwardCpu(const std::vector<Blob*>& top,
+                               const std::vector<bool>& propagate_down,
+                               const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+  if (!propagate_down[0]) return;
+  const int64_t in_plane = static_cast<int64_t>(height_) * width_;
+  const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
+  std::fill(bottom[0]->diff(), bottom[0]->diff() + planes_ * in_plane, 0.0f);
+  for (int64_t p = 0; p < planes_; ++p) {
+    const float* dy = top[0]->diff() + p * out_plane;
+    float* dx = bottom[0]->diff() + p * in_plane;
+    if (argmax_ != nullptr) {
+      const float* argmax = argmax_->data() + p * out_plane;
+      for (int64_t o = 0; o < out_plane; ++o) {
+        const int index = static_cast<int>(argmax[o]);
+        if (index >= 0) dx[index] += dy[o];
+      }
+      continue;
+    }
+    for (int oy = 0; oy < pooled_h_; ++oy) {
+      for (int ox = 0; ox < pooled_w_; ++ox) {
+        const Window win = WindowAt(oy, ox);
+        const float g = dy[oy * pooled_w_ + ox] / static_cast<float>(win.divisor);
+        for (int h = win.h0; h < win.h1; ++h) {
+          for (int w = win.w0; w < win.w1; ++w) dx[h * width_ + w] += g;
+        }
+      }
+    }
+  }
+}
+
+std::unique_ptr<Layer> NewPoolingLayer(const LayerConfig& config) {
+  return std::make_unique<PoolingLayer>(config);
+}
+
+}  // namespace banyan
