@@ -1,0 +1,40 @@
+// Accuracy layer: the fraction of positions whose label is among the top-k
+// scores, overall and (optional second top) per class.  Forward only.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace banyan {
+
+// Config: config.accuracy.{top_k, axis, ignore_label}.  Bottoms: scores (C
+// classes along `axis`) and labels (one integer-valued float per position of
+// scores outside the axis, count = outer * inner).  Tops: accuracy, shape ();
+// optionally per-class accuracy, shape (C): correct / occurrences of that
+// label (0 for a class absent from the batch).  Positions labelled
+// ignore_label are skipped; with none left the accuracy is 0.
+//
+// A position counts as correct when fewer than top_k classes have a score
+// strictly greater than the label's score (so ties favour the label).  A label
+// outside [0, C) fails a CHECK naming the layer and the value.  No gradient:
+// CanPropagateDown is false for both bottoms and backward does nothing.
+class AccuracyLayer : public Layer {
+ public:
+  explicit AccuracyLayer(LayerConfig config) : Layer(std::move(config)) {}
+
+  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  bool CanPropagateDown(int /*bottom_index*/) const override { return false; }
+
+ protected:
+  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                  WorkerContext& ctx) override;
+  void BackwardCpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                   const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+
+ private:
+  int64_t outer_ = 0, channels_ = 0, inner_ = 0;
+  Buffer class_counts_;  // (2, C) int64: occurrences, then correct, per class
+};
+
+}  // namespace banyan

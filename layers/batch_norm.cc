@@ -1,0 +1,135 @@
+// CPU BatchNorm: per-channel statistics accumulated in double (two passes),
+// Caffe's running-average update, and the full backward through the batch
+// mean and variance.
+#include "layers/batch_norm.h"
+
+#include <cmath>
+
+#include "layers/registry.h"
+
+namespace banyan {
+
+Status BatchNormLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+  const BatchNormConfig& c = config_.batch_norm;
+  if (!(c.eps >= 0.0f && std::isfinite(c.eps))) {
+    return Error("eps must be a finite value >= 0, got " + std::to_string(c.eps));
+  }
+  if (!(c.moving_average_fraction >= 0.0f && c.moving_average_fraction <= 1.0f)) {
+    return Error("moving_average_fraction must lie in [0, 1], got " +
+                 std::to_string(c.moving_average_fraction));
+  }
+  const Shape& s = bottom[0]->shape();
+  if (s.num_axes() < 1) {
+    return Error("bottom '" + bottom[0]->name() + "' has shape " + s.ToString() +
+                 "; expected (N, C, ...) with at least one axis");
+  }
+  num_ = s.dim(0);
+  channels_ = s.num_axes() > 1 ? s.dim(1) : 1;
+  spatial_ = s.num_axes() > 2 ? s.count(2) : 1;
+  top[0]->set_shape(s);
+  FillerConfig zero;  // constant 0
+  DeclareParam(Shape{channels_}, zero, /*learnable=*/false);
+  DeclareParam(Shape{channels_}, zero, /*learnable=*/false);
+  DeclareParam(Shape{1}, zero, /*learnable=*/false);
+  return Buffer::Allocate(Device::Cpu(), 2 * static_cast<size_t>(channels_) * sizeof(float),
+                          &stats_)
+      .WithContext("layer '" + name() + "' (BatchNorm) statistics");
+}
+
+void BatchNormLayer::LoadGlobalStats() {
+  const float s = params_[2].blob->data()[0];
+  const float scale = s == 0.0f ? 1.0f : 1.0f / s;
+  const float* mean_blob = params_[0].blob->data();
+  const float* var_blob = params_[1].blob->data();
+  for (int64_t c = 0; c < channels_; ++c) {
+    mean()[c] = mean_blob[c] * scale;
+    inv_std()[c] = 1.0f / std::sqrt(var_blob[c] * scale + config_.batch_norm.eps);
+  }
+}
+
+void BatchNormLayer::ComputeBatchStats(const float* x) {
+  const int64_t m = num_ * spatial_;
+  const float maf = config_.batch_norm.moving_average_fraction;
+  const double correction = m > 1 ? static_cast<double>(m) / static_cast<double>(m - 1) : 1.0;
+  float* mean_blob = params_[0].blob->data();
+  float* var_blob = params_[1].blob->data();
+  float* factor = params_[2].blob->data();
+  factor[0] = factor[0] * maf + 1.0f;
+  for (int64_t c = 0; c < channels_; ++c) {
+    double sum = 0.0;
+    for (int64_t n = 0; n < num_; ++n) {
+      const float* xc = x + (n * channels_ + c) * spatial_;
+      for (int64_t i = 0; i < spatial_; ++i) sum += xc[i];
+    }
+    const double mu = m > 0 ? sum / static_cast<double>(m) : 0.0;
+    double sq = 0.0;
+    for (int64_t n = 0; n < num_; ++n) {
+      const float* xc = x + (n * channels_ + c) * spatial_;
+      for (int64_t i = 0; i < spatial_; ++i) sq += (xc[i] - mu) * (xc[i] - mu);
+    }
+    const double var = m > 0 ? sq / static_cast<double>(m) : 0.0;
+    mean()[c] = static_cast<float>(mu);
+    inv_std()[c] = static_cast<float>(1.0 / std::sqrt(var + config_.batch_norm.eps));
+    mean_blob[c] = static_cast<float>(mean_blob[c] * maf + mu);
+    var_blob[c] = static_cast<float>(var_blob[c] * maf + correction * var);
+  }
+}
+
+void BatchNormLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                                WorkerContext& ctx) {
+  const auto& configured = config_.batch_norm.use_global_stats;
+  used_global_stats_ = configured.has_value() ? *configured : ctx.step().phase == Phase::kTest;
+  const float* x = bottom[0]->data();
+  if (used_global_stats_) {
+    LoadGlobalStats();
+  } else {
+    ComputeBatchStats(x);
+  }
+  float* y = top[0]->data();
+  for (int64_t n = 0; n < num_; ++n) {
+    for (int64_t c = 0; c < channels_; ++c) {
+      const int64_t base = (n * channels_ + c) * spatial_;
+      const float mu = mean()[c], is = inv_std()[c];
+      for (int64_t i = 0; i < spatial_; ++i) y[base + i] = (x[base + i] - mu) * is;
+    }
+  }
+}
+
+void BatchNormLayer::BackwardCpu(const std::vector<Blob*>& top,
+                                 const std::vector<bool>& propagate_down,
+                                 const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+  if (!propagate_down[0]) return;
+  const float* x = bottom[0]->data();
+  const float* dy = top[0]->diff();
+  float* dx = bottom[0]->diff();
+  const double m = static_cast<double>(num_ * spatial_);
+  for (int64_t c = 0; c < channels_; ++c) {
+    const float mu = mean()[c], is = inv_std()[c];
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    if (!used_global_stats_) {
+      for (int64_t n = 0; n < num_; ++n) {
+        const int64_t base = (n * channels_ + c) * spatial_;
+        for (int64_t i = 0; i < spatial_; ++i) {
+          sum_dy += dy[base + i];
+          sum_dy_xhat += static_cast<double>(dy[base + i]) * ((x[base + i] - mu) * is);
+        }
+      }
+    }
+    const float mean_dy = m > 0 ? static_cast<float>(sum_dy / m) : 0.0f;
+    const float mean_dy_xhat = m > 0 ? static_cast<float>(sum_dy_xhat / m) : 0.0f;
+    for (int64_t n = 0; n < num_; ++n) {
+      const int64_t base = (n * channels_ + c) * spatial_;
+      for (int64_t i = 0; i < spatial_; ++i) {
+        const float xhat = (x[base + i] - mu) * is;
+        dx[base + i] = is * (dy[base + i] - mean_dy - xhat * mean_dy_xhat);
+      }
+    }
+  }
+}
+
+std::unique_ptr<Layer> NewBatchNormLayer(const LayerConfig& config) {
+  return std::make_unique<BatchNormLayer>(config);
+}
+
+}  // namespace banyan

@@ -1,0 +1,30 @@
+// ReLU layer: y = x for x > 0, negative_slope * x otherwise (leaky when the
+// slope is non-zero), elementwise over a blob of any shape.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace banyan {
+
+// Config: config.relu.negative_slope.  One bottom, one top of the same shape.
+// May run in place (top[0] == bottom[0]): backward then decides the sign from
+// the output, which has the input's sign whenever negative_slope >= 0, so a
+// negative slope in place is rejected at setup.  The derivative at x == 0 is
+// taken as negative_slope.
+class ReluLayer : public Layer {
+ public:
+  explicit ReluLayer(LayerConfig config) : Layer(std::move(config)) {}
+
+  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  bool AllowsInPlace() const override { return true; }
+
+ protected:
+  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                  WorkerContext& ctx) override;
+  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+};
+
+}  // namespace banyan

@@ -1,0 +1,93 @@
+// CPU Scale: broadcast multiply (and add) over (outer, D, inner), with the
+// parameter gradients reduced in double.
+#include "layers/scale.h"
+
+#include "layers/registry.h"
+
+namespace banyan {
+
+Status ScaleLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  if (bottom.size() == 2) {
+    return Status(StatusCode::kUnimplemented,
+                  Error("a second bottom (the scale given as an input blob) is not supported; "
+                        "use one bottom and a learned scale")
+                      .message());
+  }
+  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+  const ScaleConfig& c = config_.scale;
+  const Shape& s = bottom[0]->shape();
+  if (!s.valid_axis(c.axis)) {
+    return Error("axis " + std::to_string(c.axis) + " is out of range for bottom '" +
+                 bottom[0]->name() + "' of shape " + s.ToString());
+  }
+  const int axis = s.canonical_axis(c.axis);
+  if (c.num_axes < -1) {
+    return Error("num_axes must be -1 (through the last axis) or >= 0, got " +
+                 std::to_string(c.num_axes));
+  }
+  const int end = c.num_axes == -1 ? s.num_axes() : axis + c.num_axes;
+  if (end > s.num_axes()) {
+    return Error("axis " + std::to_string(c.axis) + " with num_axes " + std::to_string(c.num_axes) +
+                 " reaches past the last axis of bottom '" + bottom[0]->name() + "' of shape " +
+                 s.ToString());
+  }
+  outer_ = s.count(0, axis);
+  dim_ = s.count(axis, end);
+  inner_ = s.count(end);
+  Shape gamma_shape(std::vector<int64_t>(s.dims().begin() + axis, s.dims().begin() + end));
+  DeclareParam(gamma_shape, c.filler);
+  if (c.bias_term) DeclareParam(gamma_shape, c.bias_filler);
+  top[0]->set_shape(s);
+  return Status::Ok();
+}
+
+void ScaleLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                            WorkerContext& /*ctx*/) {
+  const float* x = bottom[0]->data();
+  const float* gamma = params_[0].blob->data();
+  const float* beta = params_.size() > 1 ? params_[1].blob->data() : nullptr;
+  float* y = top[0]->data();
+  for (int64_t o = 0; o < outer_; ++o) {
+    for (int64_t d = 0; d < dim_; ++d) {
+      const int64_t base = (o * dim_ + d) * inner_;
+      const float g = gamma[d], b = beta != nullptr ? beta[d] : 0.0f;
+      for (int64_t i = 0; i < inner_; ++i) y[base + i] = x[base + i] * g + b;
+    }
+  }
+}
+
+void ScaleLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                             const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+  const float* x = bottom[0]->data();
+  const float* dy = top[0]->diff();
+  const float* gamma = params_[0].blob->data();
+  float* dgamma = params_[0].blob->diff();
+  float* dbeta = params_.size() > 1 ? params_[1].blob->diff() : nullptr;
+  for (int64_t d = 0; d < dim_; ++d) {
+    double sum_dy_x = 0.0, sum_dy = 0.0;
+    for (int64_t o = 0; o < outer_; ++o) {
+      const int64_t base = (o * dim_ + d) * inner_;
+      for (int64_t i = 0; i < inner_; ++i) {
+        sum_dy_x += static_cast<double>(dy[base + i]) * x[base + i];
+        sum_dy += dy[base + i];
+      }
+    }
+    dgamma[d] += static_cast<float>(sum_dy_x);
+    if (dbeta != nullptr) dbeta[d] += static_cast<float>(sum_dy);
+  }
+  if (!propagate_down[0]) return;
+  float* dx = bottom[0]->diff();
+  for (int64_t o = 0; o < outer_; ++o) {
+    for (int64_t d = 0; d < dim_; ++d) {
+      const int64_t base = (o * dim_ + d) * inner_;
+      const float g = gamma[d];
+      for (int64_t i = 0; i < inner_; ++i) dx[base + i] = dy[base + i] * g;
+    }
+  }
+}
+
+std::unique_ptr<Layer> NewScaleLayer(const LayerConfig& config) {
+  return std::make_unique<ScaleLayer>(config);
+}
+
+}  // namespace banyan

@@ -1,0 +1,37 @@
+// Scale layer: multiplies its bottom by a learned per-slice factor gamma and
+// optionally adds a learned bias beta (the affine part after BatchNorm), with
+// Caffe's ScaleParameter axes so Caffe weights import unchanged.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace banyan {
+
+// Config: config.scale.{axis, num_axes, bias_term, filler, bias_filler}.
+// One bottom x, one top y of the same shape.  gamma has the shape of x's
+// dimensions [axis, axis + num_axes) (num_axes -1: through the last axis;
+// 0: a scalar, shape ()).  Viewing x as (outer, D, inner), D = gamma's count:
+//   y[o, d, i] = x[o, d, i] * gamma[d] (+ beta[d] when bias_term).
+// Parameters: gamma (filler config.scale.filler), then beta (same shape,
+// bias_filler) when bias_term; both learnable.  Backward: dx = dy * gamma;
+// dgamma += sum dy * x; dbeta += sum dy.  The two-bottom form (gamma given as
+// a second input) is not supported.
+class ScaleLayer : public Layer {
+ public:
+  explicit ScaleLayer(LayerConfig config) : Layer(std::move(config)) {}
+
+  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+
+ protected:
+  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                  WorkerContext& ctx) override;
+  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+
+ private:
+  int64_t outer_ = 0, dim_ = 0, inner_ = 0;
+};
+
+}  // namespace banyan

@@ -1,0 +1,81 @@
+// CPU softmax over an axis: forward with max subtraction, backward through
+// the Jacobian-vector product.
+#include "layers/softmax.h"
+
+#include <cmath>
+
+#include "layers/registry.h"
+
+namespace banyan {
+
+void SoftmaxCpu(const float* x, int64_t outer, int64_t channels, int64_t inner, float* y) {
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* xo = x + o * channels * inner;
+    float* yo = y + o * channels * inner;
+    for (int64_t i = 0; i < inner; ++i) {
+      float m = xo[i];
+      for (int64_t c = 1; c < channels; ++c) m = std::fmax(m, xo[c * inner + i]);
+      float sum = 0.0f;
+      for (int64_t c = 0; c < channels; ++c) {
+        yo[c * inner + i] = std::exp(xo[c * inner + i] - m);
+        sum += yo[c * inner + i];
+      }
+      const float inv = 1.0f / sum;
+      for (int64_t c = 0; c < channels; ++c) yo[c * inner + i] *= inv;
+    }
+  }
+}
+
+Status SoftmaxLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+  const Shape& s = bottom[0]->shape();
+  const int axis = config_.softmax.axis;
+  if (!s.valid_axis(axis)) {
+    return Error("axis " + std::to_string(axis) + " is out of range for bottom '" +
+                 bottom[0]->name() + "' of shape " + s.ToString());
+  }
+  const int a = s.canonical_axis(axis);
+  if (s.dim(a) == 0) {
+    return Error("bottom '" + bottom[0]->name() + "' of shape " + s.ToString() +
+                 " has no elements along axis " + std::to_string(axis));
+  }
+  outer_ = s.count(0, a);
+  channels_ = s.dim(a);
+  inner_ = s.count(a + 1);
+  top[0]->set_shape(s);
+  return Status::Ok();
+}
+
+void SoftmaxLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                              WorkerContext& /*ctx*/) {
+  SoftmaxCpu(bottom[0]->data(), outer_, channels_, inner_, top[0]->data());
+}
+
+void SoftmaxLayer::BackwardCpu(const std::vector<Blob*>& top,
+                               const std::vector<bool>& propagate_down,
+                               const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+  if (!propagate_down[0]) return;
+  const float* y = top[0]->data();
+  const float* dy = top[0]->diff();
+  float* dx = bottom[0]->diff();
+  for (int64_t o = 0; o < outer_; ++o) {
+    const int64_t base = o * channels_ * inner_;
+    for (int64_t i = 0; i < inner_; ++i) {
+      float dot = 0.0f;
+      for (int64_t c = 0; c < channels_; ++c) {
+        const int64_t k = base + c * inner_ + i;
+        dot += dy[k] * y[k];
+      }
+      for (int64_t c = 0; c < channels_; ++c) {
+        const int64_t k = base + c * inner_ + i;
+        dx[k] = y[k] * (dy[k] - dot);
+      }
+    }
+  }
+}
+
+std::unique_ptr<Layer> NewSoftmaxLayer(const LayerConfig& config) {
+  return std::make_unique<SoftmaxLayer>(config);
+}
+
+}  // namespace banyan

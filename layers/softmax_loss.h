@@ -1,0 +1,56 @@
+// SoftmaxWithLoss layer: softmax over an axis followed by the multinomial
+// logistic loss against integer class labels, fused so that the gradient is
+// the stable (probability - one-hot) form.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace banyan {
+
+// Bottoms: scores (any shape, classes along config.softmax.axis, C = that
+// dimension) and labels: one float holding an integer class id per position
+// of scores outside the class axis (count = outer * inner, any shape, e.g. N,
+// N x 1 or N x H x W for per-pixel scores).  Tops: the loss, shape () (one
+// float), and optionally the probabilities (shape of scores).
+//
+// loss = sum over non-ignored positions of -log(max(p[label], FLT_MIN)),
+// divided by the normalizer of config.loss.normalization: VALID (default) the
+// number of non-ignored positions, BATCH_SIZE outer (the positions before the
+// axis), FULL outer * inner, NONE 1; a normalizer of 0 is taken as 1.
+// Positions whose label equals config.loss.ignore_label contribute nothing,
+// to the loss or the gradient.  A label outside [0, C) (or not an integer) is
+// a broken input that data layers reject earlier: it fails a CHECK naming the
+// layer and the value.
+//
+// Backward: d scores = (p - onehot(label)) * top_diff[0] / normalizer; labels
+// receive no gradient (CanPropagateDown(1) is false; their diff is never
+// touched), and the probability top is an output only: its diff is ignored.
+// The default loss weight of top 0 is 1 (of the probability top, 0).
+class SoftmaxWithLossLayer : public Layer {
+ public:
+  explicit SoftmaxWithLossLayer(LayerConfig config) : Layer(std::move(config)) {}
+
+  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  float DefaultLossWeight(int top_index) const override { return top_index == 0 ? 1.0f : 0.0f; }
+  bool CanPropagateDown(int bottom_index) const override { return bottom_index == 0; }
+
+ protected:
+  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                  WorkerContext& ctx) override;
+  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+
+ private:
+  // True when position value `v` is the ignore label; otherwise CHECKs that it
+  // is a class id in [0, channels_).
+  bool Ignored(float v) const;
+  float Normalizer(int64_t valid) const;
+
+  int64_t outer_ = 0, channels_ = 0, inner_ = 0;
+  Buffer prob_;              // (outer, channels, inner) probabilities of the last forward
+  float normalizer_ = 1.0f;  // of the last forward
+};
+
+}  // namespace banyan

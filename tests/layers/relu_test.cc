@@ -1,0 +1,140 @@
+// Tests of the ReLU layer: shapes, config errors, forward against a double
+// reference, finite-difference gradients (plain and leaky), accumulation and
+// in-place equivalence.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "layers/registry.h"
+#include "tests/common/layer_test_util.h"
+
+namespace banyan {
+namespace {
+
+using banyan::testing::CheckAccumulatesTwice;
+using banyan::testing::CheckGradients;
+using banyan::testing::FillGaussian;
+using banyan::testing::GradientCheckOptions;
+using banyan::testing::LayerHarness;
+
+LayerConfig MakeReluConfig(float slope) {
+  LayerConfig c;
+  c.name = "relu1";
+  c.type = "ReLU";
+  c.relu.negative_slope = slope;
+  return c;
+}
+
+TEST(ReluLayerTest, TopTakesBottomShapeAtAnyRank) {
+  for (const Shape& s : {Shape{}, Shape{7}, Shape{2, 3, 5}, Shape{1, 2, 3, 1, 5}}) {
+    auto layer = NewReluLayer(MakeReluConfig(0.0f));
+    LayerHarness h({s}, 1);
+    ASSERT_TRUE(h.Setup(*layer).ok());
+    EXPECT_EQ(h.top()[0]->shape(), s);
+    EXPECT_TRUE(layer->AllowsInPlace());
+  }
+}
+
+TEST(ReluLayerTest, RejectsBadConfigNamingLayerAndValue) {
+  {
+    auto layer = NewReluLayer(MakeReluConfig(0.0f));
+    LayerHarness h({Shape{2, 3}, Shape{2, 3}}, 1);
+    Status s = h.Setup(*layer);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("relu1"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("got 2"), std::string::npos) << s.message();
+  }
+  {
+    // A negative slope cannot run in place: the output's sign no longer tells the input's.
+    auto layer = NewReluLayer(MakeReluConfig(-0.5f));
+    Blob x("x");
+    x.set_shape(Shape{2, 3});
+    Status s = layer->Setup({&x}, {&x});
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("relu1"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("negative_slope -0.5"), std::string::npos) << s.message();
+  }
+}
+
+TEST(ReluLayerTest, ForwardMatchesReference) {
+  for (float slope : {0.0f, 0.2f, -0.3f}) {
+    auto layer = NewReluLayer(MakeReluConfig(slope));
+    LayerHarness h({Shape{3, 5, 7}}, 1, 11);
+    ASSERT_TRUE(h.Setup(*layer).ok());
+    layer->Forward(h.bottom(), h.top(), h.ctx());
+    const float* x = h.bottom()[0]->data();
+    const float* y = h.top()[0]->data();
+    int negatives = 0;
+    for (int64_t i = 0; i < h.top()[0]->count(); ++i) {
+      const double xd = x[i];
+      const double expect = xd > 0.0 ? xd : static_cast<double>(slope) * xd;
+      negatives += xd < 0.0 ? 1 : 0;
+      EXPECT_NEAR(y[i], expect, 1e-6 * std::fabs(expect) + 1e-7) << "slope " << slope << " i " << i;
+    }
+    EXPECT_GT(negatives, 10);  // both branches are exercised
+  }
+}
+
+TEST(ReluLayerTest, GradientsMatchFiniteDifferences) {
+  for (float slope : {0.0f, 0.25f}) {
+    auto layer = NewReluLayer(MakeReluConfig(slope));
+    LayerHarness h({Shape{2, 3, 4, 5}}, 1, 3);
+    ASSERT_TRUE(h.Setup(*layer).ok());
+    GradientCheckOptions o;
+    o.kink = 0.0f;
+    o.kink_range = 2.5f * o.step;
+    CheckGradients(*layer, h, o);
+  }
+}
+
+TEST(ReluLayerTest, BottomGradientIsOverwritten) {
+  auto layer = NewReluLayer(MakeReluConfig(0.1f));
+  LayerHarness h({Shape{3, 4}}, 1);
+  ASSERT_TRUE(h.Setup(*layer).ok());
+  CheckAccumulatesTwice(*layer, h);
+}
+
+// Runs forward and backward with dy = g on `x` in place and out of place.
+TEST(ReluLayerTest, InPlaceMatchesOutOfPlace) {
+  for (float slope : {0.0f, 0.3f}) {
+    const Shape shape{4, 3, 5};
+    auto ref = NewReluLayer(MakeReluConfig(slope));
+    LayerHarness h({shape}, 1, 21);
+    ASSERT_TRUE(h.Setup(*ref).ok());
+    FillGaussian(h.top()[0]->diff(), h.top()[0]->count(), 77);
+    ref->Forward(h.bottom(), h.top(), h.ctx());
+    ref->Backward(h.top(), {true}, h.bottom(), h.ctx());
+
+    auto layer = NewReluLayer(MakeReluConfig(slope));
+    Blob x("x");
+    x.set_shape(shape);
+    ASSERT_TRUE(layer->Setup({&x}, {&x}).ok());
+    ASSERT_TRUE(x.Allocate(Device::Cpu()).ok());
+    std::copy(h.bottom()[0]->data(), h.bottom()[0]->data() + x.count(), x.data());
+    WorkerContext ctx(Device::Cpu(), 21);
+    layer->Forward({&x}, {&x}, ctx);
+    FillGaussian(x.diff(), x.count(), 77);
+    layer->Backward({&x}, {true}, {&x}, ctx);
+    for (int64_t i = 0; i < x.count(); ++i) {
+      EXPECT_EQ(x.data()[i], h.top()[0]->data()[i]) << i;
+      EXPECT_EQ(x.diff()[i], h.bottom()[0]->diff()[i]) << i;
+    }
+  }
+}
+
+TEST(ReluLayerTest, SkipsBottomWhenNotPropagating) {
+  auto layer = NewReluLayer(MakeReluConfig(0.0f));
+  LayerHarness h({Shape{2, 3}}, 1);
+  ASSERT_TRUE(h.Setup(*layer).ok());
+  layer->Forward(h.bottom(), h.top(), h.ctx());
+  FillGaussian(h.top()[0]->diff(), 6, 5);
+  for (int i = 0; i < 6; ++i) h.bottom()[0]->diff()[i] = 42.0f;
+  layer->Backward(h.top(), {false}, h.bottom(), h.ctx());
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(h.bottom()[0]->diff()[i], 42.0f);
+}
+
+}  // namespace
+}  // namespace banyan
