@@ -1,0 +1,32 @@
+// Input layer: tops of fixed shapes that the caller fills (deploy nets,
+// timing with synthetic data).  One shape applies to every top when only one
+// is given, as in Caffe.  Forward and Backward do nothing.
+#pragma once
+
+#include <vector>
+
+#include "layers/layer.h"
+
+namespace banyan {
+
+class InputLayer : public Layer {
+ public:
+  explicit InputLayer(const LayerConfig& config) : Layer(config) {}
+
+  // Needs no bottoms, at least one top, and input.shapes with one shape or
+  // one per top, every dimension positive.
+  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  bool CanPropagateDown(int /*bottom_index*/) const override { return false; }
+
+ protected:
+  void ForwardCpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& /*top*/,
+                  WorkerContext& /*ctx*/) override {}
+  void BackwardCpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                   const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+  void ForwardGpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& /*top*/,
+                  WorkerContext& /*ctx*/) override {}
+  void BackwardGpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                   const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+};
+
+}  // namespace banyan
