@@ -25,13 +25,16 @@ DEFINE_string(solver, "", "solver prototxt (train)");
 DEFINE_string(model, "", "net prototxt (test, time)");
 DEFINE_string(weights, "", "weights file(s) to start from, comma-separated (train: fine-tune)");
 DEFINE_string(snapshot, "", "solver state to resume from (train)");
-DEFINE_int32(iterations, 0, "train: overrides max_iter; test: batches (default 50); time: passes (default 10)");
+DEFINE_int32(iterations, 0,
+             "train: overrides max_iter; test: batches (default 50); time: passes (default 10)");
 DEFINE_string(devices, "", "workers' devices, e.g. cpu, 0, 0,1,2,3, 0,0 (default: cpu)");
 DEFINE_int32(group_size, 1, "workers per group (model parallelism)");
 DEFINE_string(metrics, "", "JSON-lines metrics file (default: <snapshot_prefix>_metrics.jsonl)");
 DEFINE_string(phase, "TRAIN", "time: which phase's net to time, TRAIN or TEST");
 DEFINE_bool(synthetic, false, "time: replace Data layers by random inputs (no LMDB needed)");
 DEFINE_int32(synthetic_channels, 3, "time --synthetic: image channels");
+DEFINE_int32(synthetic_size, 0,
+             "time --synthetic: image height and width where a Data layer has no crop_size");
 DEFINE_int32(seed, -1, "overrides the solver's random_seed when >= 0");
 
 namespace banyan {
@@ -54,8 +57,8 @@ Status SingleDevice(Device* device) {
   std::vector<Device> devices;
   BANYAN_RETURN_IF_ERROR(ParseDeviceList(FLAGS_devices, &devices));
   if (devices.size() != 1 || FLAGS_group_size != 1) {
-    return Status::Unimplemented("--devices=" + FLAGS_devices + " --group_size=" +
-                                 std::to_string(FLAGS_group_size) +
+    return Status::Unimplemented("--devices=" + FLAGS_devices +
+                                 " --group_size=" + std::to_string(FLAGS_group_size) +
                                  ": this version trains on one worker; give one device");
   }
   if (!devices[0].is_cpu()) {
@@ -69,7 +72,8 @@ Status SingleDevice(Device* device) {
 int Train() {
   if (FLAGS_solver.empty()) return Fail(Status::InvalidArgument("train needs --solver"));
   if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
-    return Fail(Status::InvalidArgument("give --snapshot (resume) or --weights (fine-tune), not both"));
+    return Fail(
+        Status::InvalidArgument("give --snapshot (resume) or --weights (fine-tune), not both"));
   }
   SolverConfig sc;
   Status s = LoadSolverConfig(FLAGS_solver, &sc);
@@ -108,7 +112,8 @@ Status BuildNet(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
   if (FLAGS_model.empty()) return Status::InvalidArgument("needs --model");
   NetConfig nc;
   BANYAN_RETURN_IF_ERROR(LoadNetConfig(FLAGS_model, &nc));
-  if (FLAGS_synthetic) BANYAN_RETURN_IF_ERROR(UseSyntheticInputs(&nc, FLAGS_synthetic_channels, 0));
+  if (FLAGS_synthetic)
+    BANYAN_RETURN_IF_ERROR(UseSyntheticInputs(&nc, FLAGS_synthetic_channels, FLAGS_synthetic_size));
   NetBuildOptions opts;
   opts.phase = phase;
   BANYAN_RETURN_IF_ERROR(Net::Create(nc, opts, ctx, net));
@@ -139,7 +144,8 @@ int Time() {
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
   std::unique_ptr<Net> net;
   if (FLAGS_phase != "TRAIN" && FLAGS_phase != "TEST") {
-    return Fail(Status::InvalidArgument("--phase must be TRAIN or TEST, got '" + FLAGS_phase + "'"));
+    return Fail(
+        Status::InvalidArgument("--phase must be TRAIN or TEST, got '" + FLAGS_phase + "'"));
   }
   Phase phase = FLAGS_phase == "TRAIN" ? Phase::kTrain : Phase::kTest;
   if (!(s = BuildNet(phase, &ctx, &net)).ok()) return Fail(s);
@@ -165,11 +171,12 @@ int Devices() {
 #ifdef BANYAN_WITH_CUDA
   std::string error;
   std::vector<cuda::DeviceInfo> gpus = cuda::QueryDevices(&error);
-  if (gpus.empty()) std::printf("cuda: no usable GPU (%s)\n", error.empty() ? "none found" : error.c_str());
+  if (gpus.empty())
+    std::printf("cuda: no usable GPU (%s)\n", error.empty() ? "none found" : error.c_str());
   for (const cuda::DeviceInfo& d : gpus) {
     std::printf("cuda:%d %s, %.1f GiB, compute capability %d.%d, %d SMs, PCI %s\n", d.ordinal,
-                d.name.c_str(), d.total_memory / 1073741824.0, d.major, d.minor,
-                d.multiprocessors, d.pci_bus_id.c_str());
+                d.name.c_str(), d.total_memory / 1073741824.0, d.major, d.minor, d.multiprocessors,
+                d.pci_bus_id.c_str());
   }
   std::printf("training on GPUs: not in this version (CPU workers only)\n");
 #else

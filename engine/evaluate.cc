@@ -1,6 +1,7 @@
 // Test passes and per-layer timing over a built Net.
 #include "engine/evaluate.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/core/random.h"
@@ -26,8 +27,8 @@ Status EvaluateNet(Net& net, int batches, std::vector<std::pair<std::string, flo
     StepInfo& step = net.ctx().step();
     step.phase = Phase::kTest;
     step.iteration = b;
-    step.sample_base = (static_cast<int64_t>(b) * place.num_groups + place.group_index) *
-                       net.batch_size();
+    step.sample_base =
+        (static_cast<int64_t>(b) * place.num_groups + place.group_index) * net.batch_size();
     net.Forward();
     for (size_t o = 0; o < net.outputs().size(); ++o) {
       const Blob* blob = net.outputs()[o].blob;
@@ -60,6 +61,17 @@ Status UseSyntheticInputs(NetConfig* config, int channels, int size) {
 }
 
 void FillSyntheticInputs(Net& net, uint64_t seed) {
+  // Labels must be class ids of every classifier that reads them.
+  int64_t classes = 0;
+  for (int i = 0; i < net.num_layers(); ++i) {
+    const std::string& type = net.layer(i).type();
+    if (type != "SoftmaxWithLoss" && type != "Accuracy") continue;
+    const Blob* scores = net.blob(net.layer(i).config().bottom.at(0));
+    if (scores == nullptr || scores->shape().num_axes() < 2) continue;
+    const int64_t c = scores->shape().dim(1);
+    classes = classes == 0 ? c : std::min(classes, c);
+  }
+  if (classes <= 0) classes = 10;
   for (int i = 0; i < net.num_layers(); ++i) {
     if (net.layer(i).type() != "Input") continue;
     const auto& tops = net.layer(i).config().top;
@@ -67,7 +79,8 @@ void FillSyntheticInputs(Net& net, uint64_t seed) {
       Blob* b = net.blob(tops[t]);
       uint64_t key = KeyFor(seed, "synthetic/" + tops[t]);
       for (int64_t j = 0; j < b->count(); ++j) {
-        b->data()[j] = t == 0 ? NormalAt(key, 0, j) : static_cast<float>(UniformIntAt(key, 0, j, 10));
+        b->data()[j] =
+            t == 0 ? NormalAt(key, 0, j) : static_cast<float>(UniformIntAt(key, 0, j, classes));
       }
     }
   }

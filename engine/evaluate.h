@@ -36,7 +36,8 @@ struct NetTiming {
 // net can be timed without its LMDB.  Needs crop_size (or `size` > 0).
 Status UseSyntheticInputs(NetConfig* config, int channels, int size);
 // Fills every Input layer's first top with N(0, 1) and its second top (the
-// labels) with integers in [0, 10), valid for nets of 10 classes or more.
+// labels) with integers in [0, C), C the fewest classes (dim 1 of the scores)
+// of any SoftmaxWithLoss or Accuracy layer; 10 when there is none.
 void FillSyntheticInputs(Net& net, uint64_t seed);
 
 // Runs `warmup` then `iterations` forward+backward passes layer by layer and

@@ -214,9 +214,14 @@ Status Solver::Display(float lr) {
   const double images_per_s = iters_since_display_ * static_cast<double>(train_net_->batch_size()) *
                               config_.iter_size * ctx_->placement().num_groups / secs;
   const float loss = smoothed_loss();
-  char line[160];
-  std::snprintf(line, sizeof(line), "Iteration %lld (%.1f iter/s, %.0f img/s), loss = %g",
-                static_cast<long long>(iter_), iters_per_s, images_per_s, loss);
+  // ETA from the current training rate; test passes are not included.
+  const long long eta_s =
+      static_cast<long long>(std::max<int64_t>(config_.max_iter - iter_, 0) / iters_per_s + 0.5);
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "Iteration %lld (%.1f iter/s, %.0f img/s, ETA %lldh%02lldm%02llds), loss = %g",
+                static_cast<long long>(iter_), iters_per_s, images_per_s, eta_s / 3600,
+                eta_s / 60 % 60, eta_s % 60, loss);
   LOG(INFO) << line;
   const auto& outputs = train_net_->outputs();
   for (size_t o = 0; o < outputs.size(); ++o) {

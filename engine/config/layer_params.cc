@@ -95,7 +95,7 @@ Status ConvertData(const pb::DataParameter& p, const Scope& s, DataConfig* out,
   if (p.rand_skip() < 0) {
     return s.Invalid("rand_skip", "must be >= 0, got " + std::to_string(p.rand_skip()));
   }
-  if (p.has_backend()) s.Ignored("backend", "LMDB is the only backend");
+  // backend: LMDB is what Banyan reads; saying so needs no warning.
   if (p.has_prefetch()) s.Ignored("prefetch", "the input pipeline sets its own depth");
   out->source = p.source();
   out->batch_size = p.batch_size();

@@ -74,7 +74,6 @@ TEST(WarningsTest, NetFieldsThatDoNotChangeTheMaths) {
   EXPECT_EQ(net.layers[1].convolution.kernel_h, 3);
   ExpectWarnings(capture.messages(), {{path + ":3:", "force_backward"},
                                       {path + ":4:", "debug_info"},
-                                      {path + ":10:", "data_param.backend"},
                                       {path + ":10:", "data_param.prefetch"},
                                       {path + ":17:", "convolution_param.engine"},
                                       {path + ":19:", "relu_param.engine"},
