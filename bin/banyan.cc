@@ -42,116 +42,117 @@ namespace {
 
 std::atomic<bool> g_stop_requested{false};
 
-void OnSignal(int sig) {
+void on_signal(int sig) {
   g_stop_requested.store(true);
   std::signal(sig, SIG_DFL);  // a second signal ends the process at once
 }
 
-int Fail(const Status& s) {
+int fail(const Status& s) {
   std::cerr << "banyan: " << s.message() << std::endl;
   return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
 }
 
 // One worker on one device for now; worker groups arrive with the exchange.
-Status SingleDevice(Device* device) {
+Status single_device(Device* device) {
   std::vector<Device> devices;
-  BANYAN_RETURN_IF_ERROR(ParseDeviceList(FLAGS_devices, &devices));
+  BANYAN_RETURN_IF_ERROR(parse_device_list(FLAGS_devices, &devices));
   if (devices.size() != 1 || FLAGS_group_size != 1) {
-    return Status::Unimplemented("--devices=" + FLAGS_devices +
+    return Status::unimplemented("--devices=" + FLAGS_devices +
                                  " --group_size=" + std::to_string(FLAGS_group_size) +
                                  ": this version trains on one worker; give one device");
   }
   if (!devices[0].is_cpu()) {
-    return Status::Unimplemented("--devices=" + FLAGS_devices +
+    return Status::unimplemented("--devices=" + FLAGS_devices +
                                  ": this version has no GPU backend yet; use --devices=cpu");
   }
   *device = devices[0];
-  return Status::Ok();
+  return Status::success();
 }
 
-int Train() {
-  if (FLAGS_solver.empty()) return Fail(Status::InvalidArgument("train needs --solver"));
+int train() {
+  if (FLAGS_solver.empty()) return fail(Status::invalid_argument("train needs --solver"));
   if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
-    return Fail(
-        Status::InvalidArgument("give --snapshot (resume) or --weights (fine-tune), not both"));
+    return fail(
+        Status::invalid_argument("give --snapshot (resume) or --weights (fine-tune), not both"));
   }
   SolverConfig sc;
-  Status s = LoadSolverConfig(FLAGS_solver, &sc);
-  if (!s.ok()) return Fail(s);
+  Status s = load_solver_config(FLAGS_solver, &sc);
+  if (!s.ok()) return fail(s);
   if (FLAGS_iterations > 0) sc.max_iter = FLAGS_iterations;
   if (FLAGS_seed >= 0) sc.random_seed = FLAGS_seed;
   std::string net_path;
   NetConfig nc;
-  if (!(s = ResolveNetPath(sc, &net_path)).ok() || !(s = LoadNetConfig(net_path, &nc)).ok()) {
-    return Fail(s);
+  if (!(s = resolve_net_path(sc, &net_path)).ok() || !(s = load_net_config(net_path, &nc)).ok()) {
+    return fail(s);
   }
   SolverOptions opts;
-  if (!(s = SingleDevice(&opts.device)).ok()) return Fail(s);
+  if (!(s = single_device(&opts.device)).ok()) return fail(s);
   opts.metrics_path = FLAGS_metrics;
   if (opts.metrics_path.empty() && !sc.snapshot_prefix.empty()) {
     opts.metrics_path = sc.snapshot_prefix + "_metrics.jsonl";
   }
   opts.stop_requested = &g_stop_requested;
   std::unique_ptr<Solver> solver;
-  if (!(s = Solver::Create(sc, nc, opts, &solver)).ok()) return Fail(s);
-  if (!FLAGS_snapshot.empty() && !(s = solver->Restore(FLAGS_snapshot)).ok()) return Fail(s);
-  if (!FLAGS_weights.empty() && !(s = solver->LoadWeights(FLAGS_weights)).ok()) return Fail(s);
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  s = solver->Solve();
+  if (!(s = Solver::create(sc, nc, opts, &solver)).ok()) return fail(s);
+  if (!FLAGS_snapshot.empty() && !(s = solver->restore(FLAGS_snapshot)).ok()) return fail(s);
+  if (!FLAGS_weights.empty() && !(s = solver->load_weights(FLAGS_weights)).ok()) return fail(s);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  s = solver->solve();
   if (s.code() == StatusCode::kCancelled) {
     LOG(INFO) << "stopped by signal at iteration " << solver->iteration() << ": " << s.message();
     return 0;
   }
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return fail(s);
   LOG(INFO) << "optimization done";
   return 0;
 }
 
-Status BuildNet(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
-  if (FLAGS_model.empty()) return Status::InvalidArgument("needs --model");
+Status build_net(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
+  if (FLAGS_model.empty()) return Status::invalid_argument("needs --model");
   NetConfig nc;
-  BANYAN_RETURN_IF_ERROR(LoadNetConfig(FLAGS_model, &nc));
+  BANYAN_RETURN_IF_ERROR(load_net_config(FLAGS_model, &nc));
   if (FLAGS_synthetic)
-    BANYAN_RETURN_IF_ERROR(UseSyntheticInputs(&nc, FLAGS_synthetic_channels, FLAGS_synthetic_size));
+    BANYAN_RETURN_IF_ERROR(
+        use_synthetic_inputs(&nc, FLAGS_synthetic_channels, FLAGS_synthetic_size));
   NetBuildOptions opts;
   opts.phase = phase;
-  BANYAN_RETURN_IF_ERROR(Net::Create(nc, opts, ctx, net));
-  FillSyntheticInputs(**net, ctx->seed());
-  if (!FLAGS_weights.empty()) BANYAN_RETURN_IF_ERROR(LoadWeightsInto(FLAGS_weights, net->get()));
-  return Status::Ok();
+  BANYAN_RETURN_IF_ERROR(Net::create(nc, opts, ctx, net));
+  fill_synthetic_inputs(**net, ctx->seed());
+  if (!FLAGS_weights.empty()) BANYAN_RETURN_IF_ERROR(load_weights_into(FLAGS_weights, net->get()));
+  return Status::success();
 }
 
-int Test() {
+int test() {
   Device device;
-  Status s = SingleDevice(&device);
-  if (!s.ok()) return Fail(s);
+  Status s = single_device(&device);
+  if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
   std::unique_ptr<Net> net;
-  if (!(s = BuildNet(Phase::kTest, &ctx, &net)).ok()) return Fail(s);
+  if (!(s = build_net(Phase::kTest, &ctx, &net)).ok()) return fail(s);
   if (FLAGS_weights.empty()) LOG(WARNING) << "no --weights: testing freshly initialised weights";
   std::vector<std::pair<std::string, float>> means;
   const int batches = FLAGS_iterations > 0 ? FLAGS_iterations : 50;
-  if (!(s = EvaluateNet(*net, batches, &means)).ok()) return Fail(s);
+  if (!(s = evaluate_net(*net, batches, &means)).ok()) return fail(s);
   for (const auto& [name, value] : means) std::printf("%s = %.6g\n", name.c_str(), value);
   return 0;
 }
 
-int Time() {
+int time() {
   Device device;
-  Status s = SingleDevice(&device);
-  if (!s.ok()) return Fail(s);
+  Status s = single_device(&device);
+  if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
   std::unique_ptr<Net> net;
   if (FLAGS_phase != "TRAIN" && FLAGS_phase != "TEST") {
-    return Fail(
-        Status::InvalidArgument("--phase must be TRAIN or TEST, got '" + FLAGS_phase + "'"));
+    return fail(
+        Status::invalid_argument("--phase must be TRAIN or TEST, got '" + FLAGS_phase + "'"));
   }
   Phase phase = FLAGS_phase == "TRAIN" ? Phase::kTrain : Phase::kTest;
-  if (!(s = BuildNet(phase, &ctx, &net)).ok()) return Fail(s);
+  if (!(s = build_net(phase, &ctx, &net)).ok()) return fail(s);
   NetTiming t;
   const int iterations = FLAGS_iterations > 0 ? FLAGS_iterations : 10;
-  if (!(s = TimeNet(*net, iterations, 1, &t)).ok()) return Fail(s);
+  if (!(s = time_net(*net, iterations, 1, &t)).ok()) return fail(s);
   std::printf("%-20s %-16s %12s %12s\n", "layer", "type", "forward ms", "backward ms");
   for (const LayerTiming& l : t.layers) {
     std::printf("%-20s %-16s %12.3f %12.3f\n", l.name.c_str(), l.type.c_str(), l.forward_ms,
@@ -161,16 +162,16 @@ int Time() {
               t.forward_ms, t.backward_ms, t.iteration_ms);
   if (t.iteration_ms > 0 && t.batch_size > 0) {
     std::printf("batch %lld: %.1f images/s on %s\n", static_cast<long long>(t.batch_size),
-                1000.0 * t.batch_size / t.iteration_ms, device.ToString().c_str());
+                1000.0 * t.batch_size / t.iteration_ms, device.to_string().c_str());
   }
   return 0;
 }
 
-int Devices() {
+int devices() {
   std::printf("cpu: %u hardware threads\n", std::thread::hardware_concurrency());
 #ifdef BANYAN_WITH_CUDA
   std::string error;
-  std::vector<cuda::DeviceInfo> gpus = cuda::QueryDevices(&error);
+  std::vector<cuda::DeviceInfo> gpus = cuda::query_devices(&error);
   if (gpus.empty())
     std::printf("cuda: no usable GPU (%s)\n", error.empty() ? "none found" : error.c_str());
   for (const cuda::DeviceInfo& d : gpus) {
@@ -203,10 +204,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string cmd = argv[1];
-  if (cmd == "train") return banyan::Train();
-  if (cmd == "test") return banyan::Test();
-  if (cmd == "time") return banyan::Time();
-  if (cmd == "devices") return banyan::Devices();
+  if (cmd == "train") return banyan::train();
+  if (cmd == "test") return banyan::test();
+  if (cmd == "time") return banyan::time();
+  if (cmd == "devices") return banyan::devices();
   std::cerr << "banyan: unknown command '" << cmd << "' (train, test, time, devices)" << std::endl;
   return 2;
 }

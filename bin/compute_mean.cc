@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   banyan::MeanImage mean;
   int64_t count = 0;
-  banyan::Status s = banyan::ComputeMean(argv[1], &mean, &count);
-  if (s.ok()) s = banyan::WriteMeanFile(argv[2], mean);
+  banyan::Status s = banyan::compute_mean(argv[1], &mean, &count);
+  if (s.ok()) s = banyan::write_mean_file(argv[2], mean);
   if (!s.ok()) {
     std::cerr << "compute_mean: " << s.message() << std::endl;
     return 1;
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   LOG(INFO) << "mean of " << count << " records (" << mean.channels << " x " << mean.height << " x "
             << mean.width << ") written to " << argv[2] << " in " << seconds << " s";
-  std::vector<double> channel_means = banyan::ChannelMeans(mean);
+  std::vector<double> channel_means = banyan::channel_means(mean);
   for (size_t c = 0; c < channel_means.size(); ++c) {
     std::printf("mean value channel [%zu]: %.6f\n", c, channel_means[c]);
   }

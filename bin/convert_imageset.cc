@@ -24,15 +24,15 @@ DEFINE_bool(overwrite, false, "replace OUT_LMDB if it already exists");
 namespace {
 
 // Reads any format OpenCV knows as BGR or gray interleaved pixels.
-banyan::Status LoadWithOpenCv(const std::string& path, bool gray, banyan::HwcImage* out) {
+banyan::Status load_with_open_cv(const std::string& path, bool gray, banyan::HwcImage* out) {
   cv::Mat m = cv::imread(path, gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
-  if (m.empty()) return banyan::Status::DataLoss("cannot read image '" + path + "'");
+  if (m.empty()) return banyan::Status::data_loss("cannot read image '" + path + "'");
   if (!m.isContinuous()) m = m.clone();
   out->height = m.rows;
   out->width = m.cols;
   out->channels = m.channels();
   out->pixels.assign(m.data, m.data + m.total() * m.elemSize());
-  return banyan::Status::Ok();
+  return banyan::Status::success();
 }
 
 }  // namespace
@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   o.check_size = FLAGS_check_size;
   o.overwrite = FLAGS_overwrite;
   banyan::ImagesetStats stats;
-  banyan::Status s = banyan::ConvertImageset(argv[1], argv[2], argv[3], o, LoadWithOpenCv, &stats);
+  banyan::Status s =
+      banyan::convert_imageset(argv[1], argv[2], argv[3], o, load_with_open_cv, &stats);
   if (stats.lines > 0) {
     LOG(INFO) << "converted " << stats.converted << " of " << stats.lines << " listed images ("
               << stats.skipped << " skipped)";

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   options.overwrite = FLAGS_overwrite;
   int64_t count = 0;
   auto start = std::chrono::steady_clock::now();
-  banyan::Status s = banyan::ConvertMnist(argv[1], argv[2], argv[3], options, &count);
+  banyan::Status s = banyan::convert_mnist(argv[1], argv[2], argv[3], options, &count);
   if (!s.ok()) {
     std::cerr << "convert_mnist: " << s.message() << std::endl;
     return 1;

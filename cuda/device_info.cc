@@ -5,7 +5,7 @@
 
 namespace banyan::cuda {
 
-int DeviceCount() {
+int device_count() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {
     cudaGetLastError();  // clear the "no device" error
@@ -14,7 +14,7 @@ int DeviceCount() {
   return n;
 }
 
-std::vector<DeviceInfo> QueryDevices(std::string* error) {
+std::vector<DeviceInfo> query_devices(std::string* error) {
   std::vector<DeviceInfo> out;
   int n = 0;
   cudaError_t e = cudaGetDeviceCount(&n);

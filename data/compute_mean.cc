@@ -7,11 +7,11 @@
 
 namespace banyan {
 
-Status ComputeMean(const std::string& lmdb_path, MeanImage* mean, int64_t* count) {
+Status compute_mean(const std::string& lmdb_path, MeanImage* mean, int64_t* count) {
   LmdbReader reader;
-  BANYAN_RETURN_IF_ERROR(LmdbReader::Open(lmdb_path, &reader));
+  BANYAN_RETURN_IF_ERROR(LmdbReader::open(lmdb_path, &reader));
   if (reader.size() == 0) {
-    return Status::InvalidArgument("LMDB '" + lmdb_path + "' is empty; no mean to compute");
+    return Status::invalid_argument("LMDB '" + lmdb_path + "' is empty; no mean to compute");
   }
   DatumRecord record;
   DatumDecoder decoder;
@@ -19,21 +19,21 @@ Status ComputeMean(const std::string& lmdb_path, MeanImage* mean, int64_t* count
   std::vector<double> sum;
   int channels = 0, height = 0, width = 0;
   int64_t n = 0;
-  BANYAN_RETURN_IF_ERROR(reader.ForEach([&](std::string_view key, std::string_view value) {
+  BANYAN_RETURN_IF_ERROR(reader.for_each([&](std::string_view key, std::string_view value) {
     auto where = [&] { return "LMDB '" + lmdb_path + "' record '" + std::string(key) + "'"; };
-    Status s = ParseDatum(value, &record);
-    if (s.ok()) s = decoder.Decode(record, JpegColor::kNative, &image);
-    if (!s.ok()) return Status::DataLoss(where() + ": " + s.message());
+    Status s = parse_datum(value, &record);
+    if (s.ok()) s = decoder.decode(record, JpegColor::kNative, &image);
+    if (!s.ok()) return Status::data_loss(where() + ": " + s.message());
     if (n == 0) {
       channels = image.channels;
       height = image.height;
       width = image.width;
       sum.assign(static_cast<size_t>(channels) * height * width, 0.0);
     } else if (image.channels != channels || image.height != height || image.width != width) {
-      return Status::DataLoss(where() + " is " + std::to_string(image.channels) + " x " +
-                              std::to_string(image.height) + " x " + std::to_string(image.width) +
-                              ", expected the first record's " + std::to_string(channels) + " x " +
-                              std::to_string(height) + " x " + std::to_string(width));
+      return Status::data_loss(where() + " is " + std::to_string(image.channels) + " x " +
+                               std::to_string(image.height) + " x " + std::to_string(image.width) +
+                               ", expected the first record's " + std::to_string(channels) + " x " +
+                               std::to_string(height) + " x " + std::to_string(width));
     }
     if (image.is_float) {
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += image.f32[i];
@@ -41,7 +41,7 @@ Status ComputeMean(const std::string& lmdb_path, MeanImage* mean, int64_t* count
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += image.u8[i];
     }
     ++n;
-    return Status::Ok();
+    return Status::success();
   }));
   mean->channels = channels;
   mean->height = height;
@@ -49,10 +49,10 @@ Status ComputeMean(const std::string& lmdb_path, MeanImage* mean, int64_t* count
   mean->data.resize(sum.size());
   for (size_t i = 0; i < sum.size(); ++i) mean->data[i] = static_cast<float>(sum[i] / n);
   if (count != nullptr) *count = n;
-  return Status::Ok();
+  return Status::success();
 }
 
-std::vector<double> ChannelMeans(const MeanImage& mean) {
+std::vector<double> channel_means(const MeanImage& mean) {
   std::vector<double> out(mean.channels, 0.0);
   const size_t plane = static_cast<size_t>(mean.height) * mean.width;
   for (int c = 0; c < mean.channels; ++c) {

@@ -16,9 +16,9 @@ namespace banyan {
 // number of records.  Errors: the reader's, InvalidArgument for an empty
 // database, DataLoss naming the key of a corrupt record or of one whose shape
 // differs from the first record's.
-Status ComputeMean(const std::string& lmdb_path, MeanImage* mean, int64_t* count);
+Status compute_mean(const std::string& lmdb_path, MeanImage* mean, int64_t* count);
 
 // The mean of each channel of `mean` (C values).
-std::vector<double> ChannelMeans(const MeanImage& mean);
+std::vector<double> channel_means(const MeanImage& mean);
 
 }  // namespace banyan

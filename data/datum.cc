@@ -5,11 +5,11 @@
 
 namespace banyan {
 
-Status ParseDatum(std::string_view bytes, DatumRecord* out) {
+Status parse_datum(std::string_view bytes, DatumRecord* out) {
   pb::Datum datum;
   if (!datum.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Status::DataLoss("not a valid Datum record (" + std::to_string(bytes.size()) +
-                            " bytes)");
+    return Status::data_loss("not a valid Datum record (" + std::to_string(bytes.size()) +
+                             " bytes)");
   }
   out->channels = datum.channels();
   out->height = datum.height();
@@ -18,10 +18,10 @@ Status ParseDatum(std::string_view bytes, DatumRecord* out) {
   out->float_data.assign(datum.float_data().begin(), datum.float_data().end());
   out->label = datum.label();
   out->encoded = datum.encoded();
-  return Status::Ok();
+  return Status::success();
 }
 
-std::string SerializeDatum(const DatumRecord& record) {
+std::string serialize_datum(const DatumRecord& record) {
   pb::Datum datum;
   datum.set_channels(record.channels);
   datum.set_height(record.height);

@@ -26,9 +26,9 @@ struct DatumRecord {
 
 // Parses Caffe-layout Datum bytes into `out` (overwritten; its buffers are
 // reused).  DataLoss when the bytes are not a valid Datum message.
-Status ParseDatum(std::string_view bytes, DatumRecord* out);
+Status parse_datum(std::string_view bytes, DatumRecord* out);
 
 // Serialises `record` into Caffe-layout Datum bytes.
-std::string SerializeDatum(const DatumRecord& record);
+std::string serialize_datum(const DatumRecord& record);
 
 }  // namespace banyan

@@ -25,8 +25,8 @@ constexpr uint32_t kIdxLabelsMagic = 0x00000801;  // uint8, 1 dimension
 // Reads an images file (magic 0x00000803).  NotFound for a missing file;
 // DataLoss naming the file for a bad magic, implausible dimensions or
 // truncated data.
-Status ReadIdxImages(const std::string& path, IdxImages* out);
+Status read_idx_images(const std::string& path, IdxImages* out);
 // Reads a labels file (magic 0x00000801); errors as for ReadIdxImages.
-Status ReadIdxLabels(const std::string& path, std::vector<uint8_t>* out);
+Status read_idx_labels(const std::string& path, std::vector<uint8_t>* out);
 
 }  // namespace banyan

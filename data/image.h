@@ -23,7 +23,7 @@ struct ChwImage {
 };
 
 // Interleaved H x W x C -> planar C x H x W (uint8).
-void HwcToChw(const HwcImage& in, ChwImage* out);
+void hwc_to_chw(const HwcImage& in, ChwImage* out);
 
 // Decodes Datum records into ChwImages, reusing its buffers between calls.
 // One per thread (it owns a JPEG decoder).
@@ -34,10 +34,10 @@ class DatumDecoder {
   // `color` must agree with the channel count (kNative always does).
   // DataLoss when the sizes do not match C x H x W or the JPEG is corrupt;
   // Unimplemented for encoded records that are not JPEG.
-  Status Decode(const DatumRecord& record, JpegColor color, ChwImage* out);
+  Status decode(const DatumRecord& record, JpegColor color, ChwImage* out);
 
  private:
-  Status DecodeRaw(const DatumRecord& record, JpegColor color, ChwImage* out);
+  Status decode_raw(const DatumRecord& record, JpegColor color, ChwImage* out);
 
   JpegDecoder jpeg_;
   HwcImage hwc_;

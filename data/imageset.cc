@@ -30,10 +30,10 @@ struct ListEntry {
 
 // Parses "path label" lines (the path may contain spaces: the label is the
 // last field).  Bad lines are logged and counted in stats->skipped.
-Status ReadList(const std::string& list_file, std::vector<ListEntry>* entries,
-                ImagesetStats* stats) {
+Status read_list(const std::string& list_file, std::vector<ListEntry>* entries,
+                 ImagesetStats* stats) {
   std::ifstream in(list_file);
-  if (!in) return Status::NotFound("list file '" + list_file + "' not found");
+  if (!in) return Status::not_found("list file '" + list_file + "' not found");
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -51,10 +51,10 @@ Status ReadList(const std::string& list_file, std::vector<ListEntry>* entries,
     }
     entries->push_back({number, line.substr(0, space), static_cast<int>(label)});
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-bool IsJpeg(const std::string& bytes) {
+bool is_jpeg(const std::string& bytes) {
   return bytes.size() >= 3 && static_cast<uint8_t>(bytes[0]) == 0xFF &&
          static_cast<uint8_t>(bytes[1]) == 0xD8 && static_cast<uint8_t>(bytes[2]) == 0xFF;
 }
@@ -65,28 +65,28 @@ class ImageConverter {
   ImageConverter(const ImagesetOptions& options, const ImageLoader& load_other)
       : options_(options), load_other_(load_other) {}
 
-  Status Convert(const std::string& path, int label, DatumRecord* record) {
+  Status convert(const std::string& path, int label, DatumRecord* record) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return Status::NotFound("cannot open '" + path + "'");
+    if (!in) return Status::not_found("cannot open '" + path + "'");
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     // True when TurboJPEG decoded the file cleanly, so training can decode it too.
     bool clean_jpeg = false;
     int native_channels = 0;
-    if (IsJpeg(bytes)) {
-      Status s = DecodeJpeg(bytes, &native_channels);
+    if (is_jpeg(bytes)) {
+      Status s = decode_jpeg(bytes, &native_channels);
       clean_jpeg = s.ok();
       // CMYK or slightly damaged JPEGs may still load through the other loader.
       if (!s.ok() && !load_other_) return s;
     }
     if (!clean_jpeg) {
       if (!load_other_) {
-        return Status::Unimplemented("'" + path +
+        return Status::unimplemented("'" + path +
                                      "' is not a JPEG and no loader for other formats was given");
       }
       BANYAN_RETURN_IF_ERROR(load_other_(path, options_.gray, &image_));
     }
-    const bool resize = options_.resize_height > 0 && options_.resize_width > 0;
-    if (resize) Resize();
+    const bool resizing = options_.resize_height > 0 && options_.resize_width > 0;
+    if (resizing) resize_image();
     record->channels = image_.channels;
     record->height = image_.height;
     record->width = image_.width;
@@ -94,24 +94,24 @@ class ImageConverter {
     record->float_data.clear();
     record->encoded = options_.encoded;
     if (!options_.encoded) {
-      HwcToChw(image_, &chw_);
+      hwc_to_chw(image_, &chw_);
       record->data.assign(chw_.u8.begin(), chw_.u8.end());
-    } else if (clean_jpeg && !resize && native_channels == image_.channels) {
+    } else if (clean_jpeg && !resizing && native_channels == image_.channels) {
       record->data = std::move(bytes);  // the source file, untouched
     } else {
-      BANYAN_RETURN_IF_ERROR(encoder_.Encode(image_, options_.quality, &record->data));
+      BANYAN_RETURN_IF_ERROR(encoder_.encode(image_, options_.quality, &record->data));
     }
-    return Status::Ok();
+    return Status::success();
   }
 
  private:
-  Status DecodeJpeg(const std::string& bytes, int* native_channels) {
+  Status decode_jpeg(const std::string& bytes, int* native_channels) {
     int h = 0, w = 0;
-    BANYAN_RETURN_IF_ERROR(jpeg_.ReadHeader(bytes, &h, &w, native_channels));
-    return jpeg_.Decode(bytes, options_.gray ? JpegColor::kGray : JpegColor::kBgr, &image_);
+    BANYAN_RETURN_IF_ERROR(jpeg_.read_header(bytes, &h, &w, native_channels));
+    return jpeg_.decode(bytes, options_.gray ? JpegColor::kGray : JpegColor::kBgr, &image_);
   }
 
-  void Resize() {
+  void resize_image() {
     cv::Mat src(image_.height, image_.width, CV_8UC(image_.channels), image_.pixels.data());
     resized_.height = options_.resize_height;
     resized_.width = options_.resize_width;
@@ -131,42 +131,43 @@ class ImageConverter {
   ChwImage chw_;
 };
 
-Status CheckOptions(const ImagesetOptions& o) {
+Status check_options(const ImagesetOptions& o) {
   if (o.resize_height < 0 || o.resize_width < 0 || (o.resize_height > 0) != (o.resize_width > 0)) {
-    return Status::InvalidArgument(
+    return Status::invalid_argument(
         "resize_height and resize_width must both be 0 or both be "
         "positive, got " +
         std::to_string(o.resize_height) + " and " + std::to_string(o.resize_width));
   }
   if (o.encoded && (o.quality < 1 || o.quality > 100)) {
-    return Status::InvalidArgument("quality must be in [1, 100], got " + std::to_string(o.quality));
+    return Status::invalid_argument("quality must be in [1, 100], got " +
+                                    std::to_string(o.quality));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-void Shuffle(uint64_t seed, std::vector<ListEntry>* entries) {
-  const uint64_t key = KeyFor(seed, "convert_imageset");
+void shuffle(uint64_t seed, std::vector<ListEntry>* entries) {
+  const uint64_t key = key_for(seed, "convert_imageset");
   for (size_t i = entries->size(); i > 1; --i) {
-    size_t j = static_cast<size_t>(UniformIntAt(key, 0, i - 1, i));
+    size_t j = static_cast<size_t>(uniform_int_at(key, 0, i - 1, i));
     std::swap((*entries)[i - 1], (*entries)[j]);
   }
 }
 
 }  // namespace
 
-Status ConvertImageset(const std::string& root, const std::string& list_file,
-                       const std::string& out_path, const ImagesetOptions& options,
-                       const ImageLoader& load_other, ImagesetStats* stats) {
-  BANYAN_RETURN_IF_ERROR(CheckOptions(options));
+Status convert_imageset(const std::string& root, const std::string& list_file,
+                        const std::string& out_path, const ImagesetOptions& options,
+                        const ImageLoader& load_other, ImagesetStats* stats) {
+  BANYAN_RETURN_IF_ERROR(check_options(options));
   ImagesetStats local;
   ImagesetStats& st = stats != nullptr ? *stats : local;
   st = ImagesetStats();
   std::vector<ListEntry> entries;
-  BANYAN_RETURN_IF_ERROR(ReadList(list_file, &entries, &st));
-  if (options.shuffle) Shuffle(options.seed, &entries);
-  BANYAN_RETURN_IF_ERROR(PrepareNewLmdb(out_path, options.overwrite));
+  BANYAN_RETURN_IF_ERROR(read_list(list_file, &entries, &st));
+  if (options.shuffle) shuffle(options.seed, &entries);
+  BANYAN_RETURN_IF_ERROR(prepare_new_lmdb(out_path, options.overwrite));
   LmdbWriter writer;
-  BANYAN_RETURN_IF_ERROR(LmdbWriter::Open(out_path, LmdbWriterOptions(), &writer));
+  BANYAN_RETURN_IF_ERROR(LmdbWriter::open(out_path, LmdbWriterOptions(), &writer));
   const std::string prefix = root.empty() || root.back() == '/' ? root : root + "/";
   ImageConverter converter(options, load_other);
   DatumRecord record;
@@ -176,18 +177,18 @@ Status ConvertImageset(const std::string& root, const std::string& list_file,
     const ListEntry& e = entries[i];
     std::snprintf(index, sizeof(index), "%08zu", i);
     const std::string key = std::string(index) + "_" + e.path;
-    Status s = converter.Convert(prefix + e.path, e.label, &record);
+    Status s = converter.convert(prefix + e.path, e.label, &record);
     if (s.ok() && key.size() > writer.max_key_bytes()) {
-      s = Status::InvalidArgument("key '" + key + "' is longer than LMDB's " +
-                                  std::to_string(writer.max_key_bytes()) + " bytes");
+      s = Status::invalid_argument("key '" + key + "' is longer than LMDB's " +
+                                   std::to_string(writer.max_key_bytes()) + " bytes");
     }
     if (s.ok() && options.check_size && first_height >= 0 &&
         (record.height != first_height || record.width != first_width)) {
-      s = Status::InvalidArgument("size " + std::to_string(record.width) + "x" +
-                                  std::to_string(record.height) +
-                                  " differs from the first "
-                                  "image's " +
-                                  std::to_string(first_width) + "x" + std::to_string(first_height));
+      s = Status::invalid_argument(
+          "size " + std::to_string(record.width) + "x" + std::to_string(record.height) +
+          " differs from the first "
+          "image's " +
+          std::to_string(first_width) + "x" + std::to_string(first_height));
     }
     if (!s.ok()) {
       LOG(WARNING) << list_file << ":" << e.line << ": " << s.message() << "; skipped";
@@ -198,21 +199,21 @@ Status ConvertImageset(const std::string& root, const std::string& list_file,
       first_height = record.height;
       first_width = record.width;
     }
-    BANYAN_RETURN_IF_ERROR(writer.Put(key, SerializeDatum(record)));
+    BANYAN_RETURN_IF_ERROR(writer.put(key, serialize_datum(record)));
     if (++st.converted % 1000 == 0) LOG(INFO) << "converted " << st.converted << " images";
   }
-  BANYAN_RETURN_IF_ERROR(writer.Close());
+  BANYAN_RETURN_IF_ERROR(writer.close());
   if (st.converted == 0) {
     // Leave no empty database behind: it would block a rerun.
-    if (PrepareNewLmdb(out_path, true).ok()) {
+    if (prepare_new_lmdb(out_path, true).ok()) {
       std::error_code ec;
       std::filesystem::remove(out_path, ec);
     }
-    return Status::InvalidArgument("no image of list '" + list_file + "' could be converted (" +
-                                   std::to_string(st.skipped) + " of " + std::to_string(st.lines) +
-                                   " lines skipped)");
+    return Status::invalid_argument("no image of list '" + list_file + "' could be converted (" +
+                                    std::to_string(st.skipped) + " of " + std::to_string(st.lines) +
+                                    " lines skipped)");
   }
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace banyan

@@ -42,8 +42,8 @@ using ImageLoader = std::function<Status(const std::string& path, bool gray, Hwc
 // `quality`.  Errors: InvalidArgument for bad options, an existing output
 // without `overwrite`, or when no image could be converted; NotFound for a
 // missing list file; IoError from LMDB.  `stats` may be null.
-Status ConvertImageset(const std::string& root, const std::string& list_file,
-                       const std::string& out_path, const ImagesetOptions& options,
-                       const ImageLoader& load_other, ImagesetStats* stats);
+Status convert_imageset(const std::string& root, const std::string& list_file,
+                        const std::string& out_path, const ImagesetOptions& options,
+                        const ImageLoader& load_other, ImagesetStats* stats);
 
 }  // namespace banyan

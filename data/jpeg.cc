@@ -9,22 +9,22 @@
 namespace banyan {
 namespace {
 
-std::string Reason(void* handle) { return tjGetErrorStr2(static_cast<tjhandle>(handle)); }
+std::string reason(void* handle) { return tjGetErrorStr2(static_cast<tjhandle>(handle)); }
 
 // TurboJPEG can leave a handle mid-header after a failed call, which would
 // confuse the next one; a fresh handle is cheap, so failures replace it.
-Status Fail(void** handle, const std::string& what) {
-  std::string message = what + Reason(*handle);
+Status fail(void** handle, const std::string& what) {
+  std::string message = what + reason(*handle);
   tjDestroy(static_cast<tjhandle>(*handle));
   *handle = tjInitDecompress();
-  CHECK(*handle != nullptr) << "TurboJPEG: cannot create a decompressor: " << Reason(nullptr);
-  return Status::DataLoss(message);
+  CHECK(*handle != nullptr) << "TurboJPEG: cannot create a decompressor: " << reason(nullptr);
+  return Status::data_loss(message);
 }
 
 }  // namespace
 
 JpegDecoder::JpegDecoder() : handle_(tjInitDecompress()) {
-  CHECK(handle_ != nullptr) << "TurboJPEG: cannot create a decompressor: " << Reason(nullptr);
+  CHECK(handle_ != nullptr) << "TurboJPEG: cannot create a decompressor: " << reason(nullptr);
 }
 
 JpegDecoder::~JpegDecoder() {
@@ -39,25 +39,25 @@ JpegDecoder& JpegDecoder::operator=(JpegDecoder&& other) noexcept {
   return *this;
 }
 
-Status JpegDecoder::ReadHeader(std::string_view jpeg, int* height, int* width, int* channels) {
+Status JpegDecoder::read_header(std::string_view jpeg, int* height, int* width, int* channels) {
   CHECK(handle_ != nullptr) << "JpegDecoder used after move";
   int subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(static_cast<tjhandle>(handle_),
                           reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size(), width,
                           height, &subsamp, &colorspace) != 0) {
-    return Fail(&handle_, "not a decodable JPEG (" + std::to_string(jpeg.size()) + " bytes): ");
+    return fail(&handle_, "not a decodable JPEG (" + std::to_string(jpeg.size()) + " bytes): ");
   }
   if (*width <= 0 || *height <= 0) {
-    return Status::DataLoss("not a decodable JPEG (" + std::to_string(jpeg.size()) +
-                            " bytes): no image size in the header");
+    return Status::data_loss("not a decodable JPEG (" + std::to_string(jpeg.size()) +
+                             " bytes): no image size in the header");
   }
   *channels = colorspace == TJCS_GRAY ? 1 : 3;
-  return Status::Ok();
+  return Status::success();
 }
 
-Status JpegDecoder::Decode(std::string_view jpeg, JpegColor color, HwcImage* out) {
+Status JpegDecoder::decode(std::string_view jpeg, JpegColor color, HwcImage* out) {
   int height = 0, width = 0, native = 0;
-  BANYAN_RETURN_IF_ERROR(ReadHeader(jpeg, &height, &width, &native));
+  BANYAN_RETURN_IF_ERROR(read_header(jpeg, &height, &width, &native));
   int channels = color == JpegColor::kNative ? native : (color == JpegColor::kGray ? 1 : 3);
   out->height = height;
   out->width = width;
@@ -67,14 +67,14 @@ Status JpegDecoder::Decode(std::string_view jpeg, JpegColor color, HwcImage* out
   if (tjDecompress2(static_cast<tjhandle>(handle_),
                     reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size(),
                     out->pixels.data(), width, 0, height, format, TJFLAG_STOPONWARNING) != 0) {
-    return Fail(&handle_, "corrupt JPEG (" + std::to_string(jpeg.size()) + " bytes, " +
+    return fail(&handle_, "corrupt JPEG (" + std::to_string(jpeg.size()) + " bytes, " +
                               std::to_string(width) + "x" + std::to_string(height) + "): ");
   }
-  return Status::Ok();
+  return Status::success();
 }
 
 JpegEncoder::JpegEncoder() : handle_(tjInitCompress()) {
-  CHECK(handle_ != nullptr) << "TurboJPEG: cannot create a compressor: " << Reason(nullptr);
+  CHECK(handle_ != nullptr) << "TurboJPEG: cannot create a compressor: " << reason(nullptr);
 }
 
 JpegEncoder::~JpegEncoder() {
@@ -94,22 +94,22 @@ JpegEncoder& JpegEncoder::operator=(JpegEncoder&& other) noexcept {
   return *this;
 }
 
-Status JpegEncoder::Encode(const HwcImage& image, int quality, std::string* out) {
+Status JpegEncoder::encode(const HwcImage& image, int quality, std::string* out) {
   CHECK(handle_ != nullptr) << "JpegEncoder used after move";
   if (image.channels != 1 && image.channels != 3) {
-    return Status::InvalidArgument("JPEG encode: expected 1 or 3 channels, got " +
-                                   std::to_string(image.channels));
+    return Status::invalid_argument("JPEG encode: expected 1 or 3 channels, got " +
+                                    std::to_string(image.channels));
   }
   if (image.height <= 0 || image.width <= 0 ||
       image.pixels.size() != static_cast<size_t>(image.height) * image.width * image.channels) {
-    return Status::InvalidArgument("JPEG encode: bad image size " + std::to_string(image.width) +
-                                   "x" + std::to_string(image.height) + "x" +
-                                   std::to_string(image.channels) + " for " +
-                                   std::to_string(image.pixels.size()) + " bytes");
+    return Status::invalid_argument("JPEG encode: bad image size " + std::to_string(image.width) +
+                                    "x" + std::to_string(image.height) + "x" +
+                                    std::to_string(image.channels) + " for " +
+                                    std::to_string(image.pixels.size()) + " bytes");
   }
   if (quality < 1 || quality > 100) {
-    return Status::InvalidArgument("JPEG encode: quality must be in [1, 100], got " +
-                                   std::to_string(quality));
+    return Status::invalid_argument("JPEG encode: quality must be in [1, 100], got " +
+                                    std::to_string(quality));
   }
   const bool gray = image.channels == 1;
   const int subsamp = gray ? TJSAMP_GRAY : TJSAMP_420;
@@ -125,10 +125,10 @@ Status JpegEncoder::Encode(const HwcImage& image, int quality, std::string* out)
   if (tjCompress2(static_cast<tjhandle>(handle_), image.pixels.data(), image.width, 0, image.height,
                   gray ? TJPF_GRAY : TJPF_BGR, &buffer_, &size, subsamp, quality,
                   TJFLAG_NOREALLOC) != 0) {
-    return Status::Internal("JPEG encode failed: " + Reason(handle_));
+    return Status::internal("JPEG encode failed: " + reason(handle_));
   }
   out->assign(reinterpret_cast<const char*>(buffer_), size);
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace banyan

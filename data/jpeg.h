@@ -39,11 +39,11 @@ class JpegDecoder {
   // Reads the image size and its native channel count (1 for grayscale
   // JPEGs, else 3) without decoding.  DataLoss with TurboJPEG's reason when
   // the buffer is not a JPEG.
-  Status ReadHeader(std::string_view jpeg, int* height, int* width, int* channels);
+  Status read_header(std::string_view jpeg, int* height, int* width, int* channels);
   // Decodes `jpeg` into `out` (its pixel buffer is reused).  DataLoss with
   // TurboJPEG's reason for a truncated or corrupt buffer; warnings such as a
   // premature end of data count as corruption.
-  Status Decode(std::string_view jpeg, JpegColor color, HwcImage* out);
+  Status decode(std::string_view jpeg, JpegColor color, HwcImage* out);
 
  private:
   void* handle_ = nullptr;  // tjhandle
@@ -61,7 +61,7 @@ class JpegEncoder {
   // Encodes a 1-channel (gray) or 3-channel (BGR) image at `quality` (1-100;
   // colour uses 4:2:0 chroma subsampling, as OpenCV does by default).
   // InvalidArgument for other channel counts, sizes or qualities.
-  Status Encode(const HwcImage& image, int quality, std::string* out);
+  Status encode(const HwcImage& image, int quality, std::string* out);
 
  private:
   void* handle_ = nullptr;           // tjhandle

@@ -37,32 +37,32 @@ class LmdbReader {
   // it does not exist; IoError naming the path and LMDB's reason otherwise.
   // A directory that cannot be written (no lock file possible) is opened
   // without locking, which is safe as long as nobody writes to it meanwhile.
-  static Status Open(const std::string& path, LmdbReader* out);
+  static Status open(const std::string& path, LmdbReader* out);
 
   const std::string& path() const { return path_; }
   size_t size() const { return key_offsets_.empty() ? 0 : key_offsets_.size() - 1; }
   // Key of record `position` (< size()), in key order.
-  std::string_view KeyAt(size_t position) const;
-  std::vector<std::string> Keys() const;
+  std::string_view key_at(size_t position) const;
+  std::vector<std::string> keys() const;
 
   // Copies the value of `key` into `*value`.  NotFound naming the key and path
   // when it is absent.
-  Status Get(std::string_view key, std::string* value) const;
+  Status get(std::string_view key, std::string* value) const;
   // Copies the value of record `position` (< size()) into `*value`.
-  Status GetAt(size_t position, std::string* value) const;
+  Status get_at(size_t position, std::string* value) const;
   // Reads the records at `positions` into (*values)[i] in one transaction;
   // `values` is resized to positions.size() and its strings reused.
-  Status GetBatch(const std::vector<size_t>& positions, std::vector<std::string>* values) const;
+  Status get_batch(const std::vector<size_t>& positions, std::vector<std::string>* values) const;
 
   // Calls `fn(key, value)` for every record in key order inside one read
   // transaction (for tools that scan a whole database); the views are valid
   // only during the call.  Stops at the first non-OK status and returns it.
-  Status ForEach(const std::function<Status(std::string_view, std::string_view)>& fn) const;
+  Status for_each(const std::function<Status(std::string_view, std::string_view)>& fn) const;
 
  private:
-  void Close();
-  Status Error(const std::string& what, int rc) const;
-  Status LoadKeys();
+  void close();
+  Status error(const std::string& what, int rc) const;
+  Status load_keys();
 
   std::string path_;
   MDB_env* env_ = nullptr;
@@ -75,7 +75,7 @@ class LmdbReader {
 // exists: InvalidArgument unless `overwrite`; with `overwrite`, an LMDB
 // directory (holding only data.mdb and lock.mdb) is emptied, anything else is
 // refused rather than deleted.
-Status PrepareNewLmdb(const std::string& path, bool overwrite);
+Status prepare_new_lmdb(const std::string& path, bool overwrite);
 
 struct LmdbWriterOptions {
   // Puts per committed transaction.
@@ -98,24 +98,24 @@ class LmdbWriter {
   LmdbWriter& operator=(const LmdbWriter&) = delete;
 
   // Opens (creating the directory if needed) the LMDB at `path` for writing.
-  static Status Open(const std::string& path, const LmdbWriterOptions& options, LmdbWriter* out);
+  static Status open(const std::string& path, const LmdbWriterOptions& options, LmdbWriter* out);
 
   const std::string& path() const { return path_; }
   // Stores `value` under `key` (replacing an existing value).
-  Status Put(std::string_view key, std::string_view value);
+  Status put(std::string_view key, std::string_view value);
   // Commits pending puts (growing the map when it is full).
-  Status Commit();
+  Status commit();
   // Commits, syncs to disk and closes.  Further puts are an error.
-  Status Close();
+  Status close();
   // Longest key LMDB accepts (511 bytes in a default build).
   size_t max_key_bytes() const;
   // Current map size in bytes (grows by doubling).
   size_t map_bytes() const { return map_bytes_; }
 
  private:
-  void Release();
-  Status Error(const std::string& what, int rc) const;
-  int TryCommit();
+  void release();
+  Status error(const std::string& what, int rc) const;
+  int try_commit();
 
   std::string path_;
   LmdbWriterOptions options_;

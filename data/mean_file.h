@@ -21,10 +21,10 @@ struct MeanImage {
 // the legacy num/channels/height/width fields with num = 1.  Values may be
 // float or double.  NotFound for a missing file; DataLoss naming the file for
 // anything else that does not fit.
-Status ReadMeanFile(const std::string& path, MeanImage* out);
+Status read_mean_file(const std::string& path, MeanImage* out);
 
 // Writes `mean` as a BlobProto of shape (1, C, H, W); the legacy 4-D fields
 // are filled too, so older readers accept it.
-Status WriteMeanFile(const std::string& path, const MeanImage& mean);
+Status write_mean_file(const std::string& path, const MeanImage& mean);
 
 }  // namespace banyan

@@ -10,22 +10,22 @@
 
 namespace banyan {
 
-Status ConvertMnist(const std::string& images_path, const std::string& labels_path,
-                    const std::string& out_path, const ConvertMnistOptions& options,
-                    int64_t* count) {
+Status convert_mnist(const std::string& images_path, const std::string& labels_path,
+                     const std::string& out_path, const ConvertMnistOptions& options,
+                     int64_t* count) {
   IdxImages images;
-  BANYAN_RETURN_IF_ERROR(ReadIdxImages(images_path, &images));
+  BANYAN_RETURN_IF_ERROR(read_idx_images(images_path, &images));
   std::vector<uint8_t> labels;
-  BANYAN_RETURN_IF_ERROR(ReadIdxLabels(labels_path, &labels));
+  BANYAN_RETURN_IF_ERROR(read_idx_labels(labels_path, &labels));
   if (static_cast<size_t>(images.count) != labels.size()) {
-    return Status::InvalidArgument("'" + images_path + "' holds " + std::to_string(images.count) +
-                                   " images but '" + labels_path + "' holds " +
-                                   std::to_string(labels.size()) +
-                                   " labels; expected the same count");
+    return Status::invalid_argument("'" + images_path + "' holds " + std::to_string(images.count) +
+                                    " images but '" + labels_path + "' holds " +
+                                    std::to_string(labels.size()) +
+                                    " labels; expected the same count");
   }
-  BANYAN_RETURN_IF_ERROR(PrepareNewLmdb(out_path, options.overwrite));
+  BANYAN_RETURN_IF_ERROR(prepare_new_lmdb(out_path, options.overwrite));
   LmdbWriter writer;
-  BANYAN_RETURN_IF_ERROR(LmdbWriter::Open(out_path, LmdbWriterOptions(), &writer));
+  BANYAN_RETURN_IF_ERROR(LmdbWriter::open(out_path, LmdbWriterOptions(), &writer));
   DatumRecord record;
   record.channels = 1;
   record.height = images.rows;
@@ -37,11 +37,11 @@ Status ConvertMnist(const std::string& images_path, const std::string& labels_pa
                        image_bytes);
     record.label = labels[i];
     std::snprintf(key, sizeof(key), "%08d", i);
-    BANYAN_RETURN_IF_ERROR(writer.Put(key, SerializeDatum(record)));
+    BANYAN_RETURN_IF_ERROR(writer.put(key, serialize_datum(record)));
   }
-  BANYAN_RETURN_IF_ERROR(writer.Close());
+  BANYAN_RETURN_IF_ERROR(writer.close());
   if (count != nullptr) *count = images.count;
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace banyan

@@ -18,8 +18,8 @@ struct ConvertMnistOptions {
 // (optional) receives the number of records written.  Errors: those of the
 // IDX reader, InvalidArgument when the image and label counts differ or the
 // output exists without `overwrite`, IoError from LMDB.
-Status ConvertMnist(const std::string& images_path, const std::string& labels_path,
-                    const std::string& out_path, const ConvertMnistOptions& options,
-                    int64_t* count);
+Status convert_mnist(const std::string& images_path, const std::string& labels_path,
+                     const std::string& out_path, const ConvertMnistOptions& options,
+                     int64_t* count);
 
 }  // namespace banyan

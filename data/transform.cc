@@ -10,25 +10,25 @@
 
 namespace banyan {
 
-Status DataTransformer::Init(const TransformConfig& config, int channels, int height, int width) {
+Status DataTransformer::init(const TransformConfig& config, int channels, int height, int width) {
   auto shape = [](int c, int h, int w) {
     return std::to_string(c) + " x " + std::to_string(h) + " x " + std::to_string(w);
   };
   CHECK(channels > 0 && height > 0 && width > 0) << shape(channels, height, width);
   if (config.crop_size < 0 || config.crop_size > height || config.crop_size > width) {
-    return Status::InvalidArgument("crop_size " + std::to_string(config.crop_size) +
-                                   " does not fit the " + shape(channels, height, width) +
-                                   " (C x H x W) images: expected 0 <= crop_size <= " +
-                                   std::to_string(std::min(height, width)));
+    return Status::invalid_argument("crop_size " + std::to_string(config.crop_size) +
+                                    " does not fit the " + shape(channels, height, width) +
+                                    " (C x H x W) images: expected 0 <= crop_size <= " +
+                                    std::to_string(std::min(height, width)));
   }
   if (!(config.scale > 0.0f)) {
-    return Status::InvalidArgument("scale must be positive, got " + std::to_string(config.scale));
+    return Status::invalid_argument("scale must be positive, got " + std::to_string(config.scale));
   }
   if (config.force_color && config.force_gray) {
-    return Status::InvalidArgument("force_color and force_gray are both set");
+    return Status::invalid_argument("force_color and force_gray are both set");
   }
   if (!config.mean_file.empty() && !config.mean_value.empty()) {
-    return Status::InvalidArgument("give mean_file or mean_value, not both");
+    return Status::invalid_argument("give mean_file or mean_value, not both");
   }
   channels_ = channels;
   height_ = height;
@@ -40,27 +40,27 @@ Status DataTransformer::Init(const TransformConfig& config, int channels, int he
   mean_channel_.clear();
   if (!config.mean_file.empty()) {
     MeanImage mean;
-    BANYAN_RETURN_IF_ERROR(ReadMeanFile(config.mean_file, &mean));
+    BANYAN_RETURN_IF_ERROR(read_mean_file(config.mean_file, &mean));
     if (mean.channels != channels || mean.height != height || mean.width != width) {
-      return Status::InvalidArgument("mean file '" + config.mean_file + "' has shape " +
-                                     shape(mean.channels, mean.height, mean.width) +
-                                     ", expected the images' " + shape(channels, height, width));
+      return Status::invalid_argument("mean file '" + config.mean_file + "' has shape " +
+                                      shape(mean.channels, mean.height, mean.width) +
+                                      ", expected the images' " + shape(channels, height, width));
     }
     mean_image_ = std::move(mean.data);
   } else if (config.mean_value.size() == 1) {
     mean_channel_.assign(channels, config.mean_value[0]);
   } else if (!config.mean_value.empty()) {
     if (static_cast<int>(config.mean_value.size()) != channels) {
-      return Status::InvalidArgument(std::to_string(config.mean_value.size()) +
-                                     " mean_value entries for " + std::to_string(channels) +
-                                     "-channel images: expected 1 or " + std::to_string(channels));
+      return Status::invalid_argument(std::to_string(config.mean_value.size()) +
+                                      " mean_value entries for " + std::to_string(channels) +
+                                      "-channel images: expected 1 or " + std::to_string(channels));
     }
     mean_channel_ = config.mean_value;
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-CropMirror DataTransformer::Draw(Phase phase, uint64_t seed, uint64_t epoch, uint64_t index) const {
+CropMirror DataTransformer::draw(Phase phase, uint64_t seed, uint64_t epoch, uint64_t index) const {
   CropMirror cm;
   if (phase == Phase::kTest) {
     if (crop_ > 0) {
@@ -69,7 +69,7 @@ CropMirror DataTransformer::Draw(Phase phase, uint64_t seed, uint64_t epoch, uin
     }
     return cm;
   }
-  PhiloxBits v = Philox(KeyFor(seed, "transform"), epoch, index);
+  PhiloxBits v = philox(key_for(seed, "transform"), epoch, index);
   if (crop_ > 0) {
     cm.h_off = static_cast<int>(v.v[0] % static_cast<uint32_t>(height_ - crop_ + 1));
     cm.w_off = static_cast<int>(v.v[1] % static_cast<uint32_t>(width_ - crop_ + 1));
@@ -78,7 +78,7 @@ CropMirror DataTransformer::Draw(Phase phase, uint64_t seed, uint64_t epoch, uin
   return cm;
 }
 
-void DataTransformer::Apply(const ChwImage& in, const CropMirror& cm, float* out) const {
+void DataTransformer::apply(const ChwImage& in, const CropMirror& cm, float* out) const {
   CHECK(in.channels == channels_ && in.height == height_ && in.width == width_)
       << "transform set up for " << channels_ << "x" << height_ << "x" << width_ << ", got "
       << in.channels << "x" << in.height << "x" << in.width;
@@ -86,14 +86,14 @@ void DataTransformer::Apply(const ChwImage& in, const CropMirror& cm, float* out
         cm.w_off + out_width() <= width_)
       << "crop offset (" << cm.h_off << ", " << cm.w_off << ") outside the image";
   if (in.is_float) {
-    ApplyTyped(in.f32.data(), cm, out);
+    apply_typed(in.f32.data(), cm, out);
   } else {
-    ApplyTyped(in.u8.data(), cm, out);
+    apply_typed(in.u8.data(), cm, out);
   }
 }
 
 template <typename T>
-void DataTransformer::ApplyTyped(const T* in, const CropMirror& cm, float* out) const {
+void DataTransformer::apply_typed(const T* in, const CropMirror& cm, float* out) const {
   const int oh = out_height(), ow = out_width();
   for (int c = 0; c < channels_; ++c) {
     const float channel_mean = mean_channel_.empty() ? 0.0f : mean_channel_[c];

@@ -30,7 +30,7 @@ class DataTransformer {
   // offending value: crop_size larger than the image, a mean file of another
   // shape, mean_value with neither 1 nor `channels` entries, both mean_file
   // and mean_value, both force_color and force_gray, scale <= 0.
-  Status Init(const TransformConfig& config, int channels, int height, int width);
+  Status init(const TransformConfig& config, int channels, int height, int width);
 
   int channels() const { return channels_; }
   int out_height() const { return crop_ > 0 ? crop_ : height_; }
@@ -43,18 +43,18 @@ class DataTransformer {
   //   mirror = config.mirror && (v[2] & 1).
   // TEST: the centre crop ((H - crop) / 2, (W - crop) / 2) and no mirror.
   // Without crop_size the offsets are 0.
-  CropMirror Draw(Phase phase, uint64_t seed, uint64_t epoch, uint64_t index) const;
+  CropMirror draw(Phase phase, uint64_t seed, uint64_t epoch, uint64_t index) const;
 
   // Writes C x out_height x out_width floats to `out`:
   //   out[c][y][x] = (in[c][h_off + y][w_off + x'] - mean[c][h_off + y][w_off + x']) * scale
   // with x' = out_width - 1 - x when mirrored, else x.  The mean is the mean
   // file (cropped at the same offsets), else mean_value per channel, else 0.
   // `in` must have the Init shape (CHECKed).
-  void Apply(const ChwImage& in, const CropMirror& cm, float* out) const;
+  void apply(const ChwImage& in, const CropMirror& cm, float* out) const;
 
  private:
   template <typename T>
-  void ApplyTyped(const T* in, const CropMirror& cm, float* out) const;
+  void apply_typed(const T* in, const CropMirror& cm, float* out) const;
 
   int channels_ = 0, height_ = 0, width_ = 0;
   int crop_ = 0;

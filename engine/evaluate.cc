@@ -9,17 +9,17 @@
 namespace banyan {
 namespace {
 
-double NowMs() {
+double now_ms() {
   using Clock = std::chrono::steady_clock;
   return std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
 
-Status EvaluateNet(Net& net, int batches, std::vector<std::pair<std::string, float>>* means) {
+Status evaluate_net(Net& net, int batches, std::vector<std::pair<std::string, float>>* means) {
   if (batches <= 0) {
-    return Status::InvalidArgument("evaluation needs a positive number of batches, got " +
-                                   std::to_string(batches));
+    return Status::invalid_argument("evaluation needs a positive number of batches, got " +
+                                    std::to_string(batches));
   }
   const WorkerPlacement& place = net.ctx().placement();
   std::vector<double> sums(net.outputs().size(), 0.0);
@@ -29,7 +29,7 @@ Status EvaluateNet(Net& net, int batches, std::vector<std::pair<std::string, flo
     step.iteration = b;
     step.sample_base =
         (static_cast<int64_t>(b) * place.num_groups + place.group_index) * net.batch_size();
-    net.Forward();
+    net.forward();
     for (size_t o = 0; o < net.outputs().size(); ++o) {
       const Blob* blob = net.outputs()[o].blob;
       double s = 0.0;
@@ -41,26 +41,26 @@ Status EvaluateNet(Net& net, int batches, std::vector<std::pair<std::string, flo
   for (size_t o = 0; o < sums.size(); ++o) {
     means->push_back({net.outputs()[o].name, static_cast<float>(sums[o] / batches)});
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-Status UseSyntheticInputs(NetConfig* config, int channels, int size) {
+Status use_synthetic_inputs(NetConfig* config, int channels, int size) {
   for (LayerConfig& l : config->layers) {
     if (l.type != "Data") continue;
     int hw = l.transform.crop_size > 0 ? l.transform.crop_size : size;
     if (hw <= 0 || channels <= 0 || l.data.batch_size <= 0) {
-      return Status::InvalidArgument("layer '" + l.name + "' at " + l.location.ToString() +
-                                     ": synthetic input needs crop_size (or a size), channels and "
-                                     "batch_size > 0");
+      return Status::invalid_argument("layer '" + l.name + "' at " + l.location.to_string() +
+                                      ": synthetic input needs crop_size (or a size), channels and "
+                                      "batch_size > 0");
     }
     l.type = "Input";
     l.input.shapes = {Shape{l.data.batch_size, channels, hw, hw}, Shape{l.data.batch_size}};
     l.input.shapes.resize(l.top.size());
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-void FillSyntheticInputs(Net& net, uint64_t seed) {
+void fill_synthetic_inputs(Net& net, uint64_t seed) {
   // Labels must be class ids of every classifier that reads them.
   int64_t classes = 0;
   for (int i = 0; i < net.num_layers(); ++i) {
@@ -77,19 +77,19 @@ void FillSyntheticInputs(Net& net, uint64_t seed) {
     const auto& tops = net.layer(i).config().top;
     for (size_t t = 0; t < tops.size(); ++t) {
       Blob* b = net.blob(tops[t]);
-      uint64_t key = KeyFor(seed, "synthetic/" + tops[t]);
+      uint64_t key = key_for(seed, "synthetic/" + tops[t]);
       for (int64_t j = 0; j < b->count(); ++j) {
         b->data()[j] =
-            t == 0 ? NormalAt(key, 0, j) : static_cast<float>(UniformIntAt(key, 0, j, classes));
+            t == 0 ? normal_at(key, 0, j) : static_cast<float>(uniform_int_at(key, 0, j, classes));
       }
     }
   }
 }
 
-Status TimeNet(Net& net, int iterations, int warmup, NetTiming* out) {
+Status time_net(Net& net, int iterations, int warmup, NetTiming* out) {
   if (iterations <= 0) {
-    return Status::InvalidArgument("--iterations must be positive, got " +
-                                   std::to_string(iterations));
+    return Status::invalid_argument("--iterations must be positive, got " +
+                                    std::to_string(iterations));
   }
   const int n = net.num_layers();
   std::vector<double> fwd(n, 0.0), bwd(n, 0.0);
@@ -100,16 +100,16 @@ Status TimeNet(Net& net, int iterations, int warmup, NetTiming* out) {
     step.sample_base = it * net.batch_size();
     const bool timed = it >= warmup;
     for (int i = 0; i < n; ++i) {
-      double t0 = NowMs();
-      net.ForwardLayer(i);
-      if (timed) fwd[i] += NowMs() - t0;
+      double t0 = now_ms();
+      net.forward_layer(i);
+      if (timed) fwd[i] += now_ms() - t0;
     }
-    net.ClearParamDiffs();
-    net.PrepareBackward();
+    net.clear_param_diffs();
+    net.prepare_backward();
     for (int i = n - 1; i >= 0; --i) {
-      double t0 = NowMs();
-      net.BackwardLayer(i);
-      if (timed) bwd[i] += NowMs() - t0;
+      double t0 = now_ms();
+      net.backward_layer(i);
+      if (timed) bwd[i] += now_ms() - t0;
     }
   }
   *out = NetTiming();
@@ -122,7 +122,7 @@ Status TimeNet(Net& net, int iterations, int warmup, NetTiming* out) {
     out->layers.push_back(t);
   }
   out->iteration_ms = out->forward_ms + out->backward_ms;
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace banyan

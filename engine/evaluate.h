@@ -14,7 +14,7 @@ namespace banyan {
 // Mean over `batches` forward passes of every scalar-per-element output,
 // in output order: (name, mean of the output's elements averaged over batches).
 // Sets the worker's step (phase TEST, iteration = batch index, sample_base).
-Status EvaluateNet(Net& net, int batches, std::vector<std::pair<std::string, float>>* means);
+Status evaluate_net(Net& net, int batches, std::vector<std::pair<std::string, float>>* means);
 
 struct LayerTiming {
   std::string name;
@@ -34,14 +34,14 @@ struct NetTiming {
 // Turns every Data layer of `config` into an Input layer with the shapes the
 // Data layer would produce: (batch, channels, crop, crop) and (batch), so a
 // net can be timed without its LMDB.  Needs crop_size (or `size` > 0).
-Status UseSyntheticInputs(NetConfig* config, int channels, int size);
+Status use_synthetic_inputs(NetConfig* config, int channels, int size);
 // Fills every Input layer's first top with N(0, 1) and its second top (the
 // labels) with integers in [0, C), C the fewest classes (dim 1 of the scores)
 // of any SoftmaxWithLoss or Accuracy layer; 10 when there is none.
-void FillSyntheticInputs(Net& net, uint64_t seed);
+void fill_synthetic_inputs(Net& net, uint64_t seed);
 
 // Runs `warmup` then `iterations` forward+backward passes layer by layer and
 // reports per-layer wall time (host clock; the CPU path is synchronous).
-Status TimeNet(Net& net, int iterations, int warmup, NetTiming* out);
+Status time_net(Net& net, int iterations, int warmup, NetTiming* out);
 
 }  // namespace banyan

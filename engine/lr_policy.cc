@@ -9,15 +9,15 @@
 namespace banyan {
 namespace {
 
-std::string Where(const SolverConfig& c) {
+std::string where(const SolverConfig& c) {
   return c.source_file.empty() ? std::string("solver") : c.source_file;
 }
 
-Status Invalid(const SolverConfig& c, const std::string& message) {
-  return Status::InvalidArgument(Where(c) + ": " + message);
+Status invalid(const SolverConfig& c, const std::string& message) {
+  return Status::invalid_argument(where(c) + ": " + message);
 }
 
-double PolicyRate(const SolverConfig& c, int64_t iter) {
+double policy_rate(const SolverConfig& c, int64_t iter) {
   const double base = c.base_lr;
   const double it = static_cast<double>(iter);
   const std::string& p = c.lr_policy;
@@ -40,46 +40,46 @@ double PolicyRate(const SolverConfig& c, int64_t iter) {
 
 }  // namespace
 
-Status ValidateLrPolicy(const SolverConfig& c) {
+Status validate_lr_policy(const SolverConfig& c) {
   const std::string& p = c.lr_policy;
   if (p != "fixed" && p != "step" && p != "exp" && p != "inv" && p != "multistep" && p != "poly" &&
       p != "sigmoid") {
-    return Invalid(c, "unknown lr_policy '" + p +
+    return invalid(c, "unknown lr_policy '" + p +
                           "' (expected fixed, step, multistep, exp, inv, poly or sigmoid)");
   }
   if (!(c.base_lr >= 0.0f) || !std::isfinite(c.base_lr)) {
-    return Invalid(c, "base_lr must be a finite value >= 0, got " + std::to_string(c.base_lr));
+    return invalid(c, "base_lr must be a finite value >= 0, got " + std::to_string(c.base_lr));
   }
   if ((p == "step" || p == "sigmoid") && c.stepsize <= 0) {
-    return Invalid(c,
+    return invalid(c,
                    "lr_policy '" + p + "' needs stepsize > 0, got " + std::to_string(c.stepsize));
   }
   if (p == "multistep") {
-    if (c.stepvalue.empty()) return Invalid(c, "lr_policy 'multistep' needs stepvalue entries");
+    if (c.stepvalue.empty()) return invalid(c, "lr_policy 'multistep' needs stepvalue entries");
     for (size_t i = 0; i < c.stepvalue.size(); ++i) {
       if (c.stepvalue[i] < 0 || (i > 0 && c.stepvalue[i] < c.stepvalue[i - 1])) {
-        return Invalid(c, "stepvalue must be non-negative and non-decreasing, entry " +
+        return invalid(c, "stepvalue must be non-negative and non-decreasing, entry " +
                               std::to_string(i) + " is " + std::to_string(c.stepvalue[i]));
       }
     }
   }
   if (p == "poly" && c.max_iter <= 0) {
-    return Invalid(c, "lr_policy 'poly' needs max_iter > 0, got " + std::to_string(c.max_iter));
+    return invalid(c, "lr_policy 'poly' needs max_iter > 0, got " + std::to_string(c.max_iter));
   }
   if (p == "inv" && c.gamma < 0.0f) {
-    return Invalid(c, "lr_policy 'inv' needs gamma >= 0, got " + std::to_string(c.gamma));
+    return invalid(c, "lr_policy 'inv' needs gamma >= 0, got " + std::to_string(c.gamma));
   }
   if (c.warmup_iter < 0) {
-    return Invalid(c, "warmup_iter must be >= 0, got " + std::to_string(c.warmup_iter));
+    return invalid(c, "warmup_iter must be >= 0, got " + std::to_string(c.warmup_iter));
   }
   if (!(c.warmup_start_lr >= 0.0f)) {
-    return Invalid(c, "warmup_start_lr must be >= 0, got " + std::to_string(c.warmup_start_lr));
+    return invalid(c, "warmup_start_lr must be >= 0, got " + std::to_string(c.warmup_start_lr));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-float LearningRate(const SolverConfig& c, int64_t iter) {
-  const double rate = PolicyRate(c, iter);
+float learning_rate(const SolverConfig& c, int64_t iter) {
+  const double rate = policy_rate(c, iter);
   if (iter >= c.warmup_iter) return static_cast<float>(rate);
   const double start = c.warmup_start_lr;
   return static_cast<float>(start + (rate - start) * static_cast<double>(iter) / c.warmup_iter);

@@ -14,7 +14,7 @@ namespace banyan {
 // 0, stepsize <= 0 for step and sigmoid, an empty or decreasing stepvalue for
 // multistep, max_iter <= 0 for poly, gamma < 0 for inv, warmup_iter < 0 or
 // warmup_start_lr < 0.  InvalidArgument naming the solver file and the field.
-Status ValidateLrPolicy(const SolverConfig& config);
+Status validate_lr_policy(const SolverConfig& config);
 
 // The learning rate at solver iteration `iter` (>= 0), with base = base_lr:
 //   fixed      base
@@ -30,6 +30,6 @@ Status ValidateLrPolicy(const SolverConfig& config);
 // and from warmup_iter on it is policy(iter), so the curve is continuous.
 // Computed in double.  The config must have passed ValidateLrPolicy (CHECKed
 // for the policy name).
-float LearningRate(const SolverConfig& config, int64_t iter);
+float learning_rate(const SolverConfig& config, int64_t iter);
 
 }  // namespace banyan

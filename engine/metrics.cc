@@ -11,7 +11,7 @@
 namespace banyan {
 namespace {
 
-void AppendString(const std::string& s, std::string* out) {
+void append_string(const std::string& s, std::string* out) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
@@ -43,7 +43,7 @@ void AppendString(const std::string& s, std::string* out) {
   out->push_back('"');
 }
 
-void AppendNumber(double v, std::string* out) {
+void append_number(double v, std::string* out) {
   if (!std::isfinite(v)) {
     *out += "null";
     return;
@@ -55,37 +55,37 @@ void AppendNumber(double v, std::string* out) {
 
 }  // namespace
 
-std::string FormatMetricsLine(const MetricsLine& line) {
+std::string format_metrics_line(const MetricsLine& line) {
   std::string out = "{\"iter\":" + std::to_string(line.iter) + ",\"phase\":";
-  AppendString(line.phase, &out);
+  append_string(line.phase, &out);
   for (const auto& [name, value] : line.values) {
     out.push_back(',');
-    AppendString(name, &out);
+    append_string(name, &out);
     out.push_back(':');
-    AppendNumber(value, &out);
+    append_number(value, &out);
   }
   out.push_back('}');
   return out;
 }
 
-Status MetricsWriter::Open(const std::string& path, MetricsWriter* out) {
+Status MetricsWriter::open(const std::string& path, MetricsWriter* out) {
   std::FILE* f = std::fopen(path.c_str(), "a");
   if (f == nullptr) {
-    return Status::IoError("cannot open metrics file '" + path + "': " + std::strerror(errno));
+    return Status::io_error("cannot open metrics file '" + path + "': " + std::strerror(errno));
   }
   out->path_ = path;
   out->file_.reset(f);
-  return Status::Ok();
+  return Status::success();
 }
 
-Status MetricsWriter::Write(const MetricsLine& line) {
+Status MetricsWriter::write(const MetricsLine& line) {
   CHECK(file_ != nullptr) << "metrics writer used before Open";
-  const std::string text = FormatMetricsLine(line) + "\n";
+  const std::string text = format_metrics_line(line) + "\n";
   if (std::fwrite(text.data(), 1, text.size(), file_.get()) != text.size() ||
       std::fflush(file_.get()) != 0) {
-    return Status::IoError("cannot write metrics file '" + path_ + "': " + std::strerror(errno));
+    return Status::io_error("cannot write metrics file '" + path_ + "': " + std::strerror(errno));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace banyan

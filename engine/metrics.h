@@ -24,7 +24,7 @@ struct MetricsLine {
 };
 
 // Formats `line` as one JSON object without the trailing newline.
-std::string FormatMetricsLine(const MetricsLine& line);
+std::string format_metrics_line(const MetricsLine& line);
 
 // Appends lines to one file.  Move-only; not thread-safe.
 class MetricsWriter {
@@ -37,13 +37,13 @@ class MetricsWriter {
 
   // Opens `path` for appending, creating it when missing.  IoError naming
   // the path and the reason.
-  static Status Open(const std::string& path, MetricsWriter* out);
+  static Status open(const std::string& path, MetricsWriter* out);
 
   bool is_open() const { return file_ != nullptr; }
   const std::string& path() const { return path_; }
 
   // Writes one line and flushes it.  IoError naming the path on failure.
-  Status Write(const MetricsLine& line);
+  Status write(const MetricsLine& line);
 
  private:
   struct Closer {

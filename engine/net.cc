@@ -16,7 +16,7 @@ namespace banyan {
 namespace {
 
 constexpr int64_t kAlignFloats = 16;  // 64 bytes
-int64_t RoundUp(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+int64_t round_up(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
 // One layer of the graph after phase filtering and Split insertion.
 struct Node {
@@ -35,8 +35,8 @@ struct Version {
   float loss_weight = 0.0f;
 };
 
-std::string Where(const LayerConfig& c) {
-  return "layer '" + c.name + "'" + (c.location.line > 0 ? " at " + c.location.ToString() : "");
+std::string where(const LayerConfig& c) {
+  return "layer '" + c.name + "'" + (c.location.line > 0 ? " at " + c.location.to_string() : "");
 }
 
 }  // namespace
@@ -46,36 +46,36 @@ class NetBuilder {
   NetBuilder(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx, Net* net)
       : config_(config), options_(options), ctx_(ctx), net_(net) {}
 
-  Status Build() {
+  Status build() {
     net_->name_ = config_.name;
     net_->phase_ = options_.phase;
     net_->ctx_ = ctx_;
-    BANYAN_RETURN_IF_ERROR(ParseGraph());
-    InsertSplits();
-    BANYAN_RETURN_IF_ERROR(CreateAndSetupLayers());
-    AnalyzeBackward();
-    BANYAN_RETURN_IF_ERROR(PlanActivations());
-    BANYAN_RETURN_IF_ERROR(BindParams());
+    BANYAN_RETURN_IF_ERROR(parse_graph());
+    insert_splits();
+    BANYAN_RETURN_IF_ERROR(create_and_setup_layers());
+    analyze_backward();
+    BANYAN_RETURN_IF_ERROR(plan_activations());
+    BANYAN_RETURN_IF_ERROR(bind_params());
     for (auto& layer : net_->layers_) {
-      BANYAN_RETURN_IF_ERROR(layer->OnParamsBound());
+      BANYAN_RETURN_IF_ERROR(layer->on_params_bound());
     }
-    return Status::Ok();
+    return Status::success();
   }
 
  private:
-  Status ParseGraph() {
+  Status parse_graph() {
     std::map<std::string, int> current;  // name -> latest version
     for (const LayerConfig& c : config_.layers) {
-      if (!c.InPhase(options_.phase)) continue;
+      if (!c.in_phase(options_.phase)) continue;
       const int id = static_cast<int>(nodes_.size());
       Node node;
       node.config = c;
       for (size_t b = 0; b < c.bottom.size(); ++b) {
         auto it = current.find(c.bottom[b]);
         if (it == current.end()) {
-          return Status::InvalidArgument(Where(c) + ": bottom '" + c.bottom[b] +
-                                         "' is not produced by an earlier layer of the " +
-                                         PhaseName(options_.phase) + " net");
+          return Status::invalid_argument(where(c) + ": bottom '" + c.bottom[b] +
+                                          "' is not produced by an earlier layer of the " +
+                                          phase_name(options_.phase) + " net");
         }
         node.bottoms.push_back(it->second);
         versions_[it->second].consumers.push_back({id, static_cast<int>(b)});
@@ -84,8 +84,8 @@ class NetBuilder {
         auto bit = std::find(c.bottom.begin(), c.bottom.end(), t);
         int in_place = bit == c.bottom.end() ? -1 : static_cast<int>(bit - c.bottom.begin());
         if (in_place < 0 && current.count(t)) {
-          return Status::InvalidArgument(
-              Where(c) + ": top '" + t + "' is already produced by layer '" +
+          return Status::invalid_argument(
+              where(c) + ": top '" + t + "' is already produced by layer '" +
               nodes_[versions_[current[t]].producer].config.name +
               "'; only an in-place layer (top equal to its bottom) may write it again");
         }
@@ -100,16 +100,16 @@ class NetBuilder {
       nodes_.push_back(std::move(node));
     }
     if (nodes_.empty()) {
-      return Status::InvalidArgument(config_.source_file + ": net '" + config_.name +
-                                     "' has no layers in phase " + PhaseName(options_.phase));
+      return Status::invalid_argument(config_.source_file + ": net '" + config_.name +
+                                      "' has no layers in phase " + phase_name(options_.phase));
     }
     final_names_ = current;
-    return Status::Ok();
+    return Status::success();
   }
 
   // A version read by k > 1 layers gets a Split layer right after its
   // producer, with k tops, one per reader.
-  void InsertSplits() {
+  void insert_splits() {
     std::vector<std::vector<Node>> after(nodes_.size());
     const size_t num_versions = versions_.size();
     for (size_t v = 0; v < num_versions; ++v) {
@@ -147,36 +147,37 @@ class NetBuilder {
     for (Version& v : versions_) v.consumers.clear();
     for (size_t i = 0; i < nodes_.size(); ++i) {
       for (size_t b = 0; b < nodes_[i].bottoms.size(); ++b) {
-        versions_[nodes_[i].bottoms[b]].consumers.push_back({static_cast<int>(i), static_cast<int>(b)});
+        versions_[nodes_[i].bottoms[b]].consumers.push_back(
+            {static_cast<int>(i), static_cast<int>(b)});
       }
       for (int t : nodes_[i].tops) versions_[t].producer = static_cast<int>(i);
     }
   }
 
-  Status CreateAndSetupLayers() {
+  Status create_and_setup_layers() {
     for (Node& node : nodes_) {
       std::unique_ptr<Layer> layer;
-      BANYAN_RETURN_IF_ERROR(CreateLayer(node.config, &layer));
+      BANYAN_RETURN_IF_ERROR(create_layer(node.config, &layer));
       std::vector<Blob*> bottom, top;
-      for (int v : node.bottoms) bottom.push_back(StorageBlob(versions_[v].storage));
+      for (int v : node.bottoms) bottom.push_back(storage_blob(versions_[v].storage));
       for (size_t t = 0; t < node.tops.size(); ++t) {
         Version& v = versions_[node.tops[t]];
         if (node.in_place_of[t] >= 0) {
-          if (!layer->AllowsInPlace()) {
-            return Status::InvalidArgument(Where(node.config) + ": " + node.config.type +
-                                           " cannot run in place (top '" + v.name +
-                                           "' equals a bottom)");
+          if (!layer->allows_in_place()) {
+            return Status::invalid_argument(where(node.config) + ": " + node.config.type +
+                                            " cannot run in place (top '" + v.name +
+                                            "' equals a bottom)");
           }
           v.storage = versions_[node.bottoms[node.in_place_of[t]]].storage;
         } else {
           v.storage = static_cast<int>(net_->blobs_.size());
           net_->blobs_.push_back(std::make_unique<Blob>(v.name));
         }
-        top.push_back(StorageBlob(v.storage));
+        top.push_back(storage_blob(v.storage));
       }
-      Status s = layer->Setup(bottom, top);
+      Status s = layer->setup(bottom, top);
       if (!s.ok()) return s;
-      BANYAN_RETURN_IF_ERROR(SetLossWeights(node, *layer));
+      BANYAN_RETURN_IF_ERROR(set_loss_weights(node, *layer));
       if (net_->batch_size_ == 0 && (node.config.type == "Data" || node.config.type == "Input") &&
           !top.empty() && top[0]->num_axes() > 0) {
         net_->batch_size_ = top[0]->dim(0);
@@ -186,34 +187,34 @@ class NetBuilder {
       net_->tops_.push_back(top);
     }
     for (const auto& [name, v] : final_names_) {
-      net_->names_.push_back({name, StorageBlob(versions_[v].storage)});
+      net_->names_.push_back({name, storage_blob(versions_[v].storage)});
     }
     for (const Version& v : versions_) {
       if (v.consumers.empty() && v.storage >= 0) {
-        net_->outputs_.push_back({v.name, StorageBlob(v.storage), v.loss_weight});
+        net_->outputs_.push_back({v.name, storage_blob(v.storage), v.loss_weight});
       }
-      if (v.loss_weight != 0.0f) net_->losses_.push_back({StorageBlob(v.storage), v.loss_weight});
+      if (v.loss_weight != 0.0f) net_->losses_.push_back({storage_blob(v.storage), v.loss_weight});
     }
-    return Status::Ok();
+    return Status::success();
   }
 
-  Status SetLossWeights(const Node& node, const Layer& layer) {
+  Status set_loss_weights(const Node& node, const Layer& layer) {
     const auto& w = node.config.loss_weight;
     if (!w.empty() && w.size() != node.tops.size()) {
-      return Status::InvalidArgument(Where(node.config) + ": " + std::to_string(w.size()) +
-                                     " loss_weight values for " +
-                                     std::to_string(node.tops.size()) + " tops");
+      return Status::invalid_argument(where(node.config) + ": " + std::to_string(w.size()) +
+                                      " loss_weight values for " +
+                                      std::to_string(node.tops.size()) + " tops");
     }
     for (size_t t = 0; t < node.tops.size(); ++t) {
       versions_[node.tops[t]].loss_weight =
-          w.empty() ? layer.DefaultLossWeight(static_cast<int>(t)) : w[t];
+          w.empty() ? layer.default_loss_weight(static_cast<int>(t)) : w[t];
     }
-    return Status::Ok();
+    return Status::success();
   }
 
   // Which layers run backward and which bottoms receive gradients, and which
   // diffs must be filled before backward (see Net::diff_fills_).
-  void AnalyzeBackward() {
+  void analyze_backward() {
     const size_t n = nodes_.size();
     std::vector<bool> needs_grad(versions_.size(), false), contributes(versions_.size(), false);
     std::vector<std::vector<bool>> bottom_grad(n);
@@ -224,8 +225,8 @@ class NetBuilder {
       for (const LayerParam& p : layer.params()) any = any || (p.learnable && p.lr_mult != 0.0f);
       const auto& pd = nodes_[i].config.propagate_down;
       for (size_t b = 0; b < nodes_[i].bottoms.size(); ++b) {
-        bool g = needs_grad[nodes_[i].bottoms[b]] && layer.CanPropagateDown(static_cast<int>(b)) &&
-                 !(b < pd.size() && !pd[b]);
+        bool g = needs_grad[nodes_[i].bottoms[b]] &&
+                 layer.can_propagate_down(static_cast<int>(b)) && !(b < pd.size() && !pd[b]);
         bottom_grad[i].push_back(g);
         any = any || g;
       }
@@ -253,33 +254,34 @@ class NetBuilder {
         bool fed = false;
         for (auto [c, b] : v.consumers) fed = fed || net_->propagate_down_[c][b];
         if (v.loss_weight != 0.0f) {
-          net_->diff_fills_.push_back({StorageBlob(v.storage), v.loss_weight});
+          net_->diff_fills_.push_back({storage_blob(v.storage), v.loss_weight});
         } else if (!fed) {
-          net_->diff_fills_.push_back({StorageBlob(v.storage), 0.0f});
+          net_->diff_fills_.push_back({storage_blob(v.storage), 0.0f});
         }
       }
     }
   }
 
-  Status PlanActivations() {
+  Status plan_activations() {
     int64_t total = 0;
-    for (auto& b : net_->blobs_) total += 2 * RoundUp(b->count());
-    BANYAN_RETURN_IF_ERROR(Buffer::Allocate(ctx_->device(), total * sizeof(float), &net_->activations_)
-                               .WithContext("activations of net '" + config_.name + "'"));
+    for (auto& b : net_->blobs_) total += 2 * round_up(b->count());
+    BANYAN_RETURN_IF_ERROR(
+        Buffer::allocate(ctx_->device(), total * sizeof(float), &net_->activations_)
+            .with_context("activations of net '" + config_.name + "'"));
     float* p = static_cast<float*>(net_->activations_.data());
     for (auto& b : net_->blobs_) {
-      int64_t c = RoundUp(b->count());
-      b->Bind(p, p + c, ctx_->device());
+      int64_t c = round_up(b->count());
+      b->bind(p, p + c, ctx_->device());
       p += 2 * c;
     }
     net_->activation_bytes_ = total * sizeof(float);
     size_t ws = 0;
-    for (auto& l : net_->layers_) ws = std::max(ws, l->WorkspaceFloats());
-    BANYAN_RETURN_IF_ERROR(Buffer::Allocate(ctx_->device(), ws * sizeof(float), &net_->workspace_));
-    return Status::Ok();
+    for (auto& l : net_->layers_) ws = std::max(ws, l->workspace_floats());
+    BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), ws * sizeof(float), &net_->workspace_));
+    return Status::success();
   }
 
-  Status BindParams() {
+  Status bind_params() {
     for (auto& layer : net_->layers_) {
       for (size_t i = 0; i < layer->params().size(); ++i) {
         LayerParam& p = layer->params()[i];
@@ -292,61 +294,60 @@ class NetBuilder {
         np.decay_mult = p.decay_mult;
         np.learnable = p.learnable;
         np.offset = net_->param_count_;
-        net_->param_count_ += RoundUp(p.blob->count());
+        net_->param_count_ += round_up(p.blob->count());
         net_->params_.push_back(np);
       }
     }
-    if (options_.share_params_from != nullptr) return ShareParams(*options_.share_params_from);
+    if (options_.share_params_from != nullptr) return share_params(*options_.share_params_from);
     const int64_t n = net_->param_count_;
     BANYAN_RETURN_IF_ERROR(
-        Buffer::Allocate(ctx_->device(), 2 * n * sizeof(float), &net_->param_buffer_)
-            .WithContext("parameters of net '" + config_.name + "'"));
+        Buffer::allocate(ctx_->device(), 2 * n * sizeof(float), &net_->param_buffer_)
+            .with_context("parameters of net '" + config_.name + "'"));
     net_->param_data_ = static_cast<float*>(net_->param_buffer_.data());
     net_->param_diff_ = net_->param_data_ + n;
     net_->param_bytes_ = 2 * n * sizeof(float);
     for (size_t i = 0; i < net_->params_.size(); ++i) {
       NetParam& np = net_->params_[i];
-      np.blob->Bind(net_->param_data_ + np.offset, net_->param_diff_ + np.offset, ctx_->device());
-      const LayerParam& lp = FindLayerParam(np);
-      BANYAN_RETURN_IF_ERROR(FillParam(lp.filler, KeyFor(ctx_->seed(), np.name), np.blob)
-                                 .WithContext("layer '" + np.layer + "'"));
+      np.blob->bind(net_->param_data_ + np.offset, net_->param_diff_ + np.offset, ctx_->device());
+      const LayerParam& lp = find_layer_param(np);
+      BANYAN_RETURN_IF_ERROR(fill_param(lp.filler, key_for(ctx_->seed(), np.name), np.blob)
+                                 .with_context("layer '" + np.layer + "'"));
     }
-    return Status::Ok();
+    return Status::success();
   }
 
-  Status ShareParams(const Net& other) {
+  Status share_params(const Net& other) {
     for (NetParam& np : net_->params_) {
-      const NetParam* src = other.FindParam(np.name);
+      const NetParam* src = other.find_param(np.name);
       if (src == nullptr) {
-        return Status::InvalidArgument("layer '" + np.layer + "' of the " +
-                                       PhaseName(options_.phase) + " net has parameter '" +
-                                       np.name + "' that the " + PhaseName(other.phase()) +
-                                       " net lacks");
+        return Status::invalid_argument("layer '" + np.layer + "' of the " +
+                                        phase_name(options_.phase) + " net has parameter '" +
+                                        np.name + "' that the " + phase_name(other.phase()) +
+                                        " net lacks");
       }
       if (src->blob->shape() != np.blob->shape()) {
-        return Status::InvalidArgument("parameter '" + np.name + "' has shape " +
-                                       np.blob->shape().ToString() + " in the " +
-                                       PhaseName(options_.phase) + " net but " +
-                                       src->blob->shape().ToString() + " in the " +
-                                       PhaseName(other.phase()) + " net");
+        return Status::invalid_argument(
+            "parameter '" + np.name + "' has shape " + np.blob->shape().to_string() + " in the " +
+            phase_name(options_.phase) + " net but " + src->blob->shape().to_string() + " in the " +
+            phase_name(other.phase()) + " net");
       }
-      np.blob->Bind(src->blob->data(), src->blob->diff(), ctx_->device());
+      np.blob->bind(src->blob->data(), src->blob->diff(), ctx_->device());
       np.offset = src->offset;
     }
     net_->param_data_ = other.param_data();
     net_->param_diff_ = other.param_diff();
     net_->param_count_ = other.param_count();
-    return Status::Ok();
+    return Status::success();
   }
 
-  const LayerParam& FindLayerParam(const NetParam& np) {
+  const LayerParam& find_layer_param(const NetParam& np) {
     for (auto& layer : net_->layers_) {
       if (layer->name() == np.layer) return layer->params()[np.index];
     }
     LOG(FATAL) << "parameter " << np.name << " has no layer";
   }
 
-  Blob* StorageBlob(int storage) { return net_->blobs_[storage].get(); }
+  Blob* storage_blob(int storage) { return net_->blobs_[storage].get(); }
 
   const NetConfig& config_;
   const NetBuildOptions& options_;
@@ -357,39 +358,40 @@ class NetBuilder {
   std::map<std::string, int> final_names_;
 };
 
-Status Net::Create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,
+Status Net::create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,
                    std::unique_ptr<Net>* out) {
   CHECK(ctx != nullptr);
   std::unique_ptr<Net> net(new Net());
   NetBuilder builder(config, options, ctx, net.get());
-  Status s = builder.Build();
+  Status s = builder.build();
   if (!s.ok()) {
-    std::string file = config.source_file.empty() ? "net '" + config.name + "'" : config.source_file;
+    std::string file =
+        config.source_file.empty() ? "net '" + config.name + "'" : config.source_file;
     // Messages that already name the file keep their own prefix.
     if (config.source_file.empty() || s.message().find(config.source_file) == std::string::npos) {
-      return s.WithContext(file);
+      return s.with_context(file);
     }
     return s;
   }
   *out = std::move(net);
-  return Status::Ok();
+  return Status::success();
 }
 
 Net::~Net() = default;
 
-void Net::ForwardLayer(int i) {
+void Net::forward_layer(int i) {
   ctx_->set_workspace(static_cast<float*>(workspace_.data()), workspace_.bytes() / sizeof(float));
-  layers_[i]->Forward(bottoms_[i], tops_[i], *ctx_);
+  layers_[i]->forward(bottoms_[i], tops_[i], *ctx_);
 }
 
-void Net::BackwardLayer(int i) {
+void Net::backward_layer(int i) {
   if (!needs_backward_[i]) return;
   ctx_->set_workspace(static_cast<float*>(workspace_.data()), workspace_.bytes() / sizeof(float));
-  layers_[i]->Backward(tops_[i], propagate_down_[i], bottoms_[i], *ctx_);
+  layers_[i]->backward(tops_[i], propagate_down_[i], bottoms_[i], *ctx_);
 }
 
-float Net::Forward() {
-  for (int i = 0; i < num_layers(); ++i) ForwardLayer(i);
+float Net::forward() {
+  for (int i = 0; i < num_layers(); ++i) forward_layer(i);
   double loss = 0.0;
   for (auto [blob, weight] : losses_) {
     double sum = 0.0;
@@ -399,18 +401,18 @@ float Net::Forward() {
   return static_cast<float>(loss);
 }
 
-void Net::PrepareBackward() {
-  for (auto [blob, value] : diff_fills_) CpuSet(blob->count(), value, blob->diff());
+void Net::prepare_backward() {
+  for (auto [blob, value] : diff_fills_) cpu_set(blob->count(), value, blob->diff());
 }
 
-void Net::Backward() {
-  PrepareBackward();
-  for (int i = num_layers() - 1; i >= 0; --i) BackwardLayer(i);
+void Net::backward() {
+  prepare_backward();
+  for (int i = num_layers() - 1; i >= 0; --i) backward_layer(i);
 }
 
-void Net::ClearParamDiffs() { CpuSet(param_count_, 0.0f, param_diff_); }
+void Net::clear_param_diffs() { cpu_set(param_count_, 0.0f, param_diff_); }
 
-const NetParam* Net::FindParam(const std::string& name) const {
+const NetParam* Net::find_param(const std::string& name) const {
   for (const NetParam& p : params_) {
     if (p.name == name) return &p;
   }

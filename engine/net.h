@@ -51,7 +51,7 @@ class Net {
  public:
   // Builds the net for `options.phase` on ctx's device.  `ctx` must outlive
   // the net.  Errors name the config file, the layer and what was wrong.
-  static Status Create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,
+  static Status create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,
                        std::unique_ptr<Net>* out);
   ~Net();
   Net(const Net&) = delete;
@@ -59,24 +59,24 @@ class Net {
 
   // Runs every layer forward; returns the weighted loss
   // (sum over outputs of loss_weight * sum of the output's elements).
-  float Forward();
+  float forward();
   // Backpropagates from the loss outputs: their diffs are set to their loss
   // weights, parameter gradients accumulate into param_diff().
-  void Backward();
+  void backward();
   // Zeroes param_diff() (the solver calls it before each step).
-  void ClearParamDiffs();
+  void clear_param_diffs();
 
   // Sets the diffs backward starts from (loss outputs to their weights,
   // unread outputs to zero); Backward() calls it first.
-  void PrepareBackward();
+  void prepare_backward();
 
   // Single layers, for per-layer timing (call PrepareBackward before the
   // first BackwardLayer of a pass).
   int num_layers() const { return static_cast<int>(layers_.size()); }
   Layer& layer(int i) { return *layers_[i]; }
-  void ForwardLayer(int i);
-  void BackwardLayer(int i);  // no-op for layers that need no backward
-  bool LayerNeedsBackward(int i) const { return needs_backward_[i]; }
+  void forward_layer(int i);
+  void backward_layer(int i);  // no-op for layers that need no backward
+  bool layer_needs_backward(int i) const { return needs_backward_[i]; }
 
   const std::string& name() const { return name_; }
   Phase phase() const { return phase_; }
@@ -89,7 +89,7 @@ class Net {
   float* param_diff() const { return param_diff_; }
   int64_t param_count() const { return param_count_; }
   // Finds a parameter by name ("conv1/0"); null if absent.
-  const NetParam* FindParam(const std::string& name) const;
+  const NetParam* find_param(const std::string& name) const;
 
   // The blob a name refers to after the last layer that writes it; null if absent.
   Blob* blob(const std::string& name) const;
@@ -111,7 +111,7 @@ class Net {
   std::vector<std::vector<Blob*>> bottoms_, tops_;
   std::vector<std::vector<bool>> propagate_down_;
   std::vector<bool> needs_backward_;
-  std::vector<std::unique_ptr<Blob>> blobs_;  // one per storage
+  std::vector<std::unique_ptr<Blob>> blobs_;          // one per storage
   std::vector<std::pair<std::string, Blob*>> names_;  // user name -> final blob
   std::vector<NetOutput> outputs_;
   // Diffs set before backward: loss outputs get their weight, blobs whose

@@ -10,53 +10,53 @@
 namespace banyan {
 namespace {
 
-Status Invalid(const SolverConfig& c, const std::string& message) {
-  return Status::InvalidArgument((c.source_file.empty() ? std::string("solver") : c.source_file) +
-                                 ": " + message);
+Status invalid(const SolverConfig& c, const std::string& message) {
+  return Status::invalid_argument((c.source_file.empty() ? std::string("solver") : c.source_file) +
+                                  ": " + message);
 }
 
 // The regularised gradient of one element.
-inline float Gradient(float g, float w, float decay, bool l1) {
+inline float gradient(float g, float w, float decay, bool l1) {
   if (decay == 0.0f) return g;
   if (!l1) return g + decay * w;
   const float sign = w > 0.0f ? 1.0f : (w < 0.0f ? -1.0f : 0.0f);
   return g + decay * sign;
 }
 
-void SgdSpan(int64_t n, float lr, float decay, bool l1, float momentum, float* w, const float* g,
-             float* v) {
+void sgd_span(int64_t n, float lr, float decay, bool l1, float momentum, float* w, const float* g,
+              float* v) {
   for (int64_t i = 0; i < n; ++i) {
-    v[i] = momentum * v[i] + lr * Gradient(g[i], w[i], decay, l1);
+    v[i] = momentum * v[i] + lr * gradient(g[i], w[i], decay, l1);
     w[i] -= v[i];
   }
 }
 
-void NesterovSpan(int64_t n, float lr, float decay, bool l1, float momentum, float* w,
-                  const float* g, float* v) {
+void nesterov_span(int64_t n, float lr, float decay, bool l1, float momentum, float* w,
+                   const float* g, float* v) {
   for (int64_t i = 0; i < n; ++i) {
     const float v_old = v[i];
-    v[i] = momentum * v[i] + lr * Gradient(g[i], w[i], decay, l1);
+    v[i] = momentum * v[i] + lr * gradient(g[i], w[i], decay, l1);
     w[i] -= (1.0f + momentum) * v[i] - momentum * v_old;
   }
 }
 
-void AdaGradSpan(int64_t n, float lr, float decay, bool l1, float delta, float* w, const float* g,
-                 float* h) {
+void ada_grad_span(int64_t n, float lr, float decay, bool l1, float delta, float* w, const float* g,
+                   float* h) {
   for (int64_t i = 0; i < n; ++i) {
-    const float gi = Gradient(g[i], w[i], decay, l1);
+    const float gi = gradient(g[i], w[i], decay, l1);
     h[i] += gi * gi;
     w[i] -= lr * (gi / (std::sqrt(h[i]) + delta));
   }
 }
 
-void AdamSpan(int64_t n, const UpdateRule& r, float lr, float decay, float* w, const float* g,
-              float* m, float* s) {
+void adam_span(int64_t n, const UpdateRule& r, float lr, float decay, float* w, const float* g,
+               float* m, float* s) {
   const double t = static_cast<double>(r.iteration) + 1.0;
   const float step = static_cast<float>(lr * std::sqrt(1.0 - std::pow(r.momentum2, t)) /
                                         (1.0 - std::pow(r.momentum, t)));
   const float b1 = r.momentum, b2 = r.momentum2;
   for (int64_t i = 0; i < n; ++i) {
-    const float gi = Gradient(g[i], w[i], decay, r.l1);
+    const float gi = gradient(g[i], w[i], decay, r.l1);
     m[i] = b1 * m[i] + (1.0f - b1) * gi;
     s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
     w[i] -= step * (m[i] / (std::sqrt(s[i]) + r.delta));
@@ -65,35 +65,35 @@ void AdamSpan(int64_t n, const UpdateRule& r, float lr, float decay, float* w, c
 
 }  // namespace
 
-Status ValidateUpdateConfig(const SolverConfig& c) {
+Status validate_update_config(const SolverConfig& c) {
   if (c.iter_size < 1) {
-    return Invalid(c, "iter_size must be >= 1, got " + std::to_string(c.iter_size));
+    return invalid(c, "iter_size must be >= 1, got " + std::to_string(c.iter_size));
   }
   if (!(c.momentum >= 0.0f && c.momentum < 1.0f)) {
-    return Invalid(c, "momentum must lie in [0, 1), got " + std::to_string(c.momentum));
+    return invalid(c, "momentum must lie in [0, 1), got " + std::to_string(c.momentum));
   }
   if (c.type == SolverConfig::Type::kAdaGrad && c.momentum != 0.0f) {
-    return Invalid(c, "type AdaGrad takes no momentum, got momentum " + std::to_string(c.momentum));
+    return invalid(c, "type AdaGrad takes no momentum, got momentum " + std::to_string(c.momentum));
   }
   if (c.type == SolverConfig::Type::kAdam && !(c.momentum2 >= 0.0f && c.momentum2 < 1.0f)) {
-    return Invalid(
+    return invalid(
         c, "momentum2 (Adam's beta2) must lie in [0, 1), got " + std::to_string(c.momentum2));
   }
   if ((c.type == SolverConfig::Type::kAdam || c.type == SolverConfig::Type::kAdaGrad) &&
       !(c.delta > 0.0f)) {
-    return Invalid(c, "delta must be > 0 for type " + std::string(SolverTypeName(c.type)) +
+    return invalid(c, "delta must be > 0 for type " + std::string(solver_type_name(c.type)) +
                           ", got " + std::to_string(c.delta));
   }
   if (!(c.weight_decay >= 0.0f)) {
-    return Invalid(c, "weight_decay must be >= 0, got " + std::to_string(c.weight_decay));
+    return invalid(c, "weight_decay must be >= 0, got " + std::to_string(c.weight_decay));
   }
   if (c.regularization_type != "L1" && c.regularization_type != "L2") {
-    return Invalid(c, "regularization_type must be L1 or L2, got '" + c.regularization_type + "'");
+    return invalid(c, "regularization_type must be L1 or L2, got '" + c.regularization_type + "'");
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-UpdateRule MakeUpdateRule(const SolverConfig& c, float lr, int64_t iteration) {
+UpdateRule make_update_rule(const SolverConfig& c, float lr, int64_t iteration) {
   UpdateRule r;
   r.type = c.type;
   r.lr = lr;
@@ -106,9 +106,9 @@ UpdateRule MakeUpdateRule(const SolverConfig& c, float lr, int64_t iteration) {
   return r;
 }
 
-int HistorySlots(SolverConfig::Type type) { return type == SolverConfig::Type::kAdam ? 2 : 1; }
+int history_slots(SolverConfig::Type type) { return type == SolverConfig::Type::kAdam ? 2 : 1; }
 
-const char* SolverTypeName(SolverConfig::Type type) {
+const char* solver_type_name(SolverConfig::Type type) {
   switch (type) {
     case SolverConfig::Type::kSgd:
       return "SGD";
@@ -122,7 +122,7 @@ const char* SolverTypeName(SolverConfig::Type type) {
   return "unknown";
 }
 
-std::vector<UpdateSpan> UpdateSpansFor(const std::vector<NetParam>& params) {
+std::vector<UpdateSpan> update_spans_for(const std::vector<NetParam>& params) {
   std::vector<UpdateSpan> spans;
   for (const NetParam& p : params) {
     if (!p.learnable || p.lr_mult == 0.0f) continue;
@@ -131,14 +131,14 @@ std::vector<UpdateSpan> UpdateSpansFor(const std::vector<NetParam>& params) {
   return spans;
 }
 
-void ScaleDiffs(const std::vector<UpdateSpan>& spans, float scale, float* diff) {
+void scale_diffs(const std::vector<UpdateSpan>& spans, float scale, float* diff) {
   for (const UpdateSpan& s : spans) {
     float* d = diff + s.offset;
     for (int64_t i = 0; i < s.count; ++i) d[i] *= scale;
   }
 }
 
-double DiffNorm(const std::vector<UpdateSpan>& spans, const float* diff) {
+double diff_norm(const std::vector<UpdateSpan>& spans, const float* diff) {
   double sum = 0.0;
   for (const UpdateSpan& s : spans) {
     const float* d = diff + s.offset;
@@ -147,20 +147,20 @@ double DiffNorm(const std::vector<UpdateSpan>& spans, const float* diff) {
   return std::sqrt(sum);
 }
 
-double ClipGradients(const std::vector<UpdateSpan>& spans, float clip, float* diff) {
+double clip_gradients(const std::vector<UpdateSpan>& spans, float clip, float* diff) {
   if (!(clip > 0.0f)) return 0.0;
-  const double norm = DiffNorm(spans, diff);
+  const double norm = diff_norm(spans, diff);
   if (norm > clip) {
     const float scale = static_cast<float>(clip / norm);
     LOG(INFO) << "Gradient clipping: scaling down gradients (L2 norm " << norm << " > " << clip
               << ") by scale factor " << scale;
-    ScaleDiffs(spans, scale, diff);
+    scale_diffs(spans, scale, diff);
   }
   return norm;
 }
 
-void ApplyUpdate(const UpdateRule& rule, const UpdateSpan& span, float* data, const float* diff,
-                 float* history0, float* history1) {
+void apply_update(const UpdateRule& rule, const UpdateSpan& span, float* data, const float* diff,
+                  float* history0, float* history1) {
   const float lr = rule.lr * span.lr_mult;
   const float decay = rule.weight_decay * span.decay_mult;
   float* w = data + span.offset;
@@ -168,24 +168,24 @@ void ApplyUpdate(const UpdateRule& rule, const UpdateSpan& span, float* data, co
   float* h0 = history0 + span.offset;
   switch (rule.type) {
     case SolverConfig::Type::kSgd:
-      SgdSpan(span.count, lr, decay, rule.l1, rule.momentum, w, g, h0);
+      sgd_span(span.count, lr, decay, rule.l1, rule.momentum, w, g, h0);
       break;
     case SolverConfig::Type::kNesterov:
-      NesterovSpan(span.count, lr, decay, rule.l1, rule.momentum, w, g, h0);
+      nesterov_span(span.count, lr, decay, rule.l1, rule.momentum, w, g, h0);
       break;
     case SolverConfig::Type::kAdaGrad:
-      AdaGradSpan(span.count, lr, decay, rule.l1, rule.delta, w, g, h0);
+      ada_grad_span(span.count, lr, decay, rule.l1, rule.delta, w, g, h0);
       break;
     case SolverConfig::Type::kAdam:
       CHECK(history1 != nullptr) << "Adam needs a second history array";
-      AdamSpan(span.count, rule, lr, decay, w, g, h0, history1 + span.offset);
+      adam_span(span.count, rule, lr, decay, w, g, h0, history1 + span.offset);
       break;
   }
 }
 
-void ApplyUpdates(const UpdateRule& rule, const std::vector<UpdateSpan>& spans, float* data,
-                  const float* diff, float* history0, float* history1) {
-  for (const UpdateSpan& s : spans) ApplyUpdate(rule, s, data, diff, history0, history1);
+void apply_updates(const UpdateRule& rule, const std::vector<UpdateSpan>& spans, float* data,
+                   const float* diff, float* history0, float* history1) {
+  for (const UpdateSpan& s : spans) apply_update(rule, s, data, diff, history0, history1);
 }
 
 }  // namespace banyan

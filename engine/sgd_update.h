@@ -39,29 +39,29 @@ struct UpdateRule {
 // (and 0 for AdaGrad), momentum2 in [0, 1) and delta > 0 where used,
 // weight_decay >= 0, regularization_type L1 or L2.  InvalidArgument naming
 // the solver file, the field and the value.
-Status ValidateUpdateConfig(const SolverConfig& config);
+Status validate_update_config(const SolverConfig& config);
 
 // The rule for iteration `iteration` at learning rate `lr`.
-UpdateRule MakeUpdateRule(const SolverConfig& config, float lr, int64_t iteration);
+UpdateRule make_update_rule(const SolverConfig& config, float lr, int64_t iteration);
 
 // History arrays kept per parameter: 2 for Adam (m, v), else 1.
-int HistorySlots(SolverConfig::Type type);
-const char* SolverTypeName(SolverConfig::Type type);
+int history_slots(SolverConfig::Type type);
+const char* solver_type_name(SolverConfig::Type type);
 
 // The parameters the solver updates, in buffer order: those with
 // learnable = true and lr_mult != 0.
-std::vector<UpdateSpan> UpdateSpansFor(const std::vector<NetParam>& params);
+std::vector<UpdateSpan> update_spans_for(const std::vector<NetParam>& params);
 
 // diff *= scale over every span (Caffe's Normalize for iter_size: scale = 1 / iter_size).
-void ScaleDiffs(const std::vector<UpdateSpan>& spans, float scale, float* diff);
+void scale_diffs(const std::vector<UpdateSpan>& spans, float scale, float* diff);
 
 // The L2 norm of the gradients of all spans, accumulated in double.
-double DiffNorm(const std::vector<UpdateSpan>& spans, const float* diff);
+double diff_norm(const std::vector<UpdateSpan>& spans, const float* diff);
 
 // When clip > 0 and the global L2 norm of the spans' gradients exceeds it,
 // scales them all by clip / norm and logs it.  clip <= 0 disables clipping.
 // Returns the norm before clipping (0 when disabled, without computing it).
-double ClipGradients(const std::vector<UpdateSpan>& spans, float clip, float* diff);
+double clip_gradients(const std::vector<UpdateSpan>& spans, float clip, float* diff);
 
 // One update of one span.  `data`, `diff`, `history0` and `history1` are the
 // buffer bases (span.offset is applied here); history1 is used by Adam only
@@ -74,11 +74,11 @@ double ClipGradients(const std::vector<UpdateSpan>& spans, float clip, float* di
 //   Adam      m = b1 * m + (1 - b1) * g;  s = b2 * s + (1 - b2) * g * g;
 //             w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(s) + delta),  t = iteration + 1
 // `diff` is read only.
-void ApplyUpdate(const UpdateRule& rule, const UpdateSpan& span, float* data, const float* diff,
-                 float* history0, float* history1);
+void apply_update(const UpdateRule& rule, const UpdateSpan& span, float* data, const float* diff,
+                  float* history0, float* history1);
 
 // ApplyUpdate for every span.
-void ApplyUpdates(const UpdateRule& rule, const std::vector<UpdateSpan>& spans, float* data,
-                  const float* diff, float* history0, float* history1);
+void apply_updates(const UpdateRule& rule, const std::vector<UpdateSpan>& spans, float* data,
+                   const float* diff, float* history0, float* history1);
 
 }  // namespace banyan

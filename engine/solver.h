@@ -53,7 +53,7 @@ class Solver {
   // (NetBuildOptions::share_params_from).  Seed: config.random_seed, or
   // kDefaultSolverSeed when it is -1.  A device other than the CPU is
   // Unimplemented; BF16 precision too (it needs the GPU backend).
-  static Status Create(const SolverConfig& config, const NetConfig& net,
+  static Status create(const SolverConfig& config, const NetConfig& net,
                        const SolverOptions& options, std::unique_ptr<Solver>* out);
   ~Solver();
   Solver(const Solver&) = delete;
@@ -66,31 +66,31 @@ class Solver {
   // and a final test pass when max_iter is a multiple of test_interval.
   // When the stop flag is set: snapshots (unless this iteration was just
   // snapshotted) and returns Cancelled naming the iteration and the file.
-  Status Solve();
+  Status solve();
 
   // Runs `iterations` training iterations (each = iter_size forward/backward
   // passes + one update), logging on display iterations.  No test passes,
   // snapshots or stop checks.
-  Status Step(int iterations);
+  Status step(int iterations);
 
   // One pass per test net over its test_iter batches; logs and records the
   // mean of each output.  `results` (optional) receives them per test net.
-  Status TestAll(TestResults* results = nullptr);
+  Status test_all(TestResults* results = nullptr);
 
   // Writes <prefix>_iter_<N>.banyan (weights) and <prefix>_iter_<N>.solverstate,
   // both atomically; the prefix is snapshot_prefix, or the solver file's
   // name without extension.  `weights_path` (optional) receives the first name.
-  Status Snapshot(std::string* weights_path = nullptr);
+  Status snapshot(std::string* weights_path = nullptr);
 
   // Exact resume from a .solverstate file: the paired weights file (every
   // parameter must be present), the update history and the iteration.  The
   // solver type must match the state's.  On error the parameters may be
   // partly overwritten.
-  Status Restore(const std::string& solverstate_path);
+  Status restore(const std::string& solverstate_path);
 
   // Fine-tuning: copies matching parameters (by "<layer>/<index>") from
   // each weights file of the comma-separated list, in order.
-  Status LoadWeights(const std::string& paths);
+  Status load_weights(const std::string& paths);
 
   int64_t iteration() const { return iter_; }
   const SolverConfig& config() const { return config_; }
@@ -103,16 +103,16 @@ class Solver {
 
  private:
   Solver(const SolverConfig& config, const SolverOptions& options);
-  Status Init(const NetConfig& net);
-  Status TrainIteration();
-  Status Display(float lr);
-  Status StopWithSnapshot();
+  Status init(const NetConfig& net);
+  Status train_iteration();
+  Status display(float lr);
+  Status stop_with_snapshot();
   // Pairs each history slot's arrays with updated_, in order; InvalidArgument
   // naming `path` when a parameter's array is missing or has another shape.
-  Status MatchHistory(const std::string& path, const std::vector<std::vector<NamedArray>>& history,
-                      std::vector<std::vector<const NamedArray*>>* matched) const;
-  bool TestDue() const;
-  std::string SnapshotPrefix() const;
+  Status match_history(const std::string& path, const std::vector<std::vector<NamedArray>>& history,
+                       std::vector<std::vector<const NamedArray*>>* matched) const;
+  bool test_due() const;
+  std::string snapshot_prefix() const;
   float* history(int slot) const;
 
   SolverConfig config_;

@@ -50,15 +50,15 @@ struct ArrayRef {
 
 // Writes every parameter of `net` (learnable or not: BatchNorm statistics
 // too) to `path`, atomically.  IoError naming the path and the reason.
-Status WriteWeights(const std::string& path, const Net& net);
+Status write_weights(const std::string& path, const Net& net);
 // Writes `arrays` in the weights format, atomically.
-Status WriteWeightArrays(const std::string& path, const std::vector<ArrayRef>& arrays);
+Status write_weight_arrays(const std::string& path, const std::vector<ArrayRef>& arrays);
 
 // Reads a whole weights file.  NotFound / IoError naming the path when it
 // cannot be opened or read; DataLoss naming the file (and the parameter
 // where there is one) for a bad magic, an unknown version or dtype, a
 // truncated file, inconsistent sizes or a CRC mismatch.
-Status ReadWeights(const std::string& path, std::vector<NamedArray>* out);
+Status read_weights(const std::string& path, std::vector<NamedArray>* out);
 
 // What LoadWeightsInto did, by parameter name.
 struct WeightsLoadReport {
@@ -72,7 +72,7 @@ struct WeightsLoadReport {
 // them); net parameters absent from the file keep their values.  A shape
 // mismatch is InvalidArgument naming the parameter, both shapes and the
 // file; nothing is copied unless the whole file reads and matches.
-Status LoadWeightsInto(const std::string& path, Net* net, WeightsLoadReport* report = nullptr);
+Status load_weights_into(const std::string& path, Net* net, WeightsLoadReport* report = nullptr);
 
 // The fixed part of a solver-state file.
 struct SolverStateHeader {
@@ -83,14 +83,14 @@ struct SolverStateHeader {
 
 // Writes a solver-state file atomically; history[slot] holds one array per
 // updated parameter, named like the parameter.
-Status WriteSolverState(const std::string& path, const SolverStateHeader& header,
-                        const std::vector<std::vector<ArrayRef>>& history);
+Status write_solver_state(const std::string& path, const SolverStateHeader& header,
+                          const std::vector<std::vector<ArrayRef>>& history);
 // Reads a solver-state file; errors as for ReadWeights.
-Status ReadSolverState(const std::string& path, SolverStateHeader* header,
-                       std::vector<std::vector<NamedArray>>* history);
+Status read_solver_state(const std::string& path, SolverStateHeader* header,
+                         std::vector<std::vector<NamedArray>>* history);
 
 // The weights file a state file at `state_path` pairs with: `weights_file`
 // joined to the state file's directory unless it is absolute.
-std::string ResolvePairedWeights(const std::string& state_path, const std::string& weights_file);
+std::string resolve_paired_weights(const std::string& state_path, const std::string& weights_file);
 
 }  // namespace banyan

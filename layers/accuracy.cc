@@ -11,13 +11,13 @@
 
 namespace banyan {
 
-Status AccuracyLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 2, 2, 1, 2));
+Status AccuracyLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 2, 2, 1, 2));
   const Shape& s = bottom[0]->shape();
   const int axis = config_.accuracy.axis;
   if (!s.valid_axis(axis)) {
-    return Error("axis " + std::to_string(axis) + " is out of range for scores '" +
-                 bottom[0]->name() + "' of shape " + s.ToString());
+    return error("axis " + std::to_string(axis) + " is out of range for scores '" +
+                 bottom[0]->name() + "' of shape " + s.to_string());
   }
   const int a = s.canonical_axis(axis);
   outer_ = s.count(0, a);
@@ -25,25 +25,25 @@ Status AccuracyLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<
   inner_ = s.count(a + 1);
   const int k = config_.accuracy.top_k;
   if (k < 1 || k > channels_) {
-    return Error("top_k " + std::to_string(k) + " must lie in [1, " + std::to_string(channels_) +
+    return error("top_k " + std::to_string(k) + " must lie in [1, " + std::to_string(channels_) +
                  "] (the number of classes along axis " + std::to_string(axis) + " of scores " +
-                 s.ToString() + ")");
+                 s.to_string() + ")");
   }
   if (bottom[1]->count() != outer_ * inner_) {
-    return Error("labels '" + bottom[1]->name() + "' of shape " + bottom[1]->shape().ToString() +
+    return error("labels '" + bottom[1]->name() + "' of shape " + bottom[1]->shape().to_string() +
                  " hold " + std::to_string(bottom[1]->count()) + " values; expected " +
-                 std::to_string(outer_ * inner_) + ", one per position of scores " + s.ToString() +
+                 std::to_string(outer_ * inner_) + ", one per position of scores " + s.to_string() +
                  " outside axis " + std::to_string(a));
   }
   top[0]->set_shape(Shape{});
   if (top.size() > 1) top[1]->set_shape(Shape{channels_});
-  return Buffer::Allocate(Device::Cpu(), 2 * static_cast<size_t>(channels_) * sizeof(int64_t),
+  return Buffer::allocate(Device::cpu(), 2 * static_cast<size_t>(channels_) * sizeof(int64_t),
                           &class_counts_)
-      .WithContext("layer '" + name() + "' (Accuracy) counters");
+      .with_context("layer '" + name() + "' (Accuracy) counters");
 }
 
-void AccuracyLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                               WorkerContext& /*ctx*/) {
+void AccuracyLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                                WorkerContext& /*ctx*/) {
   const float* scores = bottom[0]->data();
   const float* labels = bottom[1]->data();
   const auto& ignore = config_.accuracy.ignore_label;
@@ -85,7 +85,7 @@ void AccuracyLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vect
   }
 }
 
-std::unique_ptr<Layer> NewAccuracyLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_accuracy_layer(const LayerConfig& config) {
   return std::make_unique<AccuracyLayer>(config);
 }
 

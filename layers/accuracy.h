@@ -23,14 +23,14 @@ class AccuracyLayer : public Layer {
  public:
   explicit AccuracyLayer(LayerConfig config) : Layer(std::move(config)) {}
 
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
-  bool CanPropagateDown(int /*bottom_index*/) const override { return false; }
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  bool can_propagate_down(int /*bottom_index*/) const override { return false; }
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
-                   const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                    const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
 
  private:
   int64_t outer_ = 0, channels_ = 0, inner_ = 0;

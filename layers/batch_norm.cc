@@ -9,19 +9,19 @@
 
 namespace banyan {
 
-Status BatchNormLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+Status BatchNormLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const BatchNormConfig& c = config_.batch_norm;
   if (!(c.eps >= 0.0f && std::isfinite(c.eps))) {
-    return Error("eps must be a finite value >= 0, got " + std::to_string(c.eps));
+    return error("eps must be a finite value >= 0, got " + std::to_string(c.eps));
   }
   if (!(c.moving_average_fraction >= 0.0f && c.moving_average_fraction <= 1.0f)) {
-    return Error("moving_average_fraction must lie in [0, 1], got " +
+    return error("moving_average_fraction must lie in [0, 1], got " +
                  std::to_string(c.moving_average_fraction));
   }
   const Shape& s = bottom[0]->shape();
   if (s.num_axes() < 1) {
-    return Error("bottom '" + bottom[0]->name() + "' has shape " + s.ToString() +
+    return error("bottom '" + bottom[0]->name() + "' has shape " + s.to_string() +
                  "; expected (N, C, ...) with at least one axis");
   }
   num_ = s.dim(0);
@@ -29,15 +29,15 @@ Status BatchNormLayer::Setup(const std::vector<Blob*>& bottom, const std::vector
   spatial_ = s.num_axes() > 2 ? s.count(2) : 1;
   top[0]->set_shape(s);
   FillerConfig zero;  // constant 0
-  DeclareParam(Shape{channels_}, zero, /*learnable=*/false);
-  DeclareParam(Shape{channels_}, zero, /*learnable=*/false);
-  DeclareParam(Shape{1}, zero, /*learnable=*/false);
-  return Buffer::Allocate(Device::Cpu(), 2 * static_cast<size_t>(channels_) * sizeof(float),
+  declare_param(Shape{channels_}, zero, /*learnable=*/false);
+  declare_param(Shape{channels_}, zero, /*learnable=*/false);
+  declare_param(Shape{1}, zero, /*learnable=*/false);
+  return Buffer::allocate(Device::cpu(), 2 * static_cast<size_t>(channels_) * sizeof(float),
                           &stats_)
-      .WithContext("layer '" + name() + "' (BatchNorm) statistics");
+      .with_context("layer '" + name() + "' (BatchNorm) statistics");
 }
 
-void BatchNormLayer::LoadGlobalStats() {
+void BatchNormLayer::load_global_stats() {
   const float s = params_[2].blob->data()[0];
   const float scale = s == 0.0f ? 1.0f : 1.0f / s;
   const float* mean_blob = params_[0].blob->data();
@@ -48,7 +48,7 @@ void BatchNormLayer::LoadGlobalStats() {
   }
 }
 
-void BatchNormLayer::ComputeBatchStats(const float* x) {
+void BatchNormLayer::compute_batch_stats(const float* x) {
   const int64_t m = num_ * spatial_;
   const float maf = config_.batch_norm.moving_average_fraction;
   const double correction = m > 1 ? static_cast<double>(m) / static_cast<double>(m - 1) : 1.0;
@@ -76,15 +76,15 @@ void BatchNormLayer::ComputeBatchStats(const float* x) {
   }
 }
 
-void BatchNormLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                                WorkerContext& ctx) {
+void BatchNormLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                                 WorkerContext& ctx) {
   const auto& configured = config_.batch_norm.use_global_stats;
   used_global_stats_ = configured.has_value() ? *configured : ctx.step().phase == Phase::kTest;
   const float* x = bottom[0]->data();
   if (used_global_stats_) {
-    LoadGlobalStats();
+    load_global_stats();
   } else {
-    ComputeBatchStats(x);
+    compute_batch_stats(x);
   }
   float* y = top[0]->data();
   for (int64_t n = 0; n < num_; ++n) {
@@ -96,9 +96,9 @@ void BatchNormLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vec
   }
 }
 
-void BatchNormLayer::BackwardCpu(const std::vector<Blob*>& top,
-                                 const std::vector<bool>& propagate_down,
-                                 const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void BatchNormLayer::backward_cpu(const std::vector<Blob*>& top,
+                                  const std::vector<bool>& propagate_down,
+                                  const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const float* x = bottom[0]->data();
   const float* dy = top[0]->diff();
@@ -128,7 +128,7 @@ void BatchNormLayer::BackwardCpu(const std::vector<Blob*>& top,
   }
 }
 
-std::unique_ptr<Layer> NewBatchNormLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_batch_norm_layer(const LayerConfig& config) {
   return std::make_unique<BatchNormLayer>(config);
 }
 

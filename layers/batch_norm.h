@@ -36,19 +36,19 @@ class BatchNormLayer : public Layer {
  public:
   explicit BatchNormLayer(LayerConfig config) : Layer(std::move(config)) {}
 
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
 
  private:
   // Fills mean() and inv_std() from the stored statistics.
-  void LoadGlobalStats();
+  void load_global_stats();
   // Fills mean() and inv_std() from the batch and advances the stored statistics.
-  void ComputeBatchStats(const float* x);
+  void compute_batch_stats(const float* x);
   float* mean() const { return static_cast<float*>(stats_.data()); }
   float* inv_std() const { return static_cast<float*>(stats_.data()) + channels_; }
 

@@ -7,13 +7,13 @@
 
 namespace banyan {
 
-Status ConcatLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, -1, 1, 1));
+Status ConcatLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, -1, 1, 1));
   const Shape& first = bottom[0]->shape();
   const int axis = config_.concat.axis;
   if (!first.valid_axis(axis)) {
-    return Error("axis " + std::to_string(axis) + " is out of range for bottom '" +
-                 bottom[0]->name() + "' of shape " + first.ToString());
+    return error("axis " + std::to_string(axis) + " is out of range for bottom '" +
+                 bottom[0]->name() + "' of shape " + first.to_string());
   }
   axis_ = first.canonical_axis(axis);
   Shape out = first;
@@ -21,15 +21,15 @@ Status ConcatLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Bl
   for (size_t b = 0; b < bottom.size(); ++b) {
     const Shape& s = bottom[b]->shape();
     if (s.num_axes() != first.num_axes()) {
-      return Error("bottom " + std::to_string(b) + " '" + bottom[b]->name() + "' has shape " +
-                   s.ToString() + " of rank " + std::to_string(s.num_axes()) + "; expected rank " +
-                   std::to_string(first.num_axes()) + " like bottom 0 " + first.ToString());
+      return error("bottom " + std::to_string(b) + " '" + bottom[b]->name() + "' has shape " +
+                   s.to_string() + " of rank " + std::to_string(s.num_axes()) + "; expected rank " +
+                   std::to_string(first.num_axes()) + " like bottom 0 " + first.to_string());
     }
     for (int d = 0; d < s.num_axes(); ++d) {
       if (d != axis_ && s.dim(d) != first.dim(d)) {
-        return Error("bottom " + std::to_string(b) + " '" + bottom[b]->name() + "' has shape " +
-                     s.ToString() + "; dimension " + std::to_string(d) + " is " +
-                     std::to_string(s.dim(d)) + " but bottom 0 " + first.ToString() + " has " +
+        return error("bottom " + std::to_string(b) + " '" + bottom[b]->name() + "' has shape " +
+                     s.to_string() + "; dimension " + std::to_string(d) + " is " +
+                     std::to_string(s.dim(d)) + " but bottom 0 " + first.to_string() + " has " +
                      std::to_string(first.dim(d)) + " (only axis " + std::to_string(axis_) +
                      " may differ)");
       }
@@ -40,11 +40,11 @@ Status ConcatLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Bl
   outer_ = first.count(0, axis_);
   inner_ = first.count(axis_ + 1);
   top[0]->set_shape(out);
-  return Status::Ok();
+  return Status::success();
 }
 
-void ConcatLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                             WorkerContext& /*ctx*/) {
+void ConcatLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                              WorkerContext& /*ctx*/) {
   const int64_t top_slab = top[0]->dim(axis_) * inner_;
   float* y = top[0]->data();
   int64_t offset = 0;
@@ -58,9 +58,9 @@ void ConcatLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector
   }
 }
 
-void ConcatLayer::BackwardCpu(const std::vector<Blob*>& top,
-                              const std::vector<bool>& propagate_down,
-                              const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void ConcatLayer::backward_cpu(const std::vector<Blob*>& top,
+                               const std::vector<bool>& propagate_down,
+                               const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   const int64_t top_slab = top[0]->dim(axis_) * inner_;
   const float* dy = top[0]->diff();
   int64_t offset = 0;
@@ -76,7 +76,7 @@ void ConcatLayer::BackwardCpu(const std::vector<Blob*>& top,
   }
 }
 
-std::unique_ptr<Layer> NewConcatLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_concat_layer(const LayerConfig& config) {
   return std::make_unique<ConcatLayer>(config);
 }
 

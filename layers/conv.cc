@@ -14,59 +14,59 @@
 namespace banyan {
 namespace {
 
-std::string Pair(int h, int w) { return std::to_string(h) + "x" + std::to_string(w); }
+std::string pair(int h, int w) { return std::to_string(h) + "x" + std::to_string(w); }
 
 }  // namespace
 
-Status ConvolutionLayer::ValidateConfig() const {
+Status ConvolutionLayer::validate_config() const {
   const ConvolutionConfig& c = config_.convolution;
   if (c.num_output <= 0) {
-    return Error("num_output must be positive, got " + std::to_string(c.num_output));
+    return error("num_output must be positive, got " + std::to_string(c.num_output));
   }
   if (c.kernel_h <= 0 || c.kernel_w <= 0) {
-    return Error("kernel size must be positive, got " + Pair(c.kernel_h, c.kernel_w));
+    return error("kernel size must be positive, got " + pair(c.kernel_h, c.kernel_w));
   }
   if (c.stride_h <= 0 || c.stride_w <= 0) {
-    return Error("stride must be positive, got " + Pair(c.stride_h, c.stride_w));
+    return error("stride must be positive, got " + pair(c.stride_h, c.stride_w));
   }
   if (c.pad_h < 0 || c.pad_w < 0) {
-    return Error("pad must be >= 0, got " + Pair(c.pad_h, c.pad_w));
+    return error("pad must be >= 0, got " + pair(c.pad_h, c.pad_w));
   }
   if (c.dilation_h <= 0 || c.dilation_w <= 0) {
-    return Error("dilation must be positive, got " + Pair(c.dilation_h, c.dilation_w));
+    return error("dilation must be positive, got " + pair(c.dilation_h, c.dilation_w));
   }
-  if (c.group <= 0) return Error("group must be positive, got " + std::to_string(c.group));
+  if (c.group <= 0) return error("group must be positive, got " + std::to_string(c.group));
   if (c.num_output % c.group != 0) {
-    return Error("num_output " + std::to_string(c.num_output) + " is not divisible by group " +
+    return error("num_output " + std::to_string(c.num_output) + " is not divisible by group " +
                  std::to_string(c.group));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvolutionLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
-  BANYAN_RETURN_IF_ERROR(ValidateConfig());
+Status ConvolutionLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
+  BANYAN_RETURN_IF_ERROR(validate_config());
   const ConvolutionConfig& c = config_.convolution;
   const Shape& s = bottom[0]->shape();
   if (s.num_axes() != 4) {
-    return Error("bottom '" + bottom[0]->name() + "' must be 4-D (N, C, H, W), got shape " +
-                 s.ToString());
+    return error("bottom '" + bottom[0]->name() + "' must be 4-D (N, C, H, W), got shape " +
+                 s.to_string());
   }
   if (c.axis != 1 && c.axis != -3) {
-    return Error("axis must be 1 (the channel axis of NCHW), got " + std::to_string(c.axis));
+    return error("axis must be 1 (the channel axis of NCHW), got " + std::to_string(c.axis));
   }
   if (s.dim(1) % c.group != 0) {
-    return Error("input channels " + std::to_string(s.dim(1)) + " of bottom '" + bottom[0]->name() +
+    return error("input channels " + std::to_string(s.dim(1)) + " of bottom '" + bottom[0]->name() +
                  "' are not divisible by group " + std::to_string(c.group));
   }
-  const int64_t out_h = ConvOutputSize(s.dim(2), c.kernel_h, c.pad_h, c.stride_h, c.dilation_h);
-  const int64_t out_w = ConvOutputSize(s.dim(3), c.kernel_w, c.pad_w, c.stride_w, c.dilation_w);
+  const int64_t out_h = conv_output_size(s.dim(2), c.kernel_h, c.pad_h, c.stride_h, c.dilation_h);
+  const int64_t out_w = conv_output_size(s.dim(3), c.kernel_w, c.pad_w, c.stride_w, c.dilation_w);
   if (out_h <= 0 || out_w <= 0) {
-    return Error(
-        "kernel " + Pair(c.kernel_h, c.kernel_w) + " with dilation " +
-        Pair(c.dilation_h, c.dilation_w) + " is larger than the padded input " +
-        Pair(static_cast<int>(s.dim(2) + 2 * c.pad_h), static_cast<int>(s.dim(3) + 2 * c.pad_w)) +
-        " of bottom '" + bottom[0]->name() + "' " + s.ToString() + "; output size would be " +
+    return error(
+        "kernel " + pair(c.kernel_h, c.kernel_w) + " with dilation " +
+        pair(c.dilation_h, c.dilation_w) + " is larger than the padded input " +
+        pair(static_cast<int>(s.dim(2) + 2 * c.pad_h), static_cast<int>(s.dim(3) + 2 * c.pad_w)) +
+        " of bottom '" + bottom[0]->name() + "' " + s.to_string() + "; output size would be " +
         std::to_string(out_h) + "x" + std::to_string(out_w));
   }
   num_ = static_cast<int>(s.dim(0));
@@ -87,30 +87,30 @@ Status ConvolutionLayer::Setup(const std::vector<Blob*>& bottom, const std::vect
   geom_.out_h = static_cast<int>(out_h);
   geom_.out_w = static_cast<int>(out_w);
   if (geom_.col_rows() * geom_.col_cols() > INT_MAX) {
-    return Error("one sample's column matrix (" + std::to_string(geom_.col_rows()) + " x " +
+    return error("one sample's column matrix (" + std::to_string(geom_.col_rows()) + " x " +
                  std::to_string(geom_.col_cols()) + ") exceeds the 2^31 elements GEMM accepts");
   }
   pointwise_ = c.kernel_h == 1 && c.kernel_w == 1 && c.stride_h == 1 && c.stride_w == 1 &&
                c.pad_h == 0 && c.pad_w == 0;
-  DeclareParam(Shape{c.num_output, s.dim(1) / c.group, c.kernel_h, c.kernel_w}, c.weight_filler);
-  if (c.bias_term) DeclareParam(Shape{c.num_output}, c.bias_filler);
+  declare_param(Shape{c.num_output, s.dim(1) / c.group, c.kernel_h, c.kernel_w}, c.weight_filler);
+  if (c.bias_term) declare_param(Shape{c.num_output}, c.bias_filler);
   top[0]->set_shape(Shape{s.dim(0), c.num_output, out_h, out_w});
-  return Status::Ok();
+  return Status::success();
 }
 
-size_t ConvolutionLayer::WorkspaceFloats() const {
+size_t ConvolutionLayer::workspace_floats() const {
   return pointwise_ ? 0 : static_cast<size_t>(geom_.col_rows() * geom_.col_cols());
 }
 
-const float* ConvolutionLayer::Columns(const float* x, WorkerContext& ctx) const {
+const float* ConvolutionLayer::columns(const float* x, WorkerContext& ctx) const {
   if (pointwise_) return x;
-  CHECK_GE(ctx.workspace_floats(), WorkspaceFloats()) << "layer " << name();
-  Im2Col(x, geom_, ctx.workspace());
+  CHECK_GE(ctx.workspace_floats(), workspace_floats()) << "layer " << name();
+  im2_col(x, geom_, ctx.workspace());
   return ctx.workspace();
 }
 
-void ConvolutionLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                                  WorkerContext& ctx) {
+void ConvolutionLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                                   WorkerContext& ctx) {
   const int spatial = static_cast<int>(geom_.col_cols());
   const int in_size = geom_.channels * geom_.height * geom_.width;
   const int out_size = out_channels_ * spatial;
@@ -119,13 +119,13 @@ void ConvolutionLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::v
   const float* weight = params_[0].blob->data();
   const float* bias = params_.size() > 1 ? params_[1].blob->data() : nullptr;
   for (int n = 0; n < num_; ++n) {
-    const float* col = Columns(bottom[0]->data() + static_cast<int64_t>(n) * in_size, ctx);
+    const float* col = columns(bottom[0]->data() + static_cast<int64_t>(n) * in_size, ctx);
     float* y = top[0]->data() + static_cast<int64_t>(n) * out_size;
     for (int g = 0; g < group_; ++g) {
-      CpuGemm(false, false, k_per_group, spatial, taps, 1.0f,
-              weight + static_cast<int64_t>(g) * k_per_group * taps,
-              col + static_cast<int64_t>(g) * taps * spatial, 0.0f,
-              y + static_cast<int64_t>(g) * k_per_group * spatial);
+      cpu_gemm(false, false, k_per_group, spatial, taps, 1.0f,
+               weight + static_cast<int64_t>(g) * k_per_group * taps,
+               col + static_cast<int64_t>(g) * taps * spatial, 0.0f,
+               y + static_cast<int64_t>(g) * k_per_group * spatial);
     }
     if (bias == nullptr) continue;
     for (int k = 0; k < out_channels_; ++k) {
@@ -135,9 +135,9 @@ void ConvolutionLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::v
   }
 }
 
-void ConvolutionLayer::BackwardCpu(const std::vector<Blob*>& top,
-                                   const std::vector<bool>& propagate_down,
-                                   const std::vector<Blob*>& bottom, WorkerContext& ctx) {
+void ConvolutionLayer::backward_cpu(const std::vector<Blob*>& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const std::vector<Blob*>& bottom, WorkerContext& ctx) {
   const int spatial = static_cast<int>(geom_.col_cols());
   const int in_size = geom_.channels * geom_.height * geom_.width;
   const int out_size = out_channels_ * spatial;
@@ -156,13 +156,13 @@ void ConvolutionLayer::BackwardCpu(const std::vector<Blob*>& top,
         bias_diff[k] += static_cast<float>(sum);
       }
     }
-    const float* col = Columns(bottom[0]->data() + static_cast<int64_t>(n) * in_size, ctx);
+    const float* col = columns(bottom[0]->data() + static_cast<int64_t>(n) * in_size, ctx);
     // dW_g (K/G, taps) += dy_g (K/G, spatial) * col_g^T (spatial, taps)
     for (int g = 0; g < group_; ++g) {
-      CpuGemm(false, true, k_per_group, taps, spatial, 1.0f,
-              dy + static_cast<int64_t>(g) * k_per_group * spatial,
-              col + static_cast<int64_t>(g) * taps * spatial, 1.0f,
-              weight_diff + static_cast<int64_t>(g) * k_per_group * taps);
+      cpu_gemm(false, true, k_per_group, taps, spatial, 1.0f,
+               dy + static_cast<int64_t>(g) * k_per_group * spatial,
+               col + static_cast<int64_t>(g) * taps * spatial, 1.0f,
+               weight_diff + static_cast<int64_t>(g) * k_per_group * taps);
     }
     if (!propagate_down[0]) continue;
     float* dx = bottom[0]->diff() + static_cast<int64_t>(n) * in_size;
@@ -170,16 +170,16 @@ void ConvolutionLayer::BackwardCpu(const std::vector<Blob*>& top,
     // convolutions write straight into dx, the others go through Col2Im.
     float* dcol = pointwise_ ? dx : ctx.workspace();
     for (int g = 0; g < group_; ++g) {
-      CpuGemm(true, false, taps, spatial, k_per_group, 1.0f,
-              weight + static_cast<int64_t>(g) * k_per_group * taps,
-              dy + static_cast<int64_t>(g) * k_per_group * spatial, 0.0f,
-              dcol + static_cast<int64_t>(g) * taps * spatial);
+      cpu_gemm(true, false, taps, spatial, k_per_group, 1.0f,
+               weight + static_cast<int64_t>(g) * k_per_group * taps,
+               dy + static_cast<int64_t>(g) * k_per_group * spatial, 0.0f,
+               dcol + static_cast<int64_t>(g) * taps * spatial);
     }
-    if (!pointwise_) Col2Im(dcol, geom_, dx);
+    if (!pointwise_) col2_im(dcol, geom_, dx);
   }
 }
 
-std::unique_ptr<Layer> NewConvolutionLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_convolution_layer(const LayerConfig& config) {
   return std::make_unique<ConvolutionLayer>(config);
 }
 

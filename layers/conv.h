@@ -31,23 +31,23 @@ class ConvolutionLayer : public Layer {
  public:
   explicit ConvolutionLayer(LayerConfig config) : Layer(std::move(config)) {}
 
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
   // One sample's column matrix (C*kernel_h*kernel_w, Ho*Wo); 0 for a 1x1
   // kernel with stride 1 and no pad, which reads the bottom directly.
-  size_t WorkspaceFloats() const override;
+  size_t workspace_floats() const override;
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
 
  private:
   // Checks the config values that do not depend on the bottom shape.
-  Status ValidateConfig() const;
+  Status validate_config() const;
   // The column matrix of sample `x` (C, H, W): the workspace, or `x` itself
   // for a pointwise convolution.
-  const float* Columns(const float* x, WorkerContext& ctx) const;
+  const float* columns(const float* x, WorkerContext& ctx) const;
 
   ConvGeometry geom_;
   int num_ = 0;

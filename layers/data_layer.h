@@ -35,27 +35,27 @@ class DataLayer : public Layer {
 
   // Opens the LMDB, reads the first record for C/H/W, loads the mean file and
   // checks the transform.  Errors name the layer and the source path.
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
-  bool CanPropagateDown(int /*bottom_index*/) const override { return false; }
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  bool can_propagate_down(int /*bottom_index*/) const override { return false; }
 
   size_t num_records() const { return reader_.size(); }
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
-                   const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                    const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
 
  private:
-  std::string Where() const;
+  std::string where() const;
   // The record position global sample `s` reads (see the header comment).
-  size_t RecordFor(bool shuffled, uint64_t seed, int64_t s);
+  size_t record_for(bool shuffled, uint64_t seed, int64_t s);
   // Recomputes perm_ for (seed, epoch) unless it is already cached.
-  void EnsurePermutation(uint64_t seed, int64_t epoch);
+  void ensure_permutation(uint64_t seed, int64_t epoch);
   // Global index of the first sample of this forward pass, rand_skip included.
-  int64_t FirstSample(const WorkerContext& ctx, int batch) const;
+  int64_t first_sample(const WorkerContext& ctx, int batch) const;
   // Parses, decodes and checks record `n` of the batch; CHECK-fails naming the key.
-  void DecodeRecord(size_t n);
+  void decode_record(size_t n);
 
   LmdbReader reader_;
   DataTransformer transformer_;

@@ -9,23 +9,23 @@
 
 namespace banyan {
 
-Status DropoutLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+Status DropoutLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const float p = config_.dropout.dropout_ratio;
   if (!(p >= 0.0f && p < 1.0f)) {
-    return Error("dropout_ratio must lie in [0, 1), got " + std::to_string(p));
+    return error("dropout_ratio must lie in [0, 1), got " + std::to_string(p));
   }
   if (bottom[0]->num_axes() < 1) {
-    return Error("bottom '" + bottom[0]->name() + "' has shape " + bottom[0]->shape().ToString() +
+    return error("bottom '" + bottom[0]->name() + "' has shape " + bottom[0]->shape().to_string() +
                  "; expected at least one (sample) axis");
   }
   if (top[0] != bottom[0]) top[0]->set_shape(bottom[0]->shape());
-  return Buffer::Allocate(Device::Cpu(), static_cast<size_t>(bottom[0]->count()), &mask_)
-      .WithContext("layer '" + name() + "' (Dropout) mask");
+  return Buffer::allocate(Device::cpu(), static_cast<size_t>(bottom[0]->count()), &mask_)
+      .with_context("layer '" + name() + "' (Dropout) mask");
 }
 
-void DropoutLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                              WorkerContext& ctx) {
+void DropoutLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                               WorkerContext& ctx) {
   const float* x = bottom[0]->data();
   float* y = top[0]->data();
   const int64_t count = bottom[0]->count();
@@ -36,7 +36,7 @@ void DropoutLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vecto
   }
   const float p = config_.dropout.dropout_ratio;
   const float scale = 1.0f / (1.0f - p);
-  const uint64_t key = KeyFor(ctx.seed(), name());
+  const uint64_t key = key_for(ctx.seed(), name());
   const int64_t num = bottom[0]->dim(0);
   const int64_t per_sample = bottom[0]->shape().count(1);
   uint8_t* mask = static_cast<uint8_t*>(mask_.data());
@@ -44,16 +44,16 @@ void DropoutLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vecto
     const uint64_t sample = static_cast<uint64_t>(ctx.step().sample_base + n);
     for (int64_t j = 0; j < per_sample; ++j) {
       const int64_t i = n * per_sample + j;
-      const bool keep = UniformAt(key, sample, static_cast<uint64_t>(j)) >= p;
+      const bool keep = uniform_at(key, sample, static_cast<uint64_t>(j)) >= p;
       mask[i] = keep ? 1 : 0;
       y[i] = keep ? x[i] * scale : 0.0f;
     }
   }
 }
 
-void DropoutLayer::BackwardCpu(const std::vector<Blob*>& top,
-                               const std::vector<bool>& propagate_down,
-                               const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void DropoutLayer::backward_cpu(const std::vector<Blob*>& top,
+                                const std::vector<bool>& propagate_down,
+                                const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const float* dy = top[0]->diff();
   float* dx = bottom[0]->diff();
@@ -67,7 +67,7 @@ void DropoutLayer::BackwardCpu(const std::vector<Blob*>& top,
   for (int64_t i = 0; i < count; ++i) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
-std::unique_ptr<Layer> NewDropoutLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_dropout_layer(const LayerConfig& config) {
   return std::make_unique<DropoutLayer>(config);
 }
 

@@ -7,20 +7,20 @@
 
 namespace banyan {
 
-Status FillParam(const FillerConfig& f, uint64_t key, Blob* blob) {
+Status fill_param(const FillerConfig& f, uint64_t key, Blob* blob) {
   float* x = blob->data();
   const int64_t n = blob->count();
   if (f.type == "constant") {
     for (int64_t i = 0; i < n; ++i) x[i] = f.value;
   } else if (f.type == "uniform") {
-    for (int64_t i = 0; i < n; ++i) x[i] = f.min + (f.max - f.min) * UniformAt(key, 0, i);
+    for (int64_t i = 0; i < n; ++i) x[i] = f.min + (f.max - f.min) * uniform_at(key, 0, i);
   } else if (f.type == "gaussian") {
-    for (int64_t i = 0; i < n; ++i) x[i] = f.mean + f.std * NormalAt(key, 0, i);
+    for (int64_t i = 0; i < n; ++i) x[i] = f.mean + f.std * normal_at(key, 0, i);
   } else if (f.type == "xavier" || f.type == "msra") {
     const Shape& s = blob->shape();
     if (s.num_axes() < 1 || n == 0) {
-      return Status::InvalidArgument("filler '" + f.type + "' for '" + blob->name() +
-                                     "' needs a non-empty shape, got " + s.ToString());
+      return Status::invalid_argument("filler '" + f.type + "' for '" + blob->name() +
+                                      "' needs a non-empty shape, got " + s.to_string());
     }
     double fan_in = static_cast<double>(n) / s.dim(0);
     double fan_out = s.num_axes() > 1 ? static_cast<double>(n) / s.dim(1) : fan_in;
@@ -29,16 +29,17 @@ Status FillParam(const FillerConfig& f, uint64_t key, Blob* blob) {
     if (f.variance_norm == FillerConfig::VarianceNorm::kAverage) fan = (fan_in + fan_out) / 2;
     if (f.type == "xavier") {
       float scale = static_cast<float>(std::sqrt(3.0 / fan));
-      for (int64_t i = 0; i < n; ++i) x[i] = scale * (2.0f * UniformAt(key, 0, i) - 1.0f);
+      for (int64_t i = 0; i < n; ++i) x[i] = scale * (2.0f * uniform_at(key, 0, i) - 1.0f);
     } else {
       float std = static_cast<float>(std::sqrt(2.0 / fan));
-      for (int64_t i = 0; i < n; ++i) x[i] = std * NormalAt(key, 0, i);
+      for (int64_t i = 0; i < n; ++i) x[i] = std * normal_at(key, 0, i);
     }
   } else {
-    return Status::InvalidArgument("parameter '" + blob->name() + "': unknown filler type '" +
-                                   f.type + "' (expected constant, uniform, gaussian, xavier, msra)");
+    return Status::invalid_argument("parameter '" + blob->name() + "': unknown filler type '" +
+                                    f.type +
+                                    "' (expected constant, uniform, gaussian, xavier, msra)");
   }
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace banyan

@@ -17,6 +17,6 @@ namespace banyan {
 //   xavier: U[-s, s], s = sqrt(3 / n);  msra: N(0, sqrt(2 / n));
 //   n = fan_in = count / dim(0), fan_out = count / dim(1), or their mean,
 //   by variance_norm.
-Status FillParam(const FillerConfig& filler, uint64_t key, Blob* blob);
+Status fill_param(const FillerConfig& filler, uint64_t key, Blob* blob);
 
 }  // namespace banyan

@@ -16,13 +16,13 @@ class FlattenLayer : public Layer {
  public:
   explicit FlattenLayer(LayerConfig config) : Layer(std::move(config)) {}
 
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
 };
 
 }  // namespace banyan

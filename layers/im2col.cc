@@ -6,12 +6,12 @@
 
 namespace banyan {
 
-int64_t ConvOutputSize(int64_t in, int kernel, int pad, int stride, int dilation) {
+int64_t conv_output_size(int64_t in, int kernel, int pad, int stride, int dilation) {
   const int64_t extent = static_cast<int64_t>(dilation) * (kernel - 1) + 1;
   return (in + 2 * static_cast<int64_t>(pad) - extent) / stride + 1;
 }
 
-void Im2Col(const float* image, const ConvGeometry& g, float* col) {
+void im2_col(const float* image, const ConvGeometry& g, float* col) {
   const int64_t plane = static_cast<int64_t>(g.height) * g.width;
   for (int c = 0; c < g.channels; ++c) {
     const float* src = image + c * plane;
@@ -35,7 +35,7 @@ void Im2Col(const float* image, const ConvGeometry& g, float* col) {
   }
 }
 
-void Col2Im(const float* col, const ConvGeometry& g, float* image) {
+void col2_im(const float* col, const ConvGeometry& g, float* image) {
   const int64_t plane = static_cast<int64_t>(g.height) * g.width;
   std::fill(image, image + g.channels * plane, 0.0f);
   for (int c = 0; c < g.channels; ++c) {

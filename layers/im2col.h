@@ -26,17 +26,17 @@ struct ConvGeometry {
 // Output extent of a convolution along one axis:
 // (in + 2*pad - (dilation*(kernel-1)+1)) / stride + 1.  The result is <= 0
 // when the dilated kernel does not fit in the padded input; callers report it.
-int64_t ConvOutputSize(int64_t in, int kernel, int pad, int stride, int dilation);
+int64_t conv_output_size(int64_t in, int kernel, int pad, int stride, int dilation);
 
 // Unrolls `image` (C, H, W) into `col` (C*kh*kw, out_h*out_w): row
 // (c, i, j) holds, for every output position (y, x), the input pixel at
 // (y*stride_h - pad_h + i*dilation_h, x*stride_w - pad_w + j*dilation_w),
 // or 0 where that lies in the padding.
-void Im2Col(const float* image, const ConvGeometry& g, float* col);
+void im2_col(const float* image, const ConvGeometry& g, float* col);
 
 // The adjoint of Im2Col: overwrites `image` (C, H, W) with the sum, over all
 // entries of `col` (C*kh*kw, out_h*out_w), of each entry added to the pixel
 // it was read from.  Entries that fall in the padding are dropped.
-void Col2Im(const float* col, const ConvGeometry& g, float* image);
+void col2_im(const float* col, const ConvGeometry& g, float* image);
 
 }  // namespace banyan

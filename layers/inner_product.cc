@@ -10,22 +10,22 @@
 
 namespace banyan {
 
-Status InnerProductLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+Status InnerProductLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const InnerProductConfig& c = config_.inner_product;
   if (c.num_output <= 0) {
-    return Error("num_output must be positive, got " + std::to_string(c.num_output));
+    return error("num_output must be positive, got " + std::to_string(c.num_output));
   }
   const Shape& s = bottom[0]->shape();
   if (!s.valid_axis(c.axis)) {
-    return Error("axis " + std::to_string(c.axis) + " is out of range for bottom '" +
-                 bottom[0]->name() + "' of shape " + s.ToString());
+    return error("axis " + std::to_string(c.axis) + " is out of range for bottom '" +
+                 bottom[0]->name() + "' of shape " + s.to_string());
   }
   const int axis = s.canonical_axis(c.axis);
   const int64_t rows = s.count(0, axis), inputs = s.count(axis);
   if (inputs <= 0 || rows > INT_MAX || inputs > INT_MAX ||
       static_cast<int64_t>(c.num_output) * inputs > INT_MAX) {
-    return Error("bottom '" + bottom[0]->name() + "' of shape " + s.ToString() +
+    return error("bottom '" + bottom[0]->name() + "' of shape " + s.to_string() +
                  " flattened at axis " + std::to_string(axis) + " gives " + std::to_string(rows) +
                  " rows of " + std::to_string(inputs) +
                  " inputs; expected a positive input count with all GEMM sizes below 2^31");
@@ -34,20 +34,20 @@ Status InnerProductLayer::Setup(const std::vector<Blob*>& bottom, const std::vec
   inputs_ = static_cast<int>(inputs);
   outputs_ = c.num_output;
   transpose_ = c.transpose;
-  DeclareParam(transpose_ ? Shape{inputs, outputs_} : Shape{outputs_, inputs}, c.weight_filler);
-  if (c.bias_term) DeclareParam(Shape{outputs_}, c.bias_filler);
+  declare_param(transpose_ ? Shape{inputs, outputs_} : Shape{outputs_, inputs}, c.weight_filler);
+  if (c.bias_term) declare_param(Shape{outputs_}, c.bias_filler);
   std::vector<int64_t> dims(s.dims().begin(), s.dims().begin() + axis);
   dims.push_back(outputs_);
   top[0]->set_shape(Shape(std::move(dims)));
-  return Status::Ok();
+  return Status::success();
 }
 
-void InnerProductLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                                   WorkerContext& /*ctx*/) {
+void InnerProductLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                                    WorkerContext& /*ctx*/) {
   const float* x = bottom[0]->data();             // (M, K)
   const float* weight = params_[0].blob->data();  // (N, K), or (K, N) when transposed
   float* y = top[0]->data();                      // (M, N)
-  CpuGemm(false, !transpose_, rows_, outputs_, inputs_, 1.0f, x, weight, 0.0f, y);
+  cpu_gemm(false, !transpose_, rows_, outputs_, inputs_, 1.0f, x, weight, 0.0f, y);
   if (params_.size() < 2) return;
   const float* bias = params_[1].blob->data();
   for (int m = 0; m < rows_; ++m) {
@@ -56,18 +56,18 @@ void InnerProductLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::
   }
 }
 
-void InnerProductLayer::BackwardCpu(const std::vector<Blob*>& top,
-                                    const std::vector<bool>& propagate_down,
-                                    const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void InnerProductLayer::backward_cpu(const std::vector<Blob*>& top,
+                                     const std::vector<bool>& propagate_down,
+                                     const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   const float* x = bottom[0]->data();  // (M, K)
   const float* dy = top[0]->diff();    // (M, N)
   float* weight_diff = params_[0].blob->diff();
   if (transpose_) {
     // dW (K, N) += x^T (K, M) * dy (M, N)
-    CpuGemm(true, false, inputs_, outputs_, rows_, 1.0f, x, dy, 1.0f, weight_diff);
+    cpu_gemm(true, false, inputs_, outputs_, rows_, 1.0f, x, dy, 1.0f, weight_diff);
   } else {
     // dW (N, K) += dy^T (N, M) * x (M, K)
-    CpuGemm(true, false, outputs_, inputs_, rows_, 1.0f, dy, x, 1.0f, weight_diff);
+    cpu_gemm(true, false, outputs_, inputs_, rows_, 1.0f, dy, x, 1.0f, weight_diff);
   }
   if (params_.size() > 1) {
     float* bias_diff = params_[1].blob->diff();
@@ -79,11 +79,11 @@ void InnerProductLayer::BackwardCpu(const std::vector<Blob*>& top,
   }
   if (!propagate_down[0]) return;
   // dx (M, K) = dy (M, N) * W (N, K), or dy * W^T with W (K, N).
-  CpuGemm(false, transpose_, rows_, inputs_, outputs_, 1.0f, dy, params_[0].blob->data(), 0.0f,
-          bottom[0]->diff());
+  cpu_gemm(false, transpose_, rows_, inputs_, outputs_, 1.0f, dy, params_[0].blob->data(), 0.0f,
+           bottom[0]->diff());
 }
 
-std::unique_ptr<Layer> NewInnerProductLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_inner_product_layer(const LayerConfig& config) {
   return std::make_unique<InnerProductLayer>(config);
 }
 

@@ -15,18 +15,18 @@ class InputLayer : public Layer {
 
   // Needs no bottoms, at least one top, and input.shapes with one shape or
   // one per top, every dimension positive.
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
-  bool CanPropagateDown(int /*bottom_index*/) const override { return false; }
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  bool can_propagate_down(int /*bottom_index*/) const override { return false; }
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& /*top*/,
-                  WorkerContext& /*ctx*/) override {}
-  void BackwardCpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
-                   const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
-  void ForwardGpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& /*top*/,
-                  WorkerContext& /*ctx*/) override {}
-  void BackwardGpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
-                   const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+  void forward_cpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& /*top*/,
+                   WorkerContext& /*ctx*/) override {}
+  void backward_cpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                    const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+  void forward_gpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& /*top*/,
+                   WorkerContext& /*ctx*/) override {}
+  void backward_gpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                    const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
 };
 
 }  // namespace banyan

@@ -5,37 +5,37 @@
 
 namespace banyan {
 
-void Layer::Forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+void Layer::forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                     WorkerContext& ctx) {
   if (ctx.device().is_cpu()) {
-    ForwardCpu(bottom, top, ctx);
+    forward_cpu(bottom, top, ctx);
   } else {
-    ForwardGpu(bottom, top, ctx);
+    forward_gpu(bottom, top, ctx);
   }
 }
 
-void Layer::Backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+void Layer::backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                      const std::vector<Blob*>& bottom, WorkerContext& ctx) {
   CHECK_EQ(propagate_down.size(), bottom.size()) << "layer " << name();
   if (ctx.device().is_cpu()) {
-    BackwardCpu(top, propagate_down, bottom, ctx);
+    backward_cpu(top, propagate_down, bottom, ctx);
   } else {
-    BackwardGpu(top, propagate_down, bottom, ctx);
+    backward_gpu(top, propagate_down, bottom, ctx);
   }
 }
 
-void Layer::ForwardGpu(const std::vector<Blob*>&, const std::vector<Blob*>&, WorkerContext& ctx) {
+void Layer::forward_gpu(const std::vector<Blob*>&, const std::vector<Blob*>&, WorkerContext& ctx) {
   LOG(FATAL) << "layer '" << name() << "' (" << type() << ") has no GPU forward; worker device "
-             << ctx.device().ToString();
+             << ctx.device().to_string();
 }
 
-void Layer::BackwardGpu(const std::vector<Blob*>&, const std::vector<bool>&,
-                        const std::vector<Blob*>&, WorkerContext& ctx) {
+void Layer::backward_gpu(const std::vector<Blob*>&, const std::vector<bool>&,
+                         const std::vector<Blob*>&, WorkerContext& ctx) {
   LOG(FATAL) << "layer '" << name() << "' (" << type() << ") has no GPU backward; worker device "
-             << ctx.device().ToString();
+             << ctx.device().to_string();
 }
 
-Blob* Layer::DeclareParam(Shape shape, const FillerConfig& filler, bool learnable) {
+Blob* Layer::declare_param(Shape shape, const FillerConfig& filler, bool learnable) {
   size_t index = params_.size();
   LayerParam p;
   p.blob = std::make_unique<Blob>(name() + "/" + std::to_string(index));
@@ -53,8 +53,8 @@ Blob* Layer::DeclareParam(Shape shape, const FillerConfig& filler, bool learnabl
   return params_.back().blob.get();
 }
 
-Status Layer::CheckCounts(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                          int min_bottom, int max_bottom, int min_top, int max_top) const {
+Status Layer::check_counts(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                           int min_bottom, int max_bottom, int min_top, int max_top) const {
   auto describe = [](int lo, int hi) {
     if (hi < 0) return "at least " + std::to_string(lo);
     if (lo == hi) return "exactly " + std::to_string(lo);
@@ -62,20 +62,20 @@ Status Layer::CheckCounts(const std::vector<Blob*>& bottom, const std::vector<Bl
   };
   int nb = static_cast<int>(bottom.size()), nt = static_cast<int>(top.size());
   if (nb < min_bottom || (max_bottom >= 0 && nb > max_bottom)) {
-    return Error("takes " + describe(min_bottom, max_bottom) + " bottom blob(s), got " +
+    return error("takes " + describe(min_bottom, max_bottom) + " bottom blob(s), got " +
                  std::to_string(nb));
   }
   if (nt < min_top || (max_top >= 0 && nt > max_top)) {
-    return Error("produces " + describe(min_top, max_top) + " top blob(s), got " +
+    return error("produces " + describe(min_top, max_top) + " top blob(s), got " +
                  std::to_string(nt));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-Status Layer::Error(const std::string& message) const {
-  std::string where = config_.location.line > 0 ? " at " + config_.location.ToString() : "";
-  return Status::InvalidArgument("layer '" + name() + "' (" + type() + ")" + where + ": " +
-                                 message);
+Status Layer::error(const std::string& message) const {
+  std::string where = config_.location.line > 0 ? " at " + config_.location.to_string() : "";
+  return Status::invalid_argument("layer '" + name() + "' (" + type() + ")" + where + ": " +
+                                  message);
 }
 
 }  // namespace banyan

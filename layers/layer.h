@@ -43,47 +43,46 @@ class Layer {
   const std::string& type() const { return config_.type; }
 
   // See the contract above.  `bottom` blobs have shapes; `top` blobs get them.
-  virtual Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) = 0;
+  virtual Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) = 0;
 
-  void Forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-               WorkerContext& ctx);
-  void Backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+  void forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top, WorkerContext& ctx);
+  void backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                 const std::vector<Blob*>& bottom, WorkerContext& ctx);
 
   // Floats of scratch needed by Forward/Backward, known after Setup.
-  virtual size_t WorkspaceFloats() const { return 0; }
+  virtual size_t workspace_floats() const { return 0; }
   // Whether top[i] may be the same blob as bottom[i] (ReLU, Dropout).
-  virtual bool AllowsInPlace() const { return false; }
+  virtual bool allows_in_place() const { return false; }
   // Loss weight of top `i` when the config gives none (1 for loss layers' top 0).
-  virtual float DefaultLossWeight(int /*top_index*/) const { return 0.0f; }
+  virtual float default_loss_weight(int /*top_index*/) const { return 0.0f; }
   // Whether gradients can flow to bottom `i` at all (false for labels).
-  virtual bool CanPropagateDown(int /*bottom_index*/) const { return true; }
+  virtual bool can_propagate_down(int /*bottom_index*/) const { return true; }
   // Called by the Net once parameters are bound and filled; for layers that
   // derive state from them.  Default: nothing.
-  virtual Status OnParamsBound() { return Status::Ok(); }
+  virtual Status on_params_bound() { return Status::success(); }
 
   std::vector<LayerParam>& params() { return params_; }
   const std::vector<LayerParam>& params() const { return params_; }
 
  protected:
-  virtual void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                          WorkerContext& ctx) = 0;
-  virtual void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                           const std::vector<Blob*>& bottom, WorkerContext& ctx) = 0;
-  virtual void ForwardGpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                          WorkerContext& ctx);
-  virtual void BackwardGpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                           const std::vector<Blob*>& bottom, WorkerContext& ctx);
+  virtual void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                           WorkerContext& ctx) = 0;
+  virtual void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                            const std::vector<Blob*>& bottom, WorkerContext& ctx) = 0;
+  virtual void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                           WorkerContext& ctx);
+  virtual void backward_gpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                            const std::vector<Blob*>& bottom, WorkerContext& ctx);
 
   // Declares parameter number params().size() with `shape`, taking lr_mult and
   // decay_mult from the config's param entry of the same index.  Returns its blob.
-  Blob* DeclareParam(Shape shape, const FillerConfig& filler, bool learnable = true);
+  Blob* declare_param(Shape shape, const FillerConfig& filler, bool learnable = true);
 
   // Checks the number of bottoms and tops; max < 0 means unbounded.
-  Status CheckCounts(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                     int min_bottom, int max_bottom, int min_top, int max_top) const;
+  Status check_counts(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                      int min_bottom, int max_bottom, int min_top, int max_top) const;
   // An InvalidArgument status "layer '<name>' (<type>) at <location>: <message>".
-  Status Error(const std::string& message) const;
+  Status error(const std::string& message) const;
 
   LayerConfig config_;
   std::vector<LayerParam> params_;

@@ -12,21 +12,21 @@
 
 namespace banyan {
 
-Status LrnLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const LrnConfig& c = config_.lrn;
   if (c.local_size <= 0 || c.local_size % 2 == 0) {
-    return Error("local_size must be a positive odd number, got " + std::to_string(c.local_size));
+    return error("local_size must be a positive odd number, got " + std::to_string(c.local_size));
   }
   if (!(c.k > 0.0f) || !(c.alpha >= 0.0f)) {
     std::ostringstream got;
     got << "k " << c.k << " and alpha " << c.alpha;
-    return Error("k must be > 0 and alpha >= 0 so the scale stays positive, got " + got.str());
+    return error("k must be > 0 and alpha >= 0 so the scale stays positive, got " + got.str());
   }
   const Shape& s = bottom[0]->shape();
   if (s.num_axes() != 4) {
-    return Error("bottom '" + bottom[0]->name() + "' must be 4-D (N, C, H, W), got shape " +
-                 s.ToString());
+    return error("bottom '" + bottom[0]->name() + "' must be 4-D (N, C, H, W), got shape " +
+                 s.to_string());
   }
   num_ = static_cast<int>(s.dim(0));
   channels_ = static_cast<int>(s.dim(1));
@@ -34,11 +34,11 @@ Status LrnLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*
   top[0]->set_shape(s);
   scale_ = std::make_unique<Blob>(name() + "/scale");
   scale_->set_shape(s);
-  return scale_->Allocate(Device::Cpu());
+  return scale_->allocate(Device::cpu());
 }
 
-void LrnLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                          WorkerContext& /*ctx*/) {
+void LrnLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                           WorkerContext& /*ctx*/) {
   const LrnConfig& c = config_.lrn;
   const int half = c.local_size / 2;
   const float alpha_over_n = c.alpha / static_cast<float>(c.local_size);
@@ -65,8 +65,8 @@ void LrnLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Bl
   }
 }
 
-void LrnLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                           const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void LrnLayer::backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                            const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const LrnConfig& c = config_.lrn;
   const int half = c.local_size / 2;
@@ -94,7 +94,7 @@ void LrnLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool
   }
 }
 
-std::unique_ptr<Layer> NewLrnLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_lrn_layer(const LayerConfig& config) {
   return std::make_unique<LrnLayer>(config);
 }
 

@@ -10,43 +10,43 @@
 namespace banyan {
 namespace {
 
-std::string Pair(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
+std::string pair(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
 
 // Float holds every integer below 2^24 exactly; argmax indices must fit.
 constexpr int64_t kMaxArgmaxPlane = int64_t{1} << 24;
 
 }  // namespace
 
-Status PoolingLayer::ValidateConfig() const {
+Status PoolingLayer::validate_config() const {
   const PoolingConfig& c = config_.pooling;
   if (c.global_pooling) {
     if (c.kernel_h != 0 || c.kernel_w != 0) {
-      return Error(
+      return error(
           "global_pooling takes its kernel from the bottom; do not give a kernel size "
           "(got " +
-          Pair(c.kernel_h, c.kernel_w) + ")");
+          pair(c.kernel_h, c.kernel_w) + ")");
     }
     if (c.pad_h != 0 || c.pad_w != 0 || c.stride_h != 1 || c.stride_w != 1) {
-      return Error("global_pooling requires pad 0 and stride 1, got pad " + Pair(c.pad_h, c.pad_w) +
-                   " and stride " + Pair(c.stride_h, c.stride_w));
+      return error("global_pooling requires pad 0 and stride 1, got pad " + pair(c.pad_h, c.pad_w) +
+                   " and stride " + pair(c.stride_h, c.stride_w));
     }
-    return Status::Ok();
+    return Status::success();
   }
   if (c.kernel_h <= 0 || c.kernel_w <= 0) {
-    return Error("kernel size must be positive, got " + Pair(c.kernel_h, c.kernel_w));
+    return error("kernel size must be positive, got " + pair(c.kernel_h, c.kernel_w));
   }
   if (c.stride_h <= 0 || c.stride_w <= 0) {
-    return Error("stride must be positive, got " + Pair(c.stride_h, c.stride_w));
+    return error("stride must be positive, got " + pair(c.stride_h, c.stride_w));
   }
-  if (c.pad_h < 0 || c.pad_w < 0) return Error("pad must be >= 0, got " + Pair(c.pad_h, c.pad_w));
+  if (c.pad_h < 0 || c.pad_w < 0) return error("pad must be >= 0, got " + pair(c.pad_h, c.pad_w));
   if (c.pad_h >= c.kernel_h || c.pad_w >= c.kernel_w) {
-    return Error("pad " + Pair(c.pad_h, c.pad_w) + " must be smaller than the kernel " +
-                 Pair(c.kernel_h, c.kernel_w));
+    return error("pad " + pair(c.pad_h, c.pad_w) + " must be smaller than the kernel " +
+                 pair(c.kernel_h, c.kernel_w));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-int64_t PoolingLayer::PooledSize(int64_t in, int kernel, int pad, int stride) const {
+int64_t PoolingLayer::pooled_size(int64_t in, int kernel, int pad, int stride) const {
   const int64_t span = in + 2 * static_cast<int64_t>(pad) - kernel;
   int64_t pooled = config_.pooling.round_mode == PoolingConfig::RoundMode::kCeil
                        ? (span + stride - 1) / stride + 1
@@ -55,14 +55,14 @@ int64_t PoolingLayer::PooledSize(int64_t in, int kernel, int pad, int stride) co
   return pooled;
 }
 
-Status PoolingLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
-  BANYAN_RETURN_IF_ERROR(ValidateConfig());
+Status PoolingLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
+  BANYAN_RETURN_IF_ERROR(validate_config());
   const PoolingConfig& c = config_.pooling;
   const Shape& s = bottom[0]->shape();
   if (s.num_axes() != 4) {
-    return Error("bottom '" + bottom[0]->name() + "' must be 4-D (N, C, H, W), got shape " +
-                 s.ToString());
+    return error("bottom '" + bottom[0]->name() + "' must be 4-D (N, C, H, W), got shape " +
+                 s.to_string());
   }
   height_ = static_cast<int>(s.dim(2));
   width_ = static_cast<int>(s.dim(3));
@@ -73,15 +73,15 @@ Status PoolingLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<B
   pad_h_ = c.pad_h;
   pad_w_ = c.pad_w;
   if (kernel_h_ > height_ + 2 * pad_h_ || kernel_w_ > width_ + 2 * pad_w_) {
-    return Error("kernel " + Pair(kernel_h_, kernel_w_) + " is larger than the padded input " +
-                 Pair(height_ + 2 * pad_h_, width_ + 2 * pad_w_) + " of bottom '" +
-                 bottom[0]->name() + "' " + s.ToString());
+    return error("kernel " + pair(kernel_h_, kernel_w_) + " is larger than the padded input " +
+                 pair(height_ + 2 * pad_h_, width_ + 2 * pad_w_) + " of bottom '" +
+                 bottom[0]->name() + "' " + s.to_string());
   }
-  const int64_t pooled_h = PooledSize(height_, kernel_h_, pad_h_, stride_h_);
-  const int64_t pooled_w = PooledSize(width_, kernel_w_, pad_w_, stride_w_);
+  const int64_t pooled_h = pooled_size(height_, kernel_h_, pad_h_, stride_h_);
+  const int64_t pooled_w = pooled_size(width_, kernel_w_, pad_w_, stride_w_);
   if (pooled_h <= 0 || pooled_w <= 0) {
-    return Error("output size would be " + Pair(pooled_h, pooled_w) + " for bottom '" +
-                 bottom[0]->name() + "' " + s.ToString());
+    return error("output size would be " + pair(pooled_h, pooled_w) + " for bottom '" +
+                 bottom[0]->name() + "' " + s.to_string());
   }
   pooled_h_ = static_cast<int>(pooled_h);
   pooled_w_ = static_cast<int>(pooled_w);
@@ -91,17 +91,17 @@ Status PoolingLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<B
   argmax_.reset();
   if (c.pool == PoolingConfig::Method::kMax) {
     if (s.count(2) >= kMaxArgmaxPlane) {
-      return Error("MAX pooling supports planes of fewer than 2^24 pixels, bottom '" +
-                   bottom[0]->name() + "' has " + s.ToString());
+      return error("MAX pooling supports planes of fewer than 2^24 pixels, bottom '" +
+                   bottom[0]->name() + "' has " + s.to_string());
     }
     argmax_ = std::make_unique<Blob>(name() + "/argmax");
     argmax_->set_shape(top_shape);
-    BANYAN_RETURN_IF_ERROR(argmax_->Allocate(Device::Cpu()));
+    BANYAN_RETURN_IF_ERROR(argmax_->allocate(Device::cpu()));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-PoolingLayer::Window PoolingLayer::WindowAt(int oy, int ox) const {
+PoolingLayer::Window PoolingLayer::window_at(int oy, int ox) const {
   const int hstart = oy * stride_h_ - pad_h_, wstart = ox * stride_w_ - pad_w_;
   const int hend = std::min(hstart + kernel_h_, height_ + pad_h_);
   const int wend = std::min(wstart + kernel_w_, width_ + pad_w_);
@@ -115,10 +115,10 @@ PoolingLayer::Window PoolingLayer::WindowAt(int oy, int ox) const {
   return win;
 }
 
-void PoolingLayer::MaxForward(const float* x, float* y, float* argmax) const {
+void PoolingLayer::max_forward(const float* x, float* y, float* argmax) const {
   for (int oy = 0; oy < pooled_h_; ++oy) {
     for (int ox = 0; ox < pooled_w_; ++ox) {
-      const Window win = WindowAt(oy, ox);
+      const Window win = window_at(oy, ox);
       int best_index = -1;
       float best = 0.0f;
       for (int h = win.h0; h < win.h1; ++h) {
@@ -136,10 +136,10 @@ void PoolingLayer::MaxForward(const float* x, float* y, float* argmax) const {
   }
 }
 
-void PoolingLayer::AveForward(const float* x, float* y) const {
+void PoolingLayer::ave_forward(const float* x, float* y) const {
   for (int oy = 0; oy < pooled_h_; ++oy) {
     for (int ox = 0; ox < pooled_w_; ++ox) {
-      const Window win = WindowAt(oy, ox);
+      const Window win = window_at(oy, ox);
       double sum = 0.0;
       for (int h = win.h0; h < win.h1; ++h) {
         for (int w = win.w0; w < win.w1; ++w) sum += x[h * width_ + w];
@@ -149,24 +149,24 @@ void PoolingLayer::AveForward(const float* x, float* y) const {
   }
 }
 
-void PoolingLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                              WorkerContext& /*ctx*/) {
+void PoolingLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                               WorkerContext& /*ctx*/) {
   const int64_t in_plane = static_cast<int64_t>(height_) * width_;
   const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
   for (int64_t p = 0; p < planes_; ++p) {
     const float* x = bottom[0]->data() + p * in_plane;
     float* y = top[0]->data() + p * out_plane;
     if (argmax_ != nullptr) {
-      MaxForward(x, y, argmax_->data() + p * out_plane);
+      max_forward(x, y, argmax_->data() + p * out_plane);
     } else {
-      AveForward(x, y);
+      ave_forward(x, y);
     }
   }
 }
 
-void PoolingLayer::BackwardCpu(const std::vector<Blob*>& top,
-                               const std::vector<bool>& propagate_down,
-                               const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void PoolingLayer::backward_cpu(const std::vector<Blob*>& top,
+                                const std::vector<bool>& propagate_down,
+                                const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const int64_t in_plane = static_cast<int64_t>(height_) * width_;
   const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
@@ -184,7 +184,7 @@ void PoolingLayer::BackwardCpu(const std::vector<Blob*>& top,
     }
     for (int oy = 0; oy < pooled_h_; ++oy) {
       for (int ox = 0; ox < pooled_w_; ++ox) {
-        const Window win = WindowAt(oy, ox);
+        const Window win = window_at(oy, ox);
         const float g = dy[oy * pooled_w_ + ox] / static_cast<float>(win.divisor);
         for (int h = win.h0; h < win.h1; ++h) {
           for (int w = win.w0; w < win.w1; ++w) dx[h * width_ + w] += g;
@@ -194,7 +194,7 @@ void PoolingLayer::BackwardCpu(const std::vector<Blob*>& top,
   }
 }
 
-std::unique_ptr<Layer> NewPoolingLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_pooling_layer(const LayerConfig& config) {
   return std::make_unique<PoolingLayer>(config);
 }
 

@@ -41,13 +41,13 @@ class PoolingLayer : public Layer {
  public:
   explicit PoolingLayer(LayerConfig config) : Layer(std::move(config)) {}
 
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
 
  private:
   // One pooling window clipped to the input, and Caffe's AVE divisor.
@@ -55,12 +55,12 @@ class PoolingLayer : public Layer {
     int h0, h1, w0, w1;  // [h0, h1) x [w0, w1) inside the input; may be empty
     int divisor;
   };
-  Status ValidateConfig() const;
+  Status validate_config() const;
   // Pooled extent along one axis after Caffe's rounding rules.
-  int64_t PooledSize(int64_t in, int kernel, int pad, int stride) const;
-  Window WindowAt(int oy, int ox) const;
-  void MaxForward(const float* x, float* y, float* argmax) const;
-  void AveForward(const float* x, float* y) const;
+  int64_t pooled_size(int64_t in, int kernel, int pad, int stride) const;
+  Window window_at(int oy, int ox) const;
+  void max_forward(const float* x, float* y, float* argmax) const;
+  void ave_forward(const float* x, float* y) const;
 
   int64_t planes_ = 0;  // N * C
   int height_ = 0, width_ = 0;

@@ -11,42 +11,42 @@ struct Entry {
 };
 
 constexpr Entry kLayers[] = {
-    {"Data", &NewDataLayer},
-    {"Input", &NewInputLayer},
-    {"Convolution", &NewConvolutionLayer},
-    {"Pooling", &NewPoolingLayer},
-    {"LRN", &NewLrnLayer},
-    {"InnerProduct", &NewInnerProductLayer},
-    {"ReLU", &NewReluLayer},
-    {"Dropout", &NewDropoutLayer},
-    {"Softmax", &NewSoftmaxLayer},
-    {"SoftmaxWithLoss", &NewSoftmaxWithLossLayer},
-    {"Accuracy", &NewAccuracyLayer},
-    {"Concat", &NewConcatLayer},
-    {"Split", &NewSplitLayer},
-    {"Flatten", &NewFlattenLayer},
-    {"Eltwise", &NewEltwiseLayer},
-    {"BatchNorm", &NewBatchNormLayer},
-    {"Scale", &NewScaleLayer},
+    {"Data", &new_data_layer},
+    {"Input", &new_input_layer},
+    {"Convolution", &new_convolution_layer},
+    {"Pooling", &new_pooling_layer},
+    {"LRN", &new_lrn_layer},
+    {"InnerProduct", &new_inner_product_layer},
+    {"ReLU", &new_relu_layer},
+    {"Dropout", &new_dropout_layer},
+    {"Softmax", &new_softmax_layer},
+    {"SoftmaxWithLoss", &new_softmax_with_loss_layer},
+    {"Accuracy", &new_accuracy_layer},
+    {"Concat", &new_concat_layer},
+    {"Split", &new_split_layer},
+    {"Flatten", &new_flatten_layer},
+    {"Eltwise", &new_eltwise_layer},
+    {"BatchNorm", &new_batch_norm_layer},
+    {"Scale", &new_scale_layer},
 };
 
 }  // namespace
 
-Status CreateLayer(const LayerConfig& config, std::unique_ptr<Layer>* out) {
+Status create_layer(const LayerConfig& config, std::unique_ptr<Layer>* out) {
   for (const Entry& e : kLayers) {
     if (config.type == e.type) {
       *out = e.make(config);
-      return Status::Ok();
+      return Status::success();
     }
   }
   std::string known;
   for (const Entry& e : kLayers) known += std::string(known.empty() ? "" : ", ") + e.type;
-  std::string where = config.location.line > 0 ? " at " + config.location.ToString() : "";
-  return Status::NotFound("layer '" + config.name + "'" + where + ": unknown type '" +
-                          config.type + "' (known types: " + known + ")");
+  std::string where = config.location.line > 0 ? " at " + config.location.to_string() : "";
+  return Status::not_found("layer '" + config.name + "'" + where + ": unknown type '" +
+                           config.type + "' (known types: " + known + ")");
 }
 
-std::vector<std::string> RegisteredLayerTypes() {
+std::vector<std::string> registered_layer_types() {
   std::vector<std::string> v;
   for (const Entry& e : kLayers) v.push_back(e.type);
   return v;

@@ -12,26 +12,26 @@ namespace banyan {
 
 // Creates the layer for config.type.  NotFound (listing the known types and
 // naming the layer and its file:line) for an unknown type.
-Status CreateLayer(const LayerConfig& config, std::unique_ptr<Layer>* out);
+Status create_layer(const LayerConfig& config, std::unique_ptr<Layer>* out);
 // The type names CreateLayer accepts, in table order.
-std::vector<std::string> RegisteredLayerTypes();
+std::vector<std::string> registered_layer_types();
 
-std::unique_ptr<Layer> NewDataLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewInputLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewConvolutionLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewPoolingLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewLrnLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewInnerProductLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewReluLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewDropoutLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewSoftmaxLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewSoftmaxWithLossLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewAccuracyLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewConcatLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewSplitLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewFlattenLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewEltwiseLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewBatchNormLayer(const LayerConfig& config);
-std::unique_ptr<Layer> NewScaleLayer(const LayerConfig& config);
+std::unique_ptr<Layer> new_data_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_input_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_convolution_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_pooling_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_lrn_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_inner_product_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_relu_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_dropout_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_softmax_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_softmax_with_loss_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_accuracy_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_concat_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_split_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_flatten_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_eltwise_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_batch_norm_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config);
 
 }  // namespace banyan

@@ -7,26 +7,26 @@
 
 namespace banyan {
 
-Status ReluLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+Status ReluLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const float slope = config_.relu.negative_slope;
   if (!std::isfinite(slope)) {
-    return Error("negative_slope must be finite, got " + std::to_string(slope));
+    return error("negative_slope must be finite, got " + std::to_string(slope));
   }
   if (top[0] == bottom[0]) {
     if (slope < 0.0f) {
-      return Error("negative_slope " + std::to_string(slope) +
+      return error("negative_slope " + std::to_string(slope) +
                    " cannot run in place (the sign of the output no longer tells the sign of "
                    "the input); use a negative_slope >= 0 or a separate top");
     }
   } else {
     top[0]->set_shape(bottom[0]->shape());
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-void ReluLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                           WorkerContext& /*ctx*/) {
+void ReluLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                            WorkerContext& /*ctx*/) {
   const float slope = config_.relu.negative_slope;
   const float* x = bottom[0]->data();
   float* y = top[0]->data();
@@ -34,8 +34,8 @@ void ReluLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<B
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
 }
 
-void ReluLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                            const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void ReluLayer::backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                             const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const float slope = config_.relu.negative_slope;
   // In place this is the output, whose sign matches the input's (slope >= 0).
@@ -46,7 +46,7 @@ void ReluLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<boo
   for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : slope * dy[i];
 }
 
-std::unique_ptr<Layer> NewReluLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_relu_layer(const LayerConfig& config) {
   return std::make_unique<ReluLayer>(config);
 }
 

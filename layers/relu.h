@@ -17,14 +17,14 @@ class ReluLayer : public Layer {
  public:
   explicit ReluLayer(LayerConfig config) : Layer(std::move(config)) {}
 
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
-  bool AllowsInPlace() const override { return true; }
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  bool allows_in_place() const override { return true; }
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
 };
 
 }  // namespace banyan

@@ -6,43 +6,43 @@
 
 namespace banyan {
 
-Status ScaleLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+Status ScaleLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
   if (bottom.size() == 2) {
     return Status(StatusCode::kUnimplemented,
-                  Error("a second bottom (the scale given as an input blob) is not supported; "
+                  error("a second bottom (the scale given as an input blob) is not supported; "
                         "use one bottom and a learned scale")
                       .message());
   }
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const ScaleConfig& c = config_.scale;
   const Shape& s = bottom[0]->shape();
   if (!s.valid_axis(c.axis)) {
-    return Error("axis " + std::to_string(c.axis) + " is out of range for bottom '" +
-                 bottom[0]->name() + "' of shape " + s.ToString());
+    return error("axis " + std::to_string(c.axis) + " is out of range for bottom '" +
+                 bottom[0]->name() + "' of shape " + s.to_string());
   }
   const int axis = s.canonical_axis(c.axis);
   if (c.num_axes < -1) {
-    return Error("num_axes must be -1 (through the last axis) or >= 0, got " +
+    return error("num_axes must be -1 (through the last axis) or >= 0, got " +
                  std::to_string(c.num_axes));
   }
   const int end = c.num_axes == -1 ? s.num_axes() : axis + c.num_axes;
   if (end > s.num_axes()) {
-    return Error("axis " + std::to_string(c.axis) + " with num_axes " + std::to_string(c.num_axes) +
+    return error("axis " + std::to_string(c.axis) + " with num_axes " + std::to_string(c.num_axes) +
                  " reaches past the last axis of bottom '" + bottom[0]->name() + "' of shape " +
-                 s.ToString());
+                 s.to_string());
   }
   outer_ = s.count(0, axis);
   dim_ = s.count(axis, end);
   inner_ = s.count(end);
   Shape gamma_shape(std::vector<int64_t>(s.dims().begin() + axis, s.dims().begin() + end));
-  DeclareParam(gamma_shape, c.filler);
-  if (c.bias_term) DeclareParam(gamma_shape, c.bias_filler);
+  declare_param(gamma_shape, c.filler);
+  if (c.bias_term) declare_param(gamma_shape, c.bias_filler);
   top[0]->set_shape(s);
-  return Status::Ok();
+  return Status::success();
 }
 
-void ScaleLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                            WorkerContext& /*ctx*/) {
+void ScaleLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                             WorkerContext& /*ctx*/) {
   const float* x = bottom[0]->data();
   const float* gamma = params_[0].blob->data();
   const float* beta = params_.size() > 1 ? params_[1].blob->data() : nullptr;
@@ -56,8 +56,9 @@ void ScaleLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<
   }
 }
 
-void ScaleLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                             const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void ScaleLayer::backward_cpu(const std::vector<Blob*>& top,
+                              const std::vector<bool>& propagate_down,
+                              const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   const float* x = bottom[0]->data();
   const float* dy = top[0]->diff();
   const float* gamma = params_[0].blob->data();
@@ -86,7 +87,7 @@ void ScaleLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bo
   }
 }
 
-std::unique_ptr<Layer> NewScaleLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config) {
   return std::make_unique<ScaleLayer>(config);
 }
 

@@ -8,7 +8,7 @@
 
 namespace banyan {
 
-void SoftmaxCpu(const float* x, int64_t outer, int64_t channels, int64_t inner, float* y) {
+void softmax_cpu(const float* x, int64_t outer, int64_t channels, int64_t inner, float* y) {
   for (int64_t o = 0; o < outer; ++o) {
     const float* xo = x + o * channels * inner;
     float* yo = y + o * channels * inner;
@@ -26,34 +26,34 @@ void SoftmaxCpu(const float* x, int64_t outer, int64_t channels, int64_t inner, 
   }
 }
 
-Status SoftmaxLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, 1));
+Status SoftmaxLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const Shape& s = bottom[0]->shape();
   const int axis = config_.softmax.axis;
   if (!s.valid_axis(axis)) {
-    return Error("axis " + std::to_string(axis) + " is out of range for bottom '" +
-                 bottom[0]->name() + "' of shape " + s.ToString());
+    return error("axis " + std::to_string(axis) + " is out of range for bottom '" +
+                 bottom[0]->name() + "' of shape " + s.to_string());
   }
   const int a = s.canonical_axis(axis);
   if (s.dim(a) == 0) {
-    return Error("bottom '" + bottom[0]->name() + "' of shape " + s.ToString() +
+    return error("bottom '" + bottom[0]->name() + "' of shape " + s.to_string() +
                  " has no elements along axis " + std::to_string(axis));
   }
   outer_ = s.count(0, a);
   channels_ = s.dim(a);
   inner_ = s.count(a + 1);
   top[0]->set_shape(s);
-  return Status::Ok();
+  return Status::success();
 }
 
-void SoftmaxLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                              WorkerContext& /*ctx*/) {
-  SoftmaxCpu(bottom[0]->data(), outer_, channels_, inner_, top[0]->data());
+void SoftmaxLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                               WorkerContext& /*ctx*/) {
+  softmax_cpu(bottom[0]->data(), outer_, channels_, inner_, top[0]->data());
 }
 
-void SoftmaxLayer::BackwardCpu(const std::vector<Blob*>& top,
-                               const std::vector<bool>& propagate_down,
-                               const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void SoftmaxLayer::backward_cpu(const std::vector<Blob*>& top,
+                                const std::vector<bool>& propagate_down,
+                                const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const float* y = top[0]->data();
   const float* dy = top[0]->diff();
@@ -74,7 +74,7 @@ void SoftmaxLayer::BackwardCpu(const std::vector<Blob*>& top,
   }
 }
 
-std::unique_ptr<Layer> NewSoftmaxLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_softmax_layer(const LayerConfig& config) {
   return std::make_unique<SoftmaxLayer>(config);
 }
 

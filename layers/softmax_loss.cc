@@ -13,36 +13,36 @@
 
 namespace banyan {
 
-Status SoftmaxWithLossLayer::Setup(const std::vector<Blob*>& bottom,
+Status SoftmaxWithLossLayer::setup(const std::vector<Blob*>& bottom,
                                    const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 2, 2, 1, 2));
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 2, 2, 1, 2));
   const Shape& s = bottom[0]->shape();
   const int axis = config_.softmax.axis;
   if (!s.valid_axis(axis)) {
-    return Error("axis " + std::to_string(axis) + " is out of range for scores '" +
-                 bottom[0]->name() + "' of shape " + s.ToString());
+    return error("axis " + std::to_string(axis) + " is out of range for scores '" +
+                 bottom[0]->name() + "' of shape " + s.to_string());
   }
   const int a = s.canonical_axis(axis);
   outer_ = s.count(0, a);
   channels_ = s.dim(a);
   inner_ = s.count(a + 1);
   if (channels_ == 0) {
-    return Error("scores '" + bottom[0]->name() + "' of shape " + s.ToString() +
+    return error("scores '" + bottom[0]->name() + "' of shape " + s.to_string() +
                  " have no classes along axis " + std::to_string(axis));
   }
   if (bottom[1]->count() != outer_ * inner_) {
-    return Error("labels '" + bottom[1]->name() + "' of shape " + bottom[1]->shape().ToString() +
+    return error("labels '" + bottom[1]->name() + "' of shape " + bottom[1]->shape().to_string() +
                  " hold " + std::to_string(bottom[1]->count()) + " values; expected " +
-                 std::to_string(outer_ * inner_) + ", one per position of scores " + s.ToString() +
+                 std::to_string(outer_ * inner_) + ", one per position of scores " + s.to_string() +
                  " outside axis " + std::to_string(a));
   }
   top[0]->set_shape(Shape{});
   if (top.size() > 1) top[1]->set_shape(s);
-  return Buffer::Allocate(Device::Cpu(), static_cast<size_t>(s.count()) * sizeof(float), &prob_)
-      .WithContext("layer '" + name() + "' (SoftmaxWithLoss) probabilities");
+  return Buffer::allocate(Device::cpu(), static_cast<size_t>(s.count()) * sizeof(float), &prob_)
+      .with_context("layer '" + name() + "' (SoftmaxWithLoss) probabilities");
 }
 
-bool SoftmaxWithLossLayer::Ignored(float v) const {
+bool SoftmaxWithLossLayer::is_ignored(float v) const {
   const auto& ignore = config_.loss.ignore_label;
   if (ignore.has_value() && v == static_cast<float>(*ignore)) return true;
   CHECK(v >= 0.0f && v < static_cast<float>(channels_) && v == std::floor(v))
@@ -51,7 +51,7 @@ bool SoftmaxWithLossLayer::Ignored(float v) const {
   return false;
 }
 
-float SoftmaxWithLossLayer::Normalizer(int64_t valid) const {
+float SoftmaxWithLossLayer::normalizer(int64_t valid) const {
   double n = 1.0;
   switch (config_.loss.normalization) {
     case LossConfig::Normalization::kFull:
@@ -70,33 +70,33 @@ float SoftmaxWithLossLayer::Normalizer(int64_t valid) const {
   return static_cast<float>(n > 0.0 ? n : 1.0);
 }
 
-void SoftmaxWithLossLayer::ForwardCpu(const std::vector<Blob*>& bottom,
-                                      const std::vector<Blob*>& top, WorkerContext& /*ctx*/) {
+void SoftmaxWithLossLayer::forward_cpu(const std::vector<Blob*>& bottom,
+                                       const std::vector<Blob*>& top, WorkerContext& /*ctx*/) {
   float* prob = static_cast<float*>(prob_.data());
-  SoftmaxCpu(bottom[0]->data(), outer_, channels_, inner_, prob);
+  softmax_cpu(bottom[0]->data(), outer_, channels_, inner_, prob);
   const float* labels = bottom[1]->data();
   double loss = 0.0;
   int64_t valid = 0;
   for (int64_t o = 0; o < outer_; ++o) {
     for (int64_t i = 0; i < inner_; ++i) {
       const float v = labels[o * inner_ + i];
-      if (Ignored(v)) continue;
+      if (is_ignored(v)) continue;
       const int64_t c = static_cast<int64_t>(v);
       const float p = prob[(o * channels_ + c) * inner_ + i];
       loss -= std::log(std::fmax(p, FLT_MIN));
       ++valid;
     }
   }
-  normalizer_ = Normalizer(valid);
+  normalizer_ = normalizer(valid);
   top[0]->data()[0] = static_cast<float>(loss / normalizer_);
   if (top.size() > 1) {
     std::memcpy(top[1]->data(), prob, static_cast<size_t>(top[1]->count()) * sizeof(float));
   }
 }
 
-void SoftmaxWithLossLayer::BackwardCpu(const std::vector<Blob*>& top,
-                                       const std::vector<bool>& propagate_down,
-                                       const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void SoftmaxWithLossLayer::backward_cpu(const std::vector<Blob*>& top,
+                                        const std::vector<bool>& propagate_down,
+                                        const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const float* prob = static_cast<const float*>(prob_.data());
   const float* labels = bottom[1]->data();
@@ -105,17 +105,17 @@ void SoftmaxWithLossLayer::BackwardCpu(const std::vector<Blob*>& top,
   for (int64_t o = 0; o < outer_; ++o) {
     for (int64_t i = 0; i < inner_; ++i) {
       const float v = labels[o * inner_ + i];
-      const bool ignored = Ignored(v);
-      const int64_t label = ignored ? -1 : static_cast<int64_t>(v);
+      const bool skip = is_ignored(v);
+      const int64_t label = skip ? -1 : static_cast<int64_t>(v);
       for (int64_t c = 0; c < channels_; ++c) {
         const int64_t k = (o * channels_ + c) * inner_ + i;
-        dx[k] = ignored ? 0.0f : scale * (prob[k] - (c == label ? 1.0f : 0.0f));
+        dx[k] = skip ? 0.0f : scale * (prob[k] - (c == label ? 1.0f : 0.0f));
       }
     }
   }
 }
 
-std::unique_ptr<Layer> NewSoftmaxWithLossLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_softmax_with_loss_layer(const LayerConfig& config) {
   return std::make_unique<SoftmaxWithLossLayer>(config);
 }
 

@@ -32,21 +32,21 @@ class SoftmaxWithLossLayer : public Layer {
  public:
   explicit SoftmaxWithLossLayer(LayerConfig config) : Layer(std::move(config)) {}
 
-  Status Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
-  float DefaultLossWeight(int top_index) const override { return top_index == 0 ? 1.0f : 0.0f; }
-  bool CanPropagateDown(int bottom_index) const override { return bottom_index == 0; }
+  Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  float default_loss_weight(int top_index) const override { return top_index == 0 ? 1.0f : 0.0f; }
+  bool can_propagate_down(int bottom_index) const override { return bottom_index == 0; }
 
  protected:
-  void ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                  WorkerContext& ctx) override;
-  void BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                   const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+  void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
 
  private:
   // True when position value `v` is the ignore label; otherwise CHECKs that it
   // is a class id in [0, channels_).
-  bool Ignored(float v) const;
-  float Normalizer(int64_t valid) const;
+  bool is_ignored(float v) const;
+  float normalizer(int64_t valid) const;
 
   int64_t outer_ = 0, channels_ = 0, inner_ = 0;
   Buffer prob_;              // (outer, channels, inner) probabilities of the last forward

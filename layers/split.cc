@@ -7,26 +7,27 @@
 
 namespace banyan {
 
-Status SplitLayer::Setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
-  BANYAN_RETURN_IF_ERROR(CheckCounts(bottom, top, 1, 1, 1, -1));
+Status SplitLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+  BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, -1));
   for (size_t t = 0; t < top.size(); ++t) {
     if (top[t] == bottom[0]) {
-      return Error("top " + std::to_string(t) + " '" + top[t]->name() +
+      return error("top " + std::to_string(t) + " '" + top[t]->name() +
                    "' is the bottom itself; every top of a Split needs its own blob");
     }
     top[t]->set_shape(bottom[0]->shape());
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-void SplitLayer::ForwardCpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                            WorkerContext& /*ctx*/) {
+void SplitLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                             WorkerContext& /*ctx*/) {
   const size_t bytes = static_cast<size_t>(bottom[0]->count()) * sizeof(float);
   for (Blob* t : top) std::memcpy(t->data(), bottom[0]->data(), bytes);
 }
 
-void SplitLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
-                             const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+void SplitLayer::backward_cpu(const std::vector<Blob*>& top,
+                              const std::vector<bool>& propagate_down,
+                              const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
   const int64_t n = bottom[0]->count();
   float* dx = bottom[0]->diff();
@@ -37,7 +38,7 @@ void SplitLayer::BackwardCpu(const std::vector<Blob*>& top, const std::vector<bo
   }
 }
 
-std::unique_ptr<Layer> NewSplitLayer(const LayerConfig& config) {
+std::unique_ptr<Layer> new_split_layer(const LayerConfig& config) {
   return std::make_unique<SplitLayer>(config);
 }
 

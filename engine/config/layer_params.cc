@@ -40,7 +40,7 @@ constexpr TypeParams kTypeParams[] = {
 };
 
 // Warns about *_param messages (field numbers 100..999) the type does not read.
-void WarnUnusedParams(const pb::LayerParameter& layer, const Scope& s, const TypeParams& uses) {
+void warn_unused_params(const pb::LayerParameter& layer, const Scope& s, const TypeParams& uses) {
   const gpb::Reflection* r = layer.GetReflection();
   const gpb::Descriptor* d = layer.GetDescriptor();
   for (int i = 0; i < d->field_count(); ++i) {
@@ -48,24 +48,24 @@ void WarnUnusedParams(const pb::LayerParameter& layer, const Scope& s, const Typ
     if (f->number() < 100 || f->number() >= 1000 || !r->HasField(layer, f)) continue;
     const bool used = std::any_of(std::begin(uses.params), std::end(uses.params),
                                   [&](const char* p) { return p && f->name() == p; });
-    if (!used) s.Ignored(f->name(), "a layer of type '" + layer.type() + "' does not use it");
+    if (!used) s.ignored(f->name(), "a layer of type '" + layer.type() + "' does not use it");
   }
 }
 
-Status ConvertTransform(const pb::TransformationParameter& p, const Scope& s,
-                        TransformConfig* out) {
+Status convert_transform(const pb::TransformationParameter& p, const Scope& s,
+                         TransformConfig* out) {
   if (p.crop_size() < 0) {
-    return s.Invalid("crop_size", "must be >= 0, got " + std::to_string(p.crop_size()));
+    return s.invalid("crop_size", "must be >= 0, got " + std::to_string(p.crop_size()));
   }
   if (p.crop_h() != 0 || p.crop_w() != 0) {
-    return s.Unsupported(p.crop_h() != 0 ? "crop_h" : "crop_w",
+    return s.unsupported(p.crop_h() != 0 ? "crop_h" : "crop_w",
                          "is not supported; crops are square (use crop_size)");
   }
   if (p.has_mean_file() && p.mean_value_size() > 0) {
-    return s.Invalid("mean_value", "cannot be given together with mean_file; use one");
+    return s.invalid("mean_value", "cannot be given together with mean_file; use one");
   }
   if (p.force_color() && p.force_gray()) {
-    return s.Invalid("force_gray", "cannot be true together with force_color");
+    return s.invalid("force_gray", "cannot be true together with force_color");
   }
   out->scale = p.scale();
   out->mirror = p.mirror();
@@ -74,40 +74,40 @@ Status ConvertTransform(const pb::TransformationParameter& p, const Scope& s,
   out->mean_value.assign(p.mean_value().begin(), p.mean_value().end());
   out->force_color = p.force_color();
   out->force_gray = p.force_gray();
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertData(const pb::DataParameter& p, const Scope& s, DataConfig* out,
-                   TransformConfig* transform) {
+Status convert_data(const pb::DataParameter& p, const Scope& s, DataConfig* out,
+                    TransformConfig* transform) {
   if (p.has_backend() && p.backend() == pb::DataParameter::LEVELDB) {
-    return s.Unsupported("backend", "LEVELDB is not supported; only LMDB is");
+    return s.unsupported("backend", "LEVELDB is not supported; only LMDB is");
   }
   for (const char* legacy : {"scale", "mean_file", "crop_size", "mirror"}) {
     if (p.GetReflection()->HasField(p, p.GetDescriptor()->FindFieldByName(legacy))) {
-      return s.Unsupported(
+      return s.unsupported(
           legacy, std::string("is a legacy spelling; write it as transform_param.") + legacy);
     }
   }
-  if (p.source().empty()) return s.Invalid("source", "is required (the LMDB directory)");
+  if (p.source().empty()) return s.invalid("source", "is required (the LMDB directory)");
   if (p.batch_size() <= 0) {
-    return s.Invalid("batch_size", "must be > 0, got " + std::to_string(p.batch_size()));
+    return s.invalid("batch_size", "must be > 0, got " + std::to_string(p.batch_size()));
   }
   if (p.rand_skip() < 0) {
-    return s.Invalid("rand_skip", "must be >= 0, got " + std::to_string(p.rand_skip()));
+    return s.invalid("rand_skip", "must be >= 0, got " + std::to_string(p.rand_skip()));
   }
   // backend: LMDB is what Banyan reads; saying so needs no warning.
-  if (p.has_prefetch()) s.Ignored("prefetch", "the input pipeline sets its own depth");
+  if (p.has_prefetch()) s.ignored("prefetch", "the input pipeline sets its own depth");
   out->source = p.source();
   out->batch_size = p.batch_size();
   out->rand_skip = p.rand_skip();
   if (p.force_encoded_color()) transform->force_color = true;
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertInput(const pb::InputParameter& p, const Scope& s, int num_tops, InputConfig* out) {
+Status convert_input(const pb::InputParameter& p, const Scope& s, int num_tops, InputConfig* out) {
   const int n = p.shape_size();
   if (n > 1 && n != num_tops) {
-    return s.Invalid("shape", "has " + std::to_string(n) + " shapes for " +
+    return s.invalid("shape", "has " + std::to_string(n) + " shapes for " +
                                   std::to_string(num_tops) + " tops; expected 1 or one per top");
   }
   out->shapes.clear();
@@ -115,46 +115,46 @@ Status ConvertInput(const pb::InputParameter& p, const Scope& s, int num_tops, I
     Shape shape;
     for (int64_t d : p.shape(i).dim()) {
       if (d <= 0) {
-        return s.Invalid("shape", "dimensions must be > 0, got " + std::to_string(d), i);
+        return s.invalid("shape", "dimensions must be > 0, got " + std::to_string(d), i);
       }
       shape.push_back(d);
     }
     out->shapes.push_back(shape);
   }
   if (n == 1) out->shapes.resize(std::max(num_tops, 1), out->shapes[0]);
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertLrn(const pb::LRNParameter& p, const Scope& s, LrnConfig* out) {
+Status convert_lrn(const pb::LRNParameter& p, const Scope& s, LrnConfig* out) {
   if (p.norm_region() == pb::LRNParameter::WITHIN_CHANNEL) {
-    return s.Unsupported("norm_region", "WITHIN_CHANNEL is not supported; use ACROSS_CHANNELS");
+    return s.unsupported("norm_region", "WITHIN_CHANNEL is not supported; use ACROSS_CHANNELS");
   }
   if (p.local_size() <= 0 || p.local_size() % 2 == 0) {
-    return s.Invalid("local_size", "must be odd and > 0, got " + std::to_string(p.local_size()));
+    return s.invalid("local_size", "must be odd and > 0, got " + std::to_string(p.local_size()));
   }
   out->local_size = p.local_size();
   out->alpha = p.alpha();
   out->beta = p.beta();
   out->k = p.k();
-  if (p.has_engine()) s.Ignored("engine", "the implementation is chosen per device");
-  return Status::Ok();
+  if (p.has_engine()) s.ignored("engine", "the implementation is chosen per device");
+  return Status::success();
 }
 
-Status ConvertInnerProduct(const pb::InnerProductParameter& p, const Scope& s,
-                           InnerProductConfig* out) {
+Status convert_inner_product(const pb::InnerProductParameter& p, const Scope& s,
+                             InnerProductConfig* out) {
   if (p.num_output() <= 0) {
-    return s.Invalid("num_output", "must be > 0, got " + std::to_string(p.num_output()));
+    return s.invalid("num_output", "must be > 0, got " + std::to_string(p.num_output()));
   }
   out->num_output = p.num_output();
   out->bias_term = p.bias_term();
   out->axis = p.axis();
   out->transpose = p.transpose();
   BANYAN_RETURN_IF_ERROR(
-      ConvertFiller(p.weight_filler(), s.Nested("weight_filler"), &out->weight_filler));
-  return ConvertFiller(p.bias_filler(), s.Nested("bias_filler"), &out->bias_filler);
+      convert_filler(p.weight_filler(), s.nested("weight_filler"), &out->weight_filler));
+  return convert_filler(p.bias_filler(), s.nested("bias_filler"), &out->bias_filler);
 }
 
-Status ConvertLoss(const pb::LossParameter& p, LossConfig* out) {
+Status convert_loss(const pb::LossParameter& p, LossConfig* out) {
   if (p.has_ignore_label()) out->ignore_label = p.ignore_label();
   pb::LossParameter::NormalizationMode mode = p.normalization();
   if (!p.has_normalization() && p.has_normalize()) {
@@ -174,12 +174,12 @@ Status ConvertLoss(const pb::LossParameter& p, LossConfig* out) {
       out->normalization = LossConfig::Normalization::kNone;
       break;
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertEltwise(const pb::EltwiseParameter& p, const Scope& s, EltwiseConfig* out) {
+Status convert_eltwise(const pb::EltwiseParameter& p, const Scope& s, EltwiseConfig* out) {
   if (p.coeff_size() > 0 && p.operation() != pb::EltwiseParameter::SUM) {
-    return s.Invalid("coeff", "applies to operation SUM only");
+    return s.invalid("coeff", "applies to operation SUM only");
   }
   switch (p.operation()) {
     case pb::EltwiseParameter::PROD:
@@ -193,65 +193,65 @@ Status ConvertEltwise(const pb::EltwiseParameter& p, const Scope& s, EltwiseConf
       break;
   }
   out->coeff.assign(p.coeff().begin(), p.coeff().end());
-  if (p.has_stable_prod_grad()) s.Ignored("stable_prod_grad", "one PROD gradient is used");
-  return Status::Ok();
+  if (p.has_stable_prod_grad()) s.ignored("stable_prod_grad", "one PROD gradient is used");
+  return Status::success();
 }
 
-Status ConvertBatchNorm(const pb::BatchNormParameter& p, const Scope& s, BatchNormConfig* out) {
+Status convert_batch_norm(const pb::BatchNormParameter& p, const Scope& s, BatchNormConfig* out) {
   const float f = p.moving_average_fraction();
   if (!(f >= 0.0f && f <= 1.0f)) {
-    return s.Invalid("moving_average_fraction", "must be in [0, 1], got " + Num(f));
+    return s.invalid("moving_average_fraction", "must be in [0, 1], got " + num(f));
   }
-  if (!(p.eps() > 0.0f)) return s.Invalid("eps", "must be > 0, got " + Num(p.eps()));
+  if (!(p.eps() > 0.0f)) return s.invalid("eps", "must be > 0, got " + num(p.eps()));
   if (p.has_use_global_stats()) out->use_global_stats = p.use_global_stats();
   out->moving_average_fraction = f;
   out->eps = p.eps();
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertScale(const pb::ScaleParameter& p, const Scope& s, ScaleConfig* out) {
+Status convert_scale(const pb::ScaleParameter& p, const Scope& s, ScaleConfig* out) {
   if (p.num_axes() < -1) {
-    return s.Invalid("num_axes", "must be >= -1, got " + std::to_string(p.num_axes()));
+    return s.invalid("num_axes", "must be >= -1, got " + std::to_string(p.num_axes()));
   }
   out->axis = p.axis();
   out->num_axes = p.num_axes();
   out->bias_term = p.bias_term();
   if (p.has_filler()) {
-    BANYAN_RETURN_IF_ERROR(ConvertFiller(p.filler(), s.Nested("filler"), &out->filler));
+    BANYAN_RETURN_IF_ERROR(convert_filler(p.filler(), s.nested("filler"), &out->filler));
   } else {
     out->filler = FillerConfig();
     out->filler.value = 1.0f;
   }
-  return ConvertFiller(p.bias_filler(), s.Nested("bias_filler"), &out->bias_filler);
+  return convert_filler(p.bias_filler(), s.nested("bias_filler"), &out->bias_filler);
 }
 
 // relu, dropout, softmax, accuracy, concat and flatten parameters.
-Status ConvertSmallBlock(const pb::LayerParameter& l, const Scope& s, const std::string& name,
-                         LayerConfig* out) {
+Status convert_small_block(const pb::LayerParameter& l, const Scope& s, const std::string& name,
+                           LayerConfig* out) {
   if (name == "relu_param") {
     out->relu.negative_slope = l.relu_param().negative_slope();
-    if (l.relu_param().has_engine()) s.Ignored("engine", "the implementation is chosen per device");
+    if (l.relu_param().has_engine()) s.ignored("engine", "the implementation is chosen per device");
   } else if (name == "dropout_param") {
     const float r = l.dropout_param().dropout_ratio();
     if (!(r >= 0.0f && r < 1.0f)) {
-      return s.Invalid("dropout_ratio", "must be in [0, 1), got " + Num(r));
+      return s.invalid("dropout_ratio", "must be in [0, 1), got " + num(r));
     }
     out->dropout.dropout_ratio = r;
   } else if (name == "softmax_param") {
     out->softmax.axis = l.softmax_param().axis();
     if (l.softmax_param().has_engine()) {
-      s.Ignored("engine", "the implementation is chosen per device");
+      s.ignored("engine", "the implementation is chosen per device");
     }
   } else if (name == "accuracy_param") {
     const pb::AccuracyParameter& p = l.accuracy_param();
-    if (p.top_k() < 1) return s.Invalid("top_k", "must be >= 1, got " + std::to_string(p.top_k()));
+    if (p.top_k() < 1) return s.invalid("top_k", "must be >= 1, got " + std::to_string(p.top_k()));
     out->accuracy.top_k = p.top_k();
     out->accuracy.axis = p.axis();
     if (p.has_ignore_label()) out->accuracy.ignore_label = p.ignore_label();
   } else if (name == "concat_param") {
     const pb::ConcatParameter& p = l.concat_param();
     if (p.has_axis() && p.has_concat_dim()) {
-      return s.Invalid("concat_dim", "and axis are both given; use axis");
+      return s.invalid("concat_dim", "and axis are both given; use axis");
     }
     out->concat.axis = p.has_concat_dim() ? p.concat_dim() : p.axis();
   } else if (name == "flatten_param") {
@@ -260,61 +260,61 @@ Status ConvertSmallBlock(const pb::LayerParameter& l, const Scope& s, const std:
   } else {
     LOG(FATAL) << "no converter for " << name;
   }
-  return Status::Ok();
+  return Status::success();
 }
 
 // Converts the *_param message `name` of layer `l` (its default when absent).
-Status ConvertBlock(const pb::LayerParameter& l, const Scope& s, const std::string& name,
-                    LayerConfig* out) {
-  const Scope n = s.Nested(name);
-  if (name == "transform_param") return ConvertTransform(l.transform_param(), n, &out->transform);
-  if (name == "data_param") return ConvertData(l.data_param(), n, &out->data, &out->transform);
-  if (name == "input_param") return ConvertInput(l.input_param(), n, l.top_size(), &out->input);
+Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::string& name,
+                     LayerConfig* out) {
+  const Scope n = s.nested(name);
+  if (name == "transform_param") return convert_transform(l.transform_param(), n, &out->transform);
+  if (name == "data_param") return convert_data(l.data_param(), n, &out->data, &out->transform);
+  if (name == "input_param") return convert_input(l.input_param(), n, l.top_size(), &out->input);
   if (name == "convolution_param") {
-    return ConvertConvolution(l.convolution_param(), n, &out->convolution);
+    return convert_convolution(l.convolution_param(), n, &out->convolution);
   }
-  if (name == "pooling_param") return ConvertPooling(l.pooling_param(), n, &out->pooling);
-  if (name == "lrn_param") return ConvertLrn(l.lrn_param(), n, &out->lrn);
+  if (name == "pooling_param") return convert_pooling(l.pooling_param(), n, &out->pooling);
+  if (name == "lrn_param") return convert_lrn(l.lrn_param(), n, &out->lrn);
   if (name == "inner_product_param") {
-    return ConvertInnerProduct(l.inner_product_param(), n, &out->inner_product);
+    return convert_inner_product(l.inner_product_param(), n, &out->inner_product);
   }
-  if (name == "loss_param") return ConvertLoss(l.loss_param(), &out->loss);
-  if (name == "eltwise_param") return ConvertEltwise(l.eltwise_param(), n, &out->eltwise);
+  if (name == "loss_param") return convert_loss(l.loss_param(), &out->loss);
+  if (name == "eltwise_param") return convert_eltwise(l.eltwise_param(), n, &out->eltwise);
   if (name == "batch_norm_param") {
-    return ConvertBatchNorm(l.batch_norm_param(), n, &out->batch_norm);
+    return convert_batch_norm(l.batch_norm_param(), n, &out->batch_norm);
   }
-  if (name == "scale_param") return ConvertScale(l.scale_param(), n, &out->scale);
-  return ConvertSmallBlock(l, n, name, out);
+  if (name == "scale_param") return convert_scale(l.scale_param(), n, &out->scale);
+  return convert_small_block(l, n, name, out);
 }
 
 }  // namespace
 
-std::string Num(double value) {
+std::string num(double value) {
   std::ostringstream os;
   os << value;
   return os.str();
 }
 
-Status ConvertFiller(const pb::FillerParameter& p, const Scope& s, FillerConfig* out) {
+Status convert_filler(const pb::FillerParameter& p, const Scope& s, FillerConfig* out) {
   const std::string& t = p.type();
   if (t == "positive_unitball" || t == "bilinear") {
-    return s.Unsupported("type", "'" + t +
+    return s.unsupported("type", "'" + t +
                                      "' is not supported; use constant, gaussian, uniform, "
                                      "xavier or msra");
   }
   if (t != "constant" && t != "gaussian" && t != "uniform" && t != "xavier" && t != "msra") {
-    return s.Invalid("type", "'" + t +
+    return s.invalid("type", "'" + t +
                                  "' is not a filler; expected constant, gaussian, uniform, "
                                  "xavier or msra");
   }
   if (t == "gaussian" && p.sparse() >= 0) {
-    return s.Unsupported("sparse", "(sparse gaussian fill) is not supported");
+    return s.unsupported("sparse", "(sparse gaussian fill) is not supported");
   }
   if (t == "gaussian" && !(p.std() >= 0.0f)) {
-    return s.Invalid("std", "must be >= 0, got " + Num(p.std()));
+    return s.invalid("std", "must be >= 0, got " + num(p.std()));
   }
   if (t == "uniform" && !(p.min() <= p.max())) {
-    return s.Invalid("max", "must be >= min (" + Num(p.min()) + "), got " + Num(p.max()));
+    return s.invalid("max", "must be >= min (" + num(p.min()) + "), got " + num(p.max()));
   }
   out->type = t;
   out->value = p.value();
@@ -333,20 +333,20 @@ Status ConvertFiller(const pb::FillerParameter& p, const Scope& s, FillerConfig*
       out->variance_norm = FillerConfig::VarianceNorm::kAverage;
       break;
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertLayerParams(const pb::LayerParameter& layer, const Scope& scope, LayerConfig* out) {
+Status convert_layer_params(const pb::LayerParameter& layer, const Scope& scope, LayerConfig* out) {
   const TypeParams* uses = nullptr;
   for (const TypeParams& t : kTypeParams) {
     if (layer.type() == t.type) uses = &t;
   }
-  if (uses == nullptr) return Status::Ok();
-  WarnUnusedParams(layer, scope, *uses);
+  if (uses == nullptr) return Status::success();
+  warn_unused_params(layer, scope, *uses);
   for (const char* name : uses->params) {
-    if (name != nullptr) BANYAN_RETURN_IF_ERROR(ConvertBlock(layer, scope, name, out));
+    if (name != nullptr) BANYAN_RETURN_IF_ERROR(convert_block(layer, scope, name, out));
   }
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace banyan::config_internal

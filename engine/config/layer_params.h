@@ -15,18 +15,18 @@ namespace banyan::config_internal {
 // (defaults when a message is absent, so required values are still checked).
 // A *_param message the type does not use is ignored with a warning.  Unknown
 // types are left to the layer registry.  `scope` is the layer's scope.
-Status ConvertLayerParams(const pb::LayerParameter& layer, const Scope& scope, LayerConfig* out);
+Status convert_layer_params(const pb::LayerParameter& layer, const Scope& scope, LayerConfig* out);
 
 // A filler: type one of constant, gaussian, uniform, xavier, msra.
-Status ConvertFiller(const pb::FillerParameter& filler, const Scope& scope, FillerConfig* out);
+Status convert_filler(const pb::FillerParameter& filler, const Scope& scope, FillerConfig* out);
 
 // Convolution and pooling windows (window_params.cc): kernel, pad, stride and
 // dilation written as one value, two values (h, w) or *_h/*_w; 2-D only.
-Status ConvertConvolution(const pb::ConvolutionParameter& conv, const Scope& scope,
-                          ConvolutionConfig* out);
-Status ConvertPooling(const pb::PoolingParameter& pool, const Scope& scope, PoolingConfig* out);
+Status convert_convolution(const pb::ConvolutionParameter& conv, const Scope& scope,
+                           ConvolutionConfig* out);
+Status convert_pooling(const pb::PoolingParameter& pool, const Scope& scope, PoolingConfig* out);
 
 // Formats a number the way it would be written in a config ("0.5", "-3").
-std::string Num(double value);
+std::string num(double value);
 
 }  // namespace banyan::config_internal

@@ -28,19 +28,19 @@
 namespace banyan {
 
 // Reads and parses the net file at `path`; `out->source_file` = `path`.
-Status LoadNetConfig(const std::string& path, NetConfig* out);
+Status load_net_config(const std::string& path, NetConfig* out);
 // Parses net text; `filename` names it in messages and becomes source_file.
-Status ParseNetConfig(const std::string& text, const std::string& filename, NetConfig* out);
+Status parse_net_config(const std::string& text, const std::string& filename, NetConfig* out);
 
 // Reads and parses the solver file at `path`; `out->source_file` = `path`.
-Status LoadSolverConfig(const std::string& path, SolverConfig* out);
+Status load_solver_config(const std::string& path, SolverConfig* out);
 // Parses solver text; `filename` names it in messages and becomes source_file.
-Status ParseSolverConfig(const std::string& text, const std::string& filename, SolverConfig* out);
+Status parse_solver_config(const std::string& text, const std::string& filename, SolverConfig* out);
 
 // The file of the solver's net (`net`, else `train_net`): the path as written
 // when it exists (absolute, or relative to the working directory), else the
 // same path relative to the directory of the solver's source_file.  NotFound
 // naming every path tried; InvalidArgument when the solver names no net.
-Status ResolveNetPath(const SolverConfig& solver, std::string* path);
+Status resolve_net_path(const SolverConfig& solver, std::string* path);
 
 }  // namespace banyan

@@ -15,33 +15,33 @@
 namespace banyan {
 namespace {
 
-using config_internal::Num;
+using config_internal::num;
 using config_internal::ParseInfoTree;
 using config_internal::Scope;
 
-Status ConvertNetFiles(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
+Status convert_net_files(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
   for (const char* inline_net : {"net_param", "train_net_param", "test_net_param"}) {
     const auto* f = p.GetDescriptor()->FindFieldByName(inline_net);
     const auto* r = p.GetReflection();
     if (f->is_repeated() ? r->FieldSize(p, f) > 0 : r->HasField(p, f)) {
-      return s.Unsupported(inline_net,
+      return s.unsupported(inline_net,
                            "(a net written inside the solver) is not supported; put the net in a "
                            "file and name it with net: \"...\"",
                            0);
     }
   }
   if (p.has_train_state() || p.test_state_size() > 0) {
-    return s.Unsupported(p.has_train_state() ? "train_state" : "test_state",
+    return s.unsupported(p.has_train_state() ? "train_state" : "test_state",
                          "is not supported; layers are selected by phase only", 0);
   }
   if (p.has_net() && p.has_train_net()) {
-    return s.Invalid("train_net", "and net are both given; use one");
+    return s.invalid("train_net", "and net are both given; use one");
   }
   if (p.net().empty() && p.train_net().empty()) {
-    return s.Invalid("net", "is missing; name the net file with net: \"...\"");
+    return s.invalid("net", "is missing; name the net file with net: \"...\"");
   }
   if (p.test_net_size() > 1) {
-    return s.Unsupported(
+    return s.unsupported(
         "test_net",
         "is given " + std::to_string(p.test_net_size()) + " times; only one test net is supported",
         1);
@@ -51,86 +51,86 @@ Status ConvertNetFiles(const pb::SolverParameter& p, const Scope& s, SolverConfi
   out->test_net = p.test_net_size() > 0 ? p.test_net(0) : "";
   const int test_nets = p.has_net() || p.test_net_size() > 0 ? 1 : 0;
   if (p.test_iter_size() > test_nets) {
-    return s.Invalid("test_iter",
+    return s.invalid("test_iter",
                      "is given " + std::to_string(p.test_iter_size()) + " times for " +
                          std::to_string(test_nets) + " test net(s); expected one per test net",
                      test_nets);
   }
   for (int i = 0; i < p.test_iter_size(); ++i) {
     if (p.test_iter(i) <= 0) {
-      return s.Invalid("test_iter", "must be > 0, got " + std::to_string(p.test_iter(i)), i);
+      return s.invalid("test_iter", "must be > 0, got " + std::to_string(p.test_iter(i)), i);
     }
   }
   if (p.test_interval() < 0) {
-    return s.Invalid("test_interval", "must be >= 0, got " + std::to_string(p.test_interval()));
+    return s.invalid("test_interval", "must be >= 0, got " + std::to_string(p.test_interval()));
   }
   if (p.test_interval() > 0 && test_nets > 0 && p.test_iter_size() == 0) {
-    return s.Invalid("test_interval", "needs test_iter (the number of batches of a test pass)");
+    return s.invalid("test_interval", "needs test_iter (the number of batches of a test pass)");
   }
   out->test_iter.assign(p.test_iter().begin(), p.test_iter().end());
   out->test_interval = p.test_interval();
   out->test_initialization = p.test_initialization();
-  return Status::Ok();
+  return Status::success();
 }
 
 // The lr_policy's own settings: stepsize, stepvalue, gamma, power.
-Status CheckPolicySettings(const pb::SolverParameter& p, const Scope& s,
-                           const std::string& policy) {
+Status check_policy_settings(const pb::SolverParameter& p, const Scope& s,
+                             const std::string& policy) {
   const std::string quoted = "'" + policy + "'";
   const bool needs_gamma = policy == "step" || policy == "multistep" || policy == "exp" ||
                            policy == "inv" || policy == "sigmoid";
-  if (needs_gamma && !p.has_gamma()) return s.Invalid("lr_policy", quoted + " needs gamma");
+  if (needs_gamma && !p.has_gamma()) return s.invalid("lr_policy", quoted + " needs gamma");
   if ((policy == "inv" || policy == "poly") && !p.has_power()) {
-    return s.Invalid("lr_policy", quoted + " needs power");
+    return s.invalid("lr_policy", quoted + " needs power");
   }
   if ((policy == "step" || policy == "sigmoid") && !p.has_stepsize()) {
-    return s.Invalid("lr_policy", quoted + " needs stepsize");
+    return s.invalid("lr_policy", quoted + " needs stepsize");
   }
   if (policy == "step" && p.stepsize() <= 0) {
-    return s.Invalid("stepsize", "must be > 0, got " + std::to_string(p.stepsize()));
+    return s.invalid("stepsize", "must be > 0, got " + std::to_string(p.stepsize()));
   }
   if (policy == "multistep" && p.stepvalue_size() == 0) {
-    return s.Invalid("lr_policy", quoted + " needs stepvalue (the iterations where it steps)");
+    return s.invalid("lr_policy", quoted + " needs stepvalue (the iterations where it steps)");
   }
   for (int i = 0; i < p.stepvalue_size(); ++i) {
     const int prev = i == 0 ? 0 : p.stepvalue(i - 1);
     if (p.stepvalue(i) <= prev) {
-      return s.Invalid("stepvalue",
+      return s.invalid("stepvalue",
                        "must be increasing and > 0, got " + std::to_string(p.stepvalue(i)) +
                            " after " + std::to_string(prev),
                        i);
     }
   }
   if (policy == "poly" && p.max_iter() <= 0) {
-    return s.Invalid("lr_policy", quoted + " needs max_iter > 0");
+    return s.invalid("lr_policy", quoted + " needs max_iter > 0");
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertSchedule(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
+Status convert_schedule(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
   if (!(p.base_lr() > 0.0f)) {
-    return s.Invalid(
-        "base_lr", "must be > 0, got " + Num(p.base_lr()) + (p.has_base_lr() ? "" : " (not set)"));
+    return s.invalid(
+        "base_lr", "must be > 0, got " + num(p.base_lr()) + (p.has_base_lr() ? "" : " (not set)"));
   }
   if (p.max_iter() < 0) {
-    return s.Invalid("max_iter", "must be >= 0, got " + std::to_string(p.max_iter()));
+    return s.invalid("max_iter", "must be >= 0, got " + std::to_string(p.max_iter()));
   }
   if (p.iter_size() < 1) {
-    return s.Invalid("iter_size", "must be >= 1, got " + std::to_string(p.iter_size()));
+    return s.invalid("iter_size", "must be >= 1, got " + std::to_string(p.iter_size()));
   }
   const std::string policy = p.has_lr_policy() ? p.lr_policy() : "fixed";
   if (policy != "fixed" && policy != "step" && policy != "multistep" && policy != "exp" &&
       policy != "inv" && policy != "poly" && policy != "sigmoid") {
-    return s.Invalid("lr_policy", "'" + policy +
+    return s.invalid("lr_policy", "'" + policy +
                                       "' is unknown; expected fixed, step, multistep, exp, inv, "
                                       "poly or sigmoid");
   }
-  BANYAN_RETURN_IF_ERROR(CheckPolicySettings(p, s, policy));
+  BANYAN_RETURN_IF_ERROR(check_policy_settings(p, s, policy));
   if (p.warmup_iter() < 0) {
-    return s.Invalid("warmup_iter", "must be >= 0, got " + std::to_string(p.warmup_iter()));
+    return s.invalid("warmup_iter", "must be >= 0, got " + std::to_string(p.warmup_iter()));
   }
   if (!(p.warmup_start_lr() >= 0.0f)) {
-    return s.Invalid("warmup_start_lr", "must be >= 0, got " + Num(p.warmup_start_lr()));
+    return s.invalid("warmup_start_lr", "must be >= 0, got " + num(p.warmup_start_lr()));
   }
   out->base_lr = p.base_lr();
   out->max_iter = p.max_iter();
@@ -142,30 +142,30 @@ Status ConvertSchedule(const pb::SolverParameter& p, const Scope& s, SolverConfi
   out->stepvalue.assign(p.stepvalue().begin(), p.stepvalue().end());
   out->warmup_iter = p.warmup_iter();
   out->warmup_start_lr = p.warmup_start_lr();
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertType(const pb::SolverParameter& p, const Scope& s, SolverConfig::Type* type) {
+Status convert_type(const pb::SolverParameter& p, const Scope& s, SolverConfig::Type* type) {
   using T = SolverConfig::Type;
   if (p.has_type() && p.has_solver_type()) {
-    return s.Invalid("solver_type", "and type are both given; use type");
+    return s.invalid("solver_type", "and type are both given; use type");
   }
   if (p.has_solver_type()) {
     switch (p.solver_type()) {
       case pb::SolverParameter::SGD:
         *type = T::kSgd;
-        return Status::Ok();
+        return Status::success();
       case pb::SolverParameter::NESTEROV:
         *type = T::kNesterov;
-        return Status::Ok();
+        return Status::success();
       case pb::SolverParameter::ADAGRAD:
         *type = T::kAdaGrad;
-        return Status::Ok();
+        return Status::success();
       case pb::SolverParameter::ADAM:
         *type = T::kAdam;
-        return Status::Ok();
+        return Status::success();
       default:
-        return s.Unsupported("solver_type",
+        return s.unsupported("solver_type",
                              pb::SolverParameter::SolverType_Name(p.solver_type()) +
                                  " is not supported; use SGD, NESTEROV, ADAGRAD or ADAM");
     }
@@ -180,28 +180,28 @@ Status ConvertType(const pb::SolverParameter& p, const Scope& s, SolverConfig::T
   else if (t == "Adam")
     *type = T::kAdam;
   else if (t == "RMSProp" || t == "AdaDelta") {
-    return s.Unsupported("type",
+    return s.unsupported("type",
                          "'" + t + "' is not supported; use SGD, Nesterov, AdaGrad or Adam");
   } else {
-    return s.Invalid("type", "'" + t + "' is unknown; expected SGD, Nesterov, AdaGrad or Adam");
+    return s.invalid("type", "'" + t + "' is unknown; expected SGD, Nesterov, AdaGrad or Adam");
   }
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ConvertOptimizer(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
-  BANYAN_RETURN_IF_ERROR(ConvertType(p, s, &out->type));
+Status convert_optimizer(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
+  BANYAN_RETURN_IF_ERROR(convert_type(p, s, &out->type));
   if (!(p.momentum() >= 0.0f && p.momentum() < 1.0f)) {
-    return s.Invalid("momentum", "must be in [0, 1), got " + Num(p.momentum()));
+    return s.invalid("momentum", "must be in [0, 1), got " + num(p.momentum()));
   }
   if (!(p.momentum2() >= 0.0f && p.momentum2() < 1.0f)) {
-    return s.Invalid("momentum2", "must be in [0, 1), got " + Num(p.momentum2()));
+    return s.invalid("momentum2", "must be in [0, 1), got " + num(p.momentum2()));
   }
-  if (!(p.delta() > 0.0f)) return s.Invalid("delta", "must be > 0, got " + Num(p.delta()));
+  if (!(p.delta() > 0.0f)) return s.invalid("delta", "must be > 0, got " + num(p.delta()));
   if (!(p.weight_decay() >= 0.0f)) {
-    return s.Invalid("weight_decay", "must be >= 0, got " + Num(p.weight_decay()));
+    return s.invalid("weight_decay", "must be >= 0, got " + num(p.weight_decay()));
   }
   if (p.regularization_type() != "L2" && p.regularization_type() != "L1") {
-    return s.Invalid("regularization_type",
+    return s.invalid("regularization_type",
                      "'" + p.regularization_type() + "' is unknown; expected L2 or L1");
   }
   out->momentum = p.momentum();
@@ -212,25 +212,25 @@ Status ConvertOptimizer(const pb::SolverParameter& p, const Scope& s, SolverConf
   out->clip_gradients = p.clip_gradients();
   out->precision = p.precision() == pb::SolverParameter::BF16 ? SolverConfig::Precision::kBFloat16
                                                               : SolverConfig::Precision::kFloat32;
-  if (p.has_rms_decay()) s.Ignored("rms_decay", "only RMSProp uses it");
-  return Status::Ok();
+  if (p.has_rms_decay()) s.ignored("rms_decay", "only RMSProp uses it");
+  return Status::success();
 }
 
 // Display, snapshots, seed, and the fields that do not change the maths.
-Status ConvertRest(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
+Status convert_rest(const pb::SolverParameter& p, const Scope& s, SolverConfig* out) {
   if (p.display() < 0)
-    return s.Invalid("display", "must be >= 0, got " + std::to_string(p.display()));
+    return s.invalid("display", "must be >= 0, got " + std::to_string(p.display()));
   if (p.average_loss() < 1) {
-    return s.Invalid("average_loss", "must be >= 1, got " + std::to_string(p.average_loss()));
+    return s.invalid("average_loss", "must be >= 1, got " + std::to_string(p.average_loss()));
   }
   if (p.snapshot() < 0) {
-    return s.Invalid("snapshot", "must be >= 0, got " + std::to_string(p.snapshot()));
+    return s.invalid("snapshot", "must be >= 0, got " + std::to_string(p.snapshot()));
   }
   if (p.snapshot_format() == pb::SolverParameter::HDF5) {
-    return s.Unsupported("snapshot_format", "HDF5 is not supported; snapshots are binary protos");
+    return s.unsupported("snapshot_format", "HDF5 is not supported; snapshots are binary protos");
   }
   if (p.weights_size() > 0) {
-    return s.Unsupported("weights", "in the solver file is not supported; pass --weights", 0);
+    return s.unsupported("weights", "in the solver file is not supported; pass --weights", 0);
   }
   out->display = p.display();
   out->average_loss = p.average_loss();
@@ -238,65 +238,66 @@ Status ConvertRest(const pb::SolverParameter& p, const Scope& s, SolverConfig* o
   out->snapshot_prefix = p.snapshot_prefix();
   out->snapshot_after_train = p.snapshot_after_train();
   out->random_seed = p.random_seed();
-  if (p.has_snapshot_format()) s.Ignored("snapshot_format", "snapshots are binary protos");
-  if (p.has_snapshot_diff()) s.Ignored("snapshot_diff", "snapshots hold weights and solver state");
-  if (p.has_solver_mode()) s.Ignored("solver_mode", "devices are chosen with --devices");
-  if (p.has_device_id()) s.Ignored("device_id", "devices are chosen with --devices");
-  if (p.has_debug_info()) s.Ignored("debug_info", "use the per-layer timing instead");
-  if (p.has_test_compute_loss()) s.Ignored("test_compute_loss", "test passes report every output");
+  if (p.has_snapshot_format()) s.ignored("snapshot_format", "snapshots are binary protos");
+  if (p.has_snapshot_diff()) s.ignored("snapshot_diff", "snapshots hold weights and solver state");
+  if (p.has_solver_mode()) s.ignored("solver_mode", "devices are chosen with --devices");
+  if (p.has_device_id()) s.ignored("device_id", "devices are chosen with --devices");
+  if (p.has_debug_info()) s.ignored("debug_info", "use the per-layer timing instead");
+  if (p.has_test_compute_loss()) s.ignored("test_compute_loss", "test passes report every output");
   if (p.has_layer_wise_reduce())
-    s.Ignored("layer_wise_reduce", "gradients are exchanged in buckets");
-  return Status::Ok();
+    s.ignored("layer_wise_reduce", "gradients are exchanged in buckets");
+  return Status::success();
 }
 
 }  // namespace
 
-Status ParseSolverConfig(const std::string& text, const std::string& filename, SolverConfig* out) {
+Status parse_solver_config(const std::string& text, const std::string& filename,
+                           SolverConfig* out) {
   *out = SolverConfig();
   pb::SolverParameter p;
   ParseInfoTree tree;
-  BANYAN_RETURN_IF_ERROR(config_internal::ParseText(text, filename, &p, &tree));
+  BANYAN_RETURN_IF_ERROR(config_internal::parse_text(text, filename, &p, &tree));
   SourceLocation file_start;
   file_start.file = filename;
   const Scope s(filename, p.GetDescriptor(), &tree, file_start, "");
-  Status status = ConvertNetFiles(p, s, out);
-  if (status.ok()) status = ConvertSchedule(p, s, out);
-  if (status.ok()) status = ConvertOptimizer(p, s, out);
-  if (status.ok()) status = ConvertRest(p, s, out);
+  Status status = convert_net_files(p, s, out);
+  if (status.ok()) status = convert_schedule(p, s, out);
+  if (status.ok()) status = convert_optimizer(p, s, out);
+  if (status.ok()) status = convert_rest(p, s, out);
   if (!status.ok()) {
     *out = SolverConfig();
     return status;
   }
   out->source_file = filename;
-  return Status::Ok();
+  return Status::success();
 }
 
-Status LoadSolverConfig(const std::string& path, SolverConfig* out) {
+Status load_solver_config(const std::string& path, SolverConfig* out) {
   std::string text;
-  BANYAN_RETURN_IF_ERROR(config_internal::ReadTextFile(path, "solver file", &text));
-  return ParseSolverConfig(text, path, out);
+  BANYAN_RETURN_IF_ERROR(config_internal::read_text_file(path, "solver file", &text));
+  return parse_solver_config(text, path, out);
 }
 
-Status ResolveNetPath(const SolverConfig& solver, std::string* path) {
+Status resolve_net_path(const SolverConfig& solver, std::string* path) {
   namespace fs = std::filesystem;
   const std::string& written = !solver.net.empty() ? solver.net : solver.train_net;
   const std::string where = solver.source_file.empty() ? "the solver" : solver.source_file;
-  if (written.empty()) return Status::InvalidArgument(where + ": names no net (set net: \"...\")");
+  if (written.empty()) return Status::invalid_argument(where + ": names no net (set net: \"...\")");
   std::error_code ec;
   if (fs::is_regular_file(written, ec)) {
     *path = written;
-    return Status::Ok();
+    return Status::success();
   }
   std::string tried = "'" + written + "'";
   if (fs::path(written).is_relative() && !solver.source_file.empty()) {
     const std::string beside = (fs::path(solver.source_file).parent_path() / written).string();
     if (fs::is_regular_file(beside, ec)) {
       *path = beside;
-      return Status::Ok();
+      return Status::success();
     }
     tried += " and '" + beside + "'";
   }
-  return Status::NotFound(where + ": net file '" + written + "' not found; tried " + tried);
+  return Status::not_found(where + ": net file '" + written + "' not found; tried " + tried);
 }
 
 }  // namespace banyan

@@ -50,7 +50,7 @@ class FirstErrorCollector : public gpb::io::ErrorCollector {
 };
 
 // Line `line` (0-based) of `text`, trimmed; "" when out of range.
-std::string SourceLine(const std::string& text, int line) {
+std::string source_line(const std::string& text, int line) {
   size_t begin = 0;
   for (int i = 0; i < line; ++i) {
     begin = text.find('\n', begin);
@@ -69,7 +69,7 @@ std::string SourceLine(const std::string& text, int line) {
 }
 
 // Protobuf columns count a tab as reaching the next multiple of 8.
-int ColumnOf(const std::string& text, size_t line_begin, size_t offset) {
+int column_of(const std::string& text, size_t line_begin, size_t offset) {
   int column = 0;
   for (size_t i = line_begin; i < offset; ++i) {
     column = text[i] == '\t' ? column + 8 - column % 8 : column + 1;
@@ -77,13 +77,13 @@ int ColumnOf(const std::string& text, size_t line_begin, size_t offset) {
   return column;
 }
 
-bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 // Some errors are reported after the offending token was consumed (unknown
 // field names and enum values, bad booleans, singular fields given twice).
 // They quote the token, so move the position back to where it was written.
-void BackUpToQuotedToken(const std::string& text, const std::string& message, int* line,
-                         int* column) {
+void back_up_to_quoted_token(const std::string& text, const std::string& message, int* line,
+                             int* column) {
   std::string token;
   for (const char* marker : {"has no field named \"", "Non-repeated field \"",
                              "Unknown enumeration value of \"", "Value: \""}) {
@@ -102,25 +102,26 @@ void BackUpToQuotedToken(const std::string& text, const std::string& message, in
   if (line_begin == std::string::npos) return;
   size_t offset = line_begin;
   while (offset < text.size() && text[offset] != '\n' &&
-         ColumnOf(text, line_begin, offset) < *column) {
+         column_of(text, line_begin, offset) < *column) {
     ++offset;
   }
   for (size_t pos = text.rfind(token, offset); pos != std::string::npos;
        pos = pos == 0 ? std::string::npos : text.rfind(token, pos - 1)) {
     const size_t end = pos + token.size();
-    if ((pos > 0 && IsWordChar(text[pos - 1])) || (end < text.size() && IsWordChar(text[end]))) {
+    if ((pos > 0 && is_word_char(text[pos - 1])) ||
+        (end < text.size() && is_word_char(text[end]))) {
       continue;
     }
     const size_t found_line_begin =
         text.rfind('\n', pos) == std::string::npos ? 0 : text.rfind('\n', pos) + 1;
     *line = static_cast<int>(std::count(text.begin(), text.begin() + pos, '\n'));
-    *column = ColumnOf(text, found_line_begin, pos);
+    *column = column_of(text, found_line_begin, pos);
     return;
   }
 }
 
 // Protobuf names message types with their package; users know them bare.
-std::string Readable(std::string message) {
+std::string readable(std::string message) {
   const std::string kPackage = "banyan.pb.";
   for (size_t at = message.find(kPackage); at != std::string::npos;
        at = message.find(kPackage, at)) {
@@ -141,51 +142,51 @@ std::string Readable(std::string message) {
 
 // ParseInfoTree wants -1 for singular fields and a real index for repeated
 // ones (the first value stands for the whole field).
-int TreeIndex(const gpb::FieldDescriptor* field, int index) {
+int tree_index(const gpb::FieldDescriptor* field, int index) {
   return field->is_repeated() ? std::max(index, 0) : -1;
 }
 
 }  // namespace
 
-Status ReadTextFile(const std::string& path, const std::string& what, std::string* text) {
+Status read_text_file(const std::string& path, const std::string& what, std::string* text) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    return Status::NotFound(what + " '" + path + "' does not exist");
+    return Status::not_found(what + " '" + path + "' does not exist");
   }
   if (std::filesystem::is_directory(path, ec)) {
-    return Status::IoError(what + " '" + path + "' is a directory, expected a prototxt file");
+    return Status::io_error(what + " '" + path + "' is a directory, expected a prototxt file");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status::IoError("cannot open " + what + " '" + path + "': " + std::strerror(errno));
+    return Status::io_error("cannot open " + what + " '" + path + "': " + std::strerror(errno));
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  if (in.bad()) return Status::IoError("error reading " + what + " '" + path + "'");
+  if (in.bad()) return Status::io_error("error reading " + what + " '" + path + "'");
   *text = buffer.str();
-  return Status::Ok();
+  return Status::success();
 }
 
-Status ParseText(const std::string& text, const std::string& filename, gpb::Message* message,
-                 ParseInfoTree* tree) {
+Status parse_text(const std::string& text, const std::string& filename, gpb::Message* message,
+                  ParseInfoTree* tree) {
   message->Clear();
   FirstErrorCollector errors(filename);
   gpb::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(tree);
   const bool ok = parser.ParseFromString(text, message);
-  if (ok && !errors.has_error()) return Status::Ok();
+  if (ok && !errors.has_error()) return Status::success();
   if (!errors.has_error()) {
-    return Status::InvalidArgument(filename + ": cannot parse as " +
-                                   message->GetDescriptor()->name());
+    return Status::invalid_argument(filename + ": cannot parse as " +
+                                    message->GetDescriptor()->name());
   }
   int line = errors.line(), column = errors.column();
-  BackUpToQuotedToken(text, errors.message(), &line, &column);
+  back_up_to_quoted_token(text, errors.message(), &line, &column);
   std::string s = filename + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
-                  ": " + Readable(errors.message());
-  const std::string source = SourceLine(text, line);
+                  ": " + readable(errors.message());
+  const std::string source = source_line(text, line);
   if (!source.empty()) s += " near '" + source + "'";
-  return Status::InvalidArgument(s);
+  return Status::invalid_argument(s);
 }
 
 Scope::Scope(const std::string& file, const gpb::Descriptor* descriptor, const ParseInfoTree* tree,
@@ -196,16 +197,16 @@ Scope::Scope(const std::string& file, const gpb::Descriptor* descriptor, const P
       block_(std::move(block)),
       context_(std::move(context)) {}
 
-const gpb::FieldDescriptor* Scope::Field(const std::string& name) const {
+const gpb::FieldDescriptor* Scope::field_descriptor(const std::string& name) const {
   const gpb::FieldDescriptor* field = descriptor_->FindFieldByName(name);
   CHECK(field != nullptr) << descriptor_->full_name() << " has no field '" << name << "'";
   return field;
 }
 
-SourceLocation Scope::Where(const std::string& field, int index) const {
+SourceLocation Scope::where(const std::string& field, int index) const {
   if (tree_ == nullptr) return block_;
-  const gpb::FieldDescriptor* fd = Field(field);
-  const gpb::TextFormat::ParseLocation at = tree_->GetLocation(fd, TreeIndex(fd, index));
+  const gpb::FieldDescriptor* fd = field_descriptor(field);
+  const gpb::TextFormat::ParseLocation at = tree_->GetLocation(fd, tree_index(fd, index));
   if (at.line < 0) return block_;
   SourceLocation loc;
   loc.file = file_;
@@ -214,30 +215,30 @@ SourceLocation Scope::Where(const std::string& field, int index) const {
   return loc;
 }
 
-Scope Scope::Nested(const std::string& field, int index) const {
-  const gpb::FieldDescriptor* fd = Field(field);
+Scope Scope::nested(const std::string& field, int index) const {
+  const gpb::FieldDescriptor* fd = field_descriptor(field);
   CHECK(fd->message_type() != nullptr) << field << " is not a message field";
   const ParseInfoTree* nested =
-      tree_ == nullptr ? nullptr : tree_->GetTreeForNested(fd, TreeIndex(fd, index));
-  Scope s(file_, fd->message_type(), nested, Where(field, index), context_);
+      tree_ == nullptr ? nullptr : tree_->GetTreeForNested(fd, tree_index(fd, index));
+  Scope s(file_, fd->message_type(), nested, where(field, index), context_);
   s.path_ = path_ + field + ".";
   return s;
 }
 
-std::string Scope::Prefix(const std::string& field, int index) const {
-  return Where(field, index).ToString() + ": " + context_ + path_ + field;
+std::string Scope::prefix(const std::string& field, int index) const {
+  return where(field, index).to_string() + ": " + context_ + path_ + field;
 }
 
-Status Scope::Invalid(const std::string& field, const std::string& what, int index) const {
-  return Status::InvalidArgument(Prefix(field, index) + " " + what);
+Status Scope::invalid(const std::string& field, const std::string& what, int index) const {
+  return Status::invalid_argument(prefix(field, index) + " " + what);
 }
 
-Status Scope::Unsupported(const std::string& field, const std::string& what, int index) const {
-  return Status::Unimplemented(Prefix(field, index) + " " + what);
+Status Scope::unsupported(const std::string& field, const std::string& what, int index) const {
+  return Status::unimplemented(prefix(field, index) + " " + what);
 }
 
-void Scope::Ignored(const std::string& field, const std::string& why) const {
-  LOG(WARNING) << Where(field).ToString() << ": ignored: " << context_ << path_ << field << " ("
+void Scope::ignored(const std::string& field, const std::string& why) const {
+  LOG(WARNING) << where(field).to_string() << ": ignored: " << context_ << path_ << field << " ("
                << why << ")";
 }
 

@@ -19,15 +19,15 @@ using ParseInfoTree = google::protobuf::TextFormat::ParseInfoTree;
 
 // Reads the whole file at `path`.  NotFound when it does not exist, IoError
 // when it cannot be read; `what` ("net file") prefixes the message.
-Status ReadTextFile(const std::string& path, const std::string& what, std::string* text);
+Status read_text_file(const std::string& path, const std::string& what, std::string* text);
 
 // Parses protobuf text format into `message` (cleared first), recording where
 // each field was written into `tree`.  Syntax errors, unknown fields, unknown
 // enum values and wrong value types come back as InvalidArgument
 // "<filename>:<line>:<col>: <what was wrong> near '<source line>'" (1-based);
 // nothing is printed.
-Status ParseText(const std::string& text, const std::string& filename,
-                 google::protobuf::Message* message, ParseInfoTree* tree);
+Status parse_text(const std::string& text, const std::string& filename,
+                  google::protobuf::Message* message, ParseInfoTree* tree);
 
 // A parsed message together with where it sits in its file.  Messages built
 // from a Scope read "<file>:<line>:<col>: <context><path><field> <what>",
@@ -43,23 +43,23 @@ class Scope {
 
   // Where the value of `field` was written (`index` for repeated fields; -1
   // stands for the first value); the block's own location when it was not.
-  SourceLocation Where(const std::string& field, int index = -1) const;
+  SourceLocation where(const std::string& field, int index = -1) const;
   // The scope of the message-typed `field`; its path gains "field.".
-  Scope Nested(const std::string& field, int index = -1) const;
+  Scope nested(const std::string& field, int index = -1) const;
 
   // InvalidArgument: a value the user wrote is wrong.
-  Status Invalid(const std::string& field, const std::string& what, int index = -1) const;
+  Status invalid(const std::string& field, const std::string& what, int index = -1) const;
   // Unimplemented: a valid setting this engine cannot honour.
-  Status Unsupported(const std::string& field, const std::string& what, int index = -1) const;
+  Status unsupported(const std::string& field, const std::string& what, int index = -1) const;
   // LOG(WARNING) "<file:line:col>: ignored: <context><path><field> (<why>)".
-  void Ignored(const std::string& field, const std::string& why) const;
+  void ignored(const std::string& field, const std::string& why) const;
 
   const SourceLocation& block() const { return block_; }
   const std::string& context() const { return context_; }
 
  private:
-  const google::protobuf::FieldDescriptor* Field(const std::string& name) const;
-  std::string Prefix(const std::string& field, int index) const;
+  const google::protobuf::FieldDescriptor* field_descriptor(const std::string& name) const;
+  std::string prefix(const std::string& field, int index) const;
 
   std::string file_;
   const google::protobuf::Descriptor* descriptor_;

@@ -26,15 +26,15 @@ struct HW {
   bool written = false;
 };
 
-std::string Bound(int min_value) { return min_value > 0 ? "must be > 0" : "must be >= 0"; }
+std::string bound(int min_value) { return min_value > 0 ? "must be > 0" : "must be >= 0"; }
 
-Status CheckMin(const Scope& s, const char* field, int index, int value, int min_value) {
-  if (value >= min_value) return Status::Ok();
-  return s.Invalid(field, Bound(min_value) + ", got " + std::to_string(value), index);
+Status check_min(const Scope& s, const char* field, int index, int value, int min_value) {
+  if (value >= min_value) return Status::success();
+  return s.invalid(field, bound(min_value) + ", got " + std::to_string(value), index);
 }
 
 // Reads the *_h/*_w form of `f`, already known to be (partly) written.
-Status ResolveHW(const gpb::Message& m, const Scope& s, const SpatialField& f, HW* out) {
+Status resolve_hw(const gpb::Message& m, const Scope& s, const SpatialField& f, HW* out) {
   const gpb::Reflection* r = m.GetReflection();
   const gpb::FieldDescriptor* fh = m.GetDescriptor()->FindFieldByName(f.name_h);
   const gpb::FieldDescriptor* fw = m.GetDescriptor()->FindFieldByName(f.name_w);
@@ -42,17 +42,17 @@ Status ResolveHW(const gpb::Message& m, const Scope& s, const SpatialField& f, H
   if (f.hw_together && !(has_h && has_w)) {
     const char* given = has_h ? f.name_h : f.name_w;
     const char* missing = has_h ? f.name_w : f.name_h;
-    return s.Invalid(given, std::string("is given without ") + missing + "; give both");
+    return s.invalid(given, std::string("is given without ") + missing + "; give both");
   }
   out->h = r->GetInt32(m, fh);
   out->w = r->GetInt32(m, fw);
   out->written = true;
-  BANYAN_RETURN_IF_ERROR(CheckMin(s, f.name_h, -1, out->h, f.min_value));
-  return CheckMin(s, f.name_w, -1, out->w, f.min_value);
+  BANYAN_RETURN_IF_ERROR(check_min(s, f.name_h, -1, out->h, f.min_value));
+  return check_min(s, f.name_w, -1, out->w, f.min_value);
 }
 
 // Resolves `f` of message `m` into h and w (see the file comment).
-Status ResolveSpatial(const gpb::Message& m, const Scope& s, const SpatialField& f, HW* out) {
+Status resolve_spatial(const gpb::Message& m, const Scope& s, const SpatialField& f, HW* out) {
   const gpb::Reflection* r = m.GetReflection();
   const gpb::FieldDescriptor* fd = m.GetDescriptor()->FindFieldByName(f.name);
   const int count = fd->is_repeated() ? r->FieldSize(m, fd) : (r->HasField(m, fd) ? 1 : 0);
@@ -68,16 +68,16 @@ Status ResolveSpatial(const gpb::Message& m, const Scope& s, const SpatialField&
   }
   if (has_hw && count > 0) {
     const bool h = r->HasField(m, m.GetDescriptor()->FindFieldByName(f.name_h));
-    return s.Invalid(h ? f.name_h : f.name_w,
+    return s.invalid(h ? f.name_h : f.name_w,
                      std::string("and ") + f.name + " are both given; use one or the other");
   }
-  if (has_hw) return ResolveHW(m, s, f, out);
+  if (has_hw) return resolve_hw(m, s, f, out);
   if (count == 0) {
     out->h = out->w = f.default_value;
-    return Status::Ok();
+    return Status::success();
   }
   if (count > 2) {
-    return s.Unsupported(f.name,
+    return s.unsupported(f.name,
                          "has " + std::to_string(count) +
                              " values; only 2-D windows are supported (1 value, or 2 "
                              "for h and w)",
@@ -86,22 +86,23 @@ Status ResolveSpatial(const gpb::Message& m, const Scope& s, const SpatialField&
   out->written = true;
   out->h = value(0);
   out->w = count == 2 ? value(1) : out->h;
-  BANYAN_RETURN_IF_ERROR(CheckMin(s, f.name, index0, out->h, f.min_value));
-  return CheckMin(s, f.name, count == 2 ? 1 : index0, out->w, f.min_value);
+  BANYAN_RETURN_IF_ERROR(check_min(s, f.name, index0, out->h, f.min_value));
+  return check_min(s, f.name, count == 2 ? 1 : index0, out->w, f.min_value);
 }
 
-Status ConvolutionShape(const pb::ConvolutionParameter& p, const Scope& s, ConvolutionConfig* out) {
+Status convolution_shape(const pb::ConvolutionParameter& p, const Scope& s,
+                         ConvolutionConfig* out) {
   HW kernel, pad, stride, dilation;
   BANYAN_RETURN_IF_ERROR(
-      ResolveSpatial(p, s, {"kernel_size", "kernel_h", "kernel_w", true, -1, 1}, &kernel));
+      resolve_spatial(p, s, {"kernel_size", "kernel_h", "kernel_w", true, -1, 1}, &kernel));
   if (!kernel.written) {
-    return s.Invalid("kernel_size", "is required (or kernel_h and kernel_w)");
+    return s.invalid("kernel_size", "is required (or kernel_h and kernel_w)");
   }
-  BANYAN_RETURN_IF_ERROR(ResolveSpatial(p, s, {"pad", "pad_h", "pad_w", false, 0, 0}, &pad));
+  BANYAN_RETURN_IF_ERROR(resolve_spatial(p, s, {"pad", "pad_h", "pad_w", false, 0, 0}, &pad));
   BANYAN_RETURN_IF_ERROR(
-      ResolveSpatial(p, s, {"stride", "stride_h", "stride_w", true, 1, 1}, &stride));
+      resolve_spatial(p, s, {"stride", "stride_h", "stride_w", true, 1, 1}, &stride));
   BANYAN_RETURN_IF_ERROR(
-      ResolveSpatial(p, s, {"dilation", nullptr, nullptr, false, 1, 1}, &dilation));
+      resolve_spatial(p, s, {"dilation", nullptr, nullptr, false, 1, 1}, &dilation));
   out->kernel_h = kernel.h;
   out->kernel_w = kernel.w;
   out->pad_h = pad.h;
@@ -110,58 +111,58 @@ Status ConvolutionShape(const pb::ConvolutionParameter& p, const Scope& s, Convo
   out->stride_w = stride.w;
   out->dilation_h = dilation.h;
   out->dilation_w = dilation.w;
-  return Status::Ok();
+  return Status::success();
 }
 
 }  // namespace
 
-Status ConvertConvolution(const pb::ConvolutionParameter& p, const Scope& s,
-                          ConvolutionConfig* out) {
+Status convert_convolution(const pb::ConvolutionParameter& p, const Scope& s,
+                           ConvolutionConfig* out) {
   if (p.num_output() <= 0) {
-    return s.Invalid("num_output", "must be > 0, got " + std::to_string(p.num_output()));
+    return s.invalid("num_output", "must be > 0, got " + std::to_string(p.num_output()));
   }
-  if (p.group() <= 0) return s.Invalid("group", "must be > 0, got " + std::to_string(p.group()));
+  if (p.group() <= 0) return s.invalid("group", "must be > 0, got " + std::to_string(p.group()));
   if (p.num_output() % p.group() != 0) {
-    return s.Invalid("group", "must divide num_output (" + std::to_string(p.num_output()) +
+    return s.invalid("group", "must divide num_output (" + std::to_string(p.num_output()) +
                                   "), got " + std::to_string(p.group()));
   }
-  BANYAN_RETURN_IF_ERROR(ConvolutionShape(p, s, out));
+  BANYAN_RETURN_IF_ERROR(convolution_shape(p, s, out));
   out->num_output = p.num_output();
   out->bias_term = p.bias_term();
   out->group = p.group();
   out->axis = p.axis();
   BANYAN_RETURN_IF_ERROR(
-      ConvertFiller(p.weight_filler(), s.Nested("weight_filler"), &out->weight_filler));
+      convert_filler(p.weight_filler(), s.nested("weight_filler"), &out->weight_filler));
   BANYAN_RETURN_IF_ERROR(
-      ConvertFiller(p.bias_filler(), s.Nested("bias_filler"), &out->bias_filler));
-  if (p.has_engine()) s.Ignored("engine", "the implementation is chosen per device");
-  if (p.has_force_nd_im2col()) s.Ignored("force_nd_im2col", "only 2-D convolution exists");
-  return Status::Ok();
+      convert_filler(p.bias_filler(), s.nested("bias_filler"), &out->bias_filler));
+  if (p.has_engine()) s.ignored("engine", "the implementation is chosen per device");
+  if (p.has_force_nd_im2col()) s.ignored("force_nd_im2col", "only 2-D convolution exists");
+  return Status::success();
 }
 
-Status ConvertPooling(const pb::PoolingParameter& p, const Scope& s, PoolingConfig* out) {
+Status convert_pooling(const pb::PoolingParameter& p, const Scope& s, PoolingConfig* out) {
   if (p.pool() == pb::PoolingParameter::STOCHASTIC) {
-    return s.Unsupported("pool", "STOCHASTIC is not supported; use MAX or AVE");
+    return s.unsupported("pool", "STOCHASTIC is not supported; use MAX or AVE");
   }
   HW kernel, pad, stride;
   BANYAN_RETURN_IF_ERROR(
-      ResolveSpatial(p, s, {"kernel_size", "kernel_h", "kernel_w", true, 0, 1}, &kernel));
-  BANYAN_RETURN_IF_ERROR(ResolveSpatial(p, s, {"pad", "pad_h", "pad_w", false, 0, 0}, &pad));
+      resolve_spatial(p, s, {"kernel_size", "kernel_h", "kernel_w", true, 0, 1}, &kernel));
+  BANYAN_RETURN_IF_ERROR(resolve_spatial(p, s, {"pad", "pad_h", "pad_w", false, 0, 0}, &pad));
   BANYAN_RETURN_IF_ERROR(
-      ResolveSpatial(p, s, {"stride", "stride_h", "stride_w", true, 1, 1}, &stride));
+      resolve_spatial(p, s, {"stride", "stride_h", "stride_w", true, 1, 1}, &stride));
   if (p.global_pooling()) {
     if (kernel.written) {
-      return s.Invalid("global_pooling", "pools the whole input; do not also give a kernel size");
+      return s.invalid("global_pooling", "pools the whole input; do not also give a kernel size");
     }
     if (pad.h != 0 || pad.w != 0 || stride.h != 1 || stride.w != 1) {
-      return s.Invalid("global_pooling", "needs pad 0 and stride 1, got pad " +
+      return s.invalid("global_pooling", "needs pad 0 and stride 1, got pad " +
                                              std::to_string(pad.h) + " and stride " +
                                              std::to_string(stride.h));
     }
   } else {
-    if (!kernel.written) return s.Invalid("kernel_size", "is required (or kernel_h and kernel_w)");
+    if (!kernel.written) return s.invalid("kernel_size", "is required (or kernel_h and kernel_w)");
     if (pad.h >= kernel.h || pad.w >= kernel.w) {
-      return s.Invalid(p.has_pad() ? "pad" : (pad.h >= kernel.h ? "pad_h" : "pad_w"),
+      return s.invalid(p.has_pad() ? "pad" : (pad.h >= kernel.h ? "pad_h" : "pad_w"),
                        "must be smaller than the kernel (" + std::to_string(kernel.h) + "x" +
                            std::to_string(kernel.w) + "), got " + std::to_string(pad.h) + "x" +
                            std::to_string(pad.w));
@@ -178,8 +179,8 @@ Status ConvertPooling(const pb::PoolingParameter& p, const Scope& s, PoolingConf
   out->global_pooling = p.global_pooling();
   out->round_mode = p.round_mode() == pb::PoolingParameter::FLOOR ? PoolingConfig::RoundMode::kFloor
                                                                   : PoolingConfig::RoundMode::kCeil;
-  if (p.has_engine()) s.Ignored("engine", "the implementation is chosen per device");
-  return Status::Ok();
+  if (p.has_engine()) s.ignored("engine", "the implementation is chosen per device");
+  return Status::success();
 }
 
 }  // namespace banyan::config_internal

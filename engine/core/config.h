@@ -16,14 +16,14 @@
 namespace banyan {
 
 enum class Phase { kTrain, kTest };
-const char* PhaseName(Phase p);
+const char* phase_name(Phase p);
 
 // Where a config value came from, for error messages: "net.prototxt:12:5".
 struct SourceLocation {
   std::string file;
   int line = 0;    // 1-based; 0 = unknown
   int column = 0;  // 1-based
-  std::string ToString() const;
+  std::string to_string() const;
 };
 
 struct FillerConfig {
@@ -44,9 +44,9 @@ struct ParamConfig {
 struct TransformConfig {
   float scale = 1.0f;
   bool mirror = false;
-  int crop_size = 0;               // 0 = no crop
-  std::string mean_file;           // BlobProto, as written by compute_mean
-  std::vector<float> mean_value;   // one value, or one per channel
+  int crop_size = 0;              // 0 = no crop
+  std::string mean_file;          // BlobProto, as written by compute_mean
+  std::vector<float> mean_value;  // one value, or one per channel
   bool force_color = false;
   bool force_gray = false;
 };
@@ -164,7 +164,7 @@ struct LayerConfig {
   std::vector<ParamConfig> param;
   std::vector<float> loss_weight;
   std::vector<bool> propagate_down;
-  int partition = 0;  // Banyan: which worker of a group runs this layer
+  int partition = 0;        // Banyan: which worker of a group runs this layer
   SourceLocation location;  // of the `layer {` block
 
   TransformConfig transform;
@@ -189,7 +189,7 @@ struct LayerConfig {
   // (include_phases is empty or contains it) and exclude_phases does not.
   std::vector<Phase> include_phases;
   std::vector<Phase> exclude_phases;
-  bool InPhase(Phase p) const;
+  bool in_phase(Phase p) const;
 };
 
 struct NetConfig {

@@ -16,18 +16,18 @@ struct Device {
   DeviceType type = DeviceType::kCpu;
   int id = 0;  // CUDA ordinal; 0 for the CPU
 
-  static Device Cpu() { return {DeviceType::kCpu, 0}; }
-  static Device Cuda(int ordinal) { return {DeviceType::kCuda, ordinal}; }
+  static Device cpu() { return {DeviceType::kCpu, 0}; }
+  static Device cuda(int ordinal) { return {DeviceType::kCuda, ordinal}; }
   bool is_cpu() const { return type == DeviceType::kCpu; }
   bool is_cuda() const { return type == DeviceType::kCuda; }
   // "cpu" or "cuda:N"
-  std::string ToString() const;
+  std::string to_string() const;
   bool operator==(const Device& o) const { return type == o.type && id == o.id; }
   bool operator!=(const Device& o) const { return !(*this == o); }
 };
 
 // Parses a --devices list: comma-separated "cpu" or non-negative GPU ids,
 // repeats allowed ("0,0,1,cpu").  An empty string means one CPU worker.
-Status ParseDeviceList(const std::string& text, std::vector<Device>* out);
+Status parse_device_list(const std::string& text, std::vector<Device>* out);
 
 }  // namespace banyan

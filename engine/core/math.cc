@@ -9,43 +9,43 @@
 
 namespace banyan {
 
-void CpuGemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
-             const float* B, float beta, float* C) {
+void cpu_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+              const float* B, float beta, float* C) {
   int lda = trans_a ? M : K;
   int ldb = trans_b ? K : N;
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
 }
 
-void CpuGemv(bool trans_a, int M, int N, float alpha, const float* A, const float* x, float beta,
-             float* y) {
-  cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, M, N, alpha, A, N, x, 1, beta,
-              y, 1);
+void cpu_gemv(bool trans_a, int M, int N, float alpha, const float* A, const float* x, float beta,
+              float* y) {
+  cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, M, N, alpha, A, N, x, 1, beta, y,
+              1);
 }
 
-void CpuAxpy(int64_t n, float alpha, const float* x, float* y) {
+void cpu_axpy(int64_t n, float alpha, const float* x, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
-void CpuScale(int64_t n, float alpha, float* x) {
+void cpu_scale(int64_t n, float alpha, float* x) {
   for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
 }
 
-void CpuSet(int64_t n, float value, float* x) { std::fill(x, x + n, value); }
+void cpu_set(int64_t n, float value, float* x) { std::fill(x, x + n, value); }
 
-void CpuCopy(int64_t n, const float* src, float* dst) {
+void cpu_copy(int64_t n, const float* src, float* dst) {
   if (src != dst && n > 0) std::memmove(dst, src, static_cast<size_t>(n) * sizeof(float));
 }
 
-double CpuDot(int64_t n, const float* x, const float* y) {
+double cpu_dot(int64_t n, const float* x, const float* y) {
   double s = 0.0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * y[i];
   return s;
 }
 
-double CpuSumSquares(int64_t n, const float* x) { return CpuDot(n, x, x); }
+double cpu_sum_squares(int64_t n, const float* x) { return cpu_dot(n, x, x); }
 
-void CpuSetBlasThreads(int threads) {
+void cpu_set_blas_threads(int threads) {
   if (threads > 0) openblas_set_num_threads(threads);
 }
 

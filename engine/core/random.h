@@ -23,7 +23,7 @@ struct PhiloxBits {
 
 // Philox4x32 with 10 rounds (Salmon et al., SC'11).  `key` is the 64-bit key,
 // (hi, lo) the 128-bit counter.
-BANYAN_HD inline PhiloxBits Philox(uint64_t key, uint64_t hi, uint64_t lo) {
+BANYAN_HD inline PhiloxBits philox(uint64_t key, uint64_t hi, uint64_t lo) {
   uint32_t c0 = static_cast<uint32_t>(lo), c1 = static_cast<uint32_t>(lo >> 32);
   uint32_t c2 = static_cast<uint32_t>(hi), c3 = static_cast<uint32_t>(hi >> 32);
   uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
@@ -43,34 +43,34 @@ BANYAN_HD inline PhiloxBits Philox(uint64_t key, uint64_t hi, uint64_t lo) {
 }
 
 // Uniform float in [0, 1) from 24 random bits.
-BANYAN_HD inline float BitsToUniform(uint32_t x) {
+BANYAN_HD inline float bits_to_uniform(uint32_t x) {
   return static_cast<float>(x >> 8) * (1.0f / 16777216.0f);
 }
 
 // One uniform in [0, 1) for (key, hi, index).
-BANYAN_HD inline float UniformAt(uint64_t key, uint64_t hi, uint64_t index) {
-  return BitsToUniform(Philox(key, hi, index).v[0]);
+BANYAN_HD inline float uniform_at(uint64_t key, uint64_t hi, uint64_t index) {
+  return bits_to_uniform(philox(key, hi, index).v[0]);
 }
 
 // One standard normal for (key, hi, index), by Box-Muller on two words.
-BANYAN_HD inline float NormalAt(uint64_t key, uint64_t hi, uint64_t index) {
-  PhiloxBits b = Philox(key, hi, index);
+BANYAN_HD inline float normal_at(uint64_t key, uint64_t hi, uint64_t index) {
+  PhiloxBits b = philox(key, hi, index);
   // (0, 1] so the log is finite.
   float u1 = (static_cast<float>(b.v[0] >> 8) + 1.0f) * (1.0f / 16777216.0f);
-  float u2 = BitsToUniform(b.v[1]);
+  float u2 = bits_to_uniform(b.v[1]);
   return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530717958647692f * u2);
 }
 
 // Uniform integer in [0, n) for (key, hi, index); n > 0.  Uses 64 bits, so
 // the bias is negligible for any n below 2^32.
-BANYAN_HD inline uint64_t UniformIntAt(uint64_t key, uint64_t hi, uint64_t index, uint64_t n) {
-  PhiloxBits b = Philox(key, hi, index);
+BANYAN_HD inline uint64_t uniform_int_at(uint64_t key, uint64_t hi, uint64_t index, uint64_t n) {
+  PhiloxBits b = philox(key, hi, index);
   uint64_t x = (static_cast<uint64_t>(b.v[1]) << 32) | b.v[0];
   return x % n;
 }
 
 // Mixes a seed with a tag into a well-spread key (SplitMix64 finaliser).
-inline uint64_t MixKey(uint64_t seed, uint64_t tag) {
+inline uint64_t mix_key(uint64_t seed, uint64_t tag) {
   uint64_t z = seed + 0x9E3779B97F4A7C15ull * (tag + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -78,7 +78,7 @@ inline uint64_t MixKey(uint64_t seed, uint64_t tag) {
 }
 
 // Stable 64-bit hash of a name (FNV-1a), for deriving keys from layer names.
-inline uint64_t HashName(const std::string& s) {
+inline uint64_t hash_name(const std::string& s) {
   uint64_t h = 0xCBF29CE484222325ull;
   for (unsigned char c : s) {
     h ^= c;
@@ -88,6 +88,8 @@ inline uint64_t HashName(const std::string& s) {
 }
 
 // Key for purpose `tag` (e.g. a layer name) under `seed`.
-inline uint64_t KeyFor(uint64_t seed, const std::string& tag) { return MixKey(seed, HashName(tag)); }
+inline uint64_t key_for(uint64_t seed, const std::string& tag) {
+  return mix_key(seed, hash_name(tag));
+}
 
 }  // namespace banyan

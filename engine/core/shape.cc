@@ -6,7 +6,7 @@
 namespace banyan {
 
 int Shape::canonical_axis(int axis) const {
-  CHECK(valid_axis(axis)) << "axis " << axis << " out of range for shape " << ToString();
+  CHECK(valid_axis(axis)) << "axis " << axis << " out of range for shape " << to_string();
   return axis < 0 ? axis + num_axes() : axis;
 }
 
@@ -14,13 +14,13 @@ int64_t Shape::dim(int axis) const { return dims_[canonical_axis(axis)]; }
 
 int64_t Shape::count(int start, int end) const {
   CHECK(start >= 0 && start <= end && end <= num_axes())
-      << "bad count range [" << start << ", " << end << ") for shape " << ToString();
+      << "bad count range [" << start << ", " << end << ") for shape " << to_string();
   int64_t c = 1;
   for (int i = start; i < end; ++i) c *= dims_[i];
   return c;
 }
 
-std::string Shape::ToString() const {
+std::string Shape::to_string() const {
   std::string s = "(";
   for (size_t i = 0; i < dims_.size(); ++i) {
     if (i) s += ", ";

@@ -33,7 +33,7 @@ class Shape {
   void push_back(int64_t d) { dims_.push_back(d); }
 
   // "(2, 3, 4)"
-  std::string ToString() const;
+  std::string to_string() const;
 
   bool operator==(const Shape& o) const { return dims_ == o.dims_; }
   bool operator!=(const Shape& o) const { return dims_ != o.dims_; }

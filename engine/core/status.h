@@ -16,7 +16,7 @@ enum class StatusCode {
   kDataLoss,         // corrupt record, bad checksum
   kUnimplemented,    // valid request the engine cannot honour
   kResourceExhausted,
-  kCancelled,        // stopped by a signal or a peer
+  kCancelled,  // stopped by a signal or a peer
   kInternal,
 };
 
@@ -25,37 +25,39 @@ class [[nodiscard]] Status {
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
-  static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-  static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-  static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
-  static Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
-  static Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
-  static Status ResourceExhausted(std::string m) {
+  static Status success() { return Status(); }
+  static Status invalid_argument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
+  static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
+  static Status data_loss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
+  static Status unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
+  static Status resource_exhausted(std::string m) {
     return {StatusCode::kResourceExhausted, std::move(m)};
   }
-  static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
-  static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
   // "InvalidArgument: <message>" or "OK".
-  std::string ToString() const;
+  std::string to_string() const;
   // Returns a copy whose message is "<prefix>: <message>"; OK stays OK.
-  Status WithContext(const std::string& prefix) const;
+  Status with_context(const std::string& prefix) const;
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
 
-const char* StatusCodeName(StatusCode code);
+const char* status_code_name(StatusCode code);
 
 }  // namespace banyan
 
-#define BANYAN_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::banyan::Status banyan_status_ = (expr); \
+#define BANYAN_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::banyan::Status banyan_status_ = (expr);        \
     if (!banyan_status_.ok()) return banyan_status_; \
   } while (0)

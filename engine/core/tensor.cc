@@ -8,10 +8,10 @@
 
 namespace banyan {
 
-size_t DTypeSize(DType t) { return t == DType::kFloat32 ? 4 : 2; }
-const char* DTypeName(DType t) { return t == DType::kFloat32 ? "float32" : "bfloat16"; }
+size_t d_type_size(DType t) { return t == DType::kFloat32 ? 4 : 2; }
+const char* d_type_name(DType t) { return t == DType::kFloat32 ? "float32" : "bfloat16"; }
 
-Buffer::~Buffer() { Release(); }
+Buffer::~Buffer() { release(); }
 
 Buffer::Buffer(Buffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_), device_(o.device_) {
   o.data_ = nullptr;
@@ -20,7 +20,7 @@ Buffer::Buffer(Buffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_), device_(
 
 Buffer& Buffer::operator=(Buffer&& o) noexcept {
   if (this != &o) {
-    Release();
+    release();
     data_ = o.data_;
     bytes_ = o.bytes_;
     device_ = o.device_;
@@ -30,7 +30,7 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
   return *this;
 }
 
-void Buffer::Release() {
+void Buffer::release() {
   if (data_ != nullptr) {
     CHECK(device_.is_cpu());
     std::free(data_);
@@ -39,9 +39,9 @@ void Buffer::Release() {
   bytes_ = 0;
 }
 
-Status Buffer::Allocate(Device device, size_t bytes, Buffer* out) {
+Status Buffer::allocate(Device device, size_t bytes, Buffer* out) {
   if (!device.is_cpu()) {
-    return Status::Unimplemented("allocation on " + device.ToString() +
+    return Status::unimplemented("allocation on " + device.to_string() +
                                  ": this build has no CUDA support");
   }
   constexpr size_t kAlign = 64;
@@ -49,8 +49,8 @@ Status Buffer::Allocate(Device device, size_t bytes, Buffer* out) {
   if (rounded == 0) rounded = kAlign;
   void* p = std::aligned_alloc(kAlign, rounded);
   if (p == nullptr) {
-    return Status::ResourceExhausted("cannot allocate " + std::to_string(bytes) + " bytes on " +
-                                     device.ToString());
+    return Status::resource_exhausted("cannot allocate " + std::to_string(bytes) + " bytes on " +
+                                      device.to_string());
   }
   std::memset(p, 0, rounded);
   Buffer b;
@@ -58,11 +58,11 @@ Status Buffer::Allocate(Device device, size_t bytes, Buffer* out) {
   b.bytes_ = bytes;
   b.device_ = device;
   *out = std::move(b);
-  return Status::Ok();
+  return Status::success();
 }
 
 float* Tensor::f32() const {
-  CHECK(dtype_ == DType::kFloat32) << "tensor holds " << DTypeName(dtype_) << ", not float32";
+  CHECK(dtype_ == DType::kFloat32) << "tensor holds " << d_type_name(dtype_) << ", not float32";
   return static_cast<float*>(data_);
 }
 
@@ -72,19 +72,19 @@ void Blob::set_shape(Shape s) {
   shape_ = std::move(s);
 }
 
-void Blob::Bind(float* data, float* diff, Device device) {
+void Blob::bind(float* data, float* diff, Device device) {
   CHECK(data != nullptr || count() == 0);
   data_ = data;
   diff_ = diff;
   device_ = device;
 }
 
-Status Blob::Allocate(Device device) {
+Status Blob::allocate(Device device) {
   size_t n = static_cast<size_t>(count());
-  BANYAN_RETURN_IF_ERROR(Buffer::Allocate(device, 2 * n * sizeof(float), &owned_));
+  BANYAN_RETURN_IF_ERROR(Buffer::allocate(device, 2 * n * sizeof(float), &owned_));
   float* base = static_cast<float*>(owned_.data());
-  Bind(base, base + n, device);
-  return Status::Ok();
+  bind(base, base + n, device);
+  return Status::success();
 }
 
 }  // namespace banyan

@@ -15,8 +15,8 @@
 namespace banyan {
 
 enum class DType { kFloat32, kBFloat16 };
-size_t DTypeSize(DType t);
-const char* DTypeName(DType t);
+size_t d_type_size(DType t);
+const char* d_type_name(DType t);
 
 // Owning, move-only block of device memory, 64-byte aligned, zero-filled at
 // allocation.
@@ -30,14 +30,14 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
 
   // Fails with ResourceExhausted (naming the size and device) when memory is short.
-  static Status Allocate(Device device, size_t bytes, Buffer* out);
+  static Status allocate(Device device, size_t bytes, Buffer* out);
 
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
   Device device() const { return device_; }
 
  private:
-  void Release();
+  void release();
   void* data_ = nullptr;
   size_t bytes_ = 0;
   Device device_;
@@ -56,7 +56,7 @@ class Tensor {
   int64_t count() const { return shape_.count(); }
   Device device() const { return device_; }
   DType dtype() const { return dtype_; }
-  size_t bytes() const { return static_cast<size_t>(count()) * DTypeSize(dtype_); }
+  size_t bytes() const { return static_cast<size_t>(count()) * d_type_size(dtype_); }
 
  private:
   void* data_ = nullptr;
@@ -88,9 +88,9 @@ class Blob {
   Device device() const { return device_; }
   // Points the blob at external storage of at least count() floats each.
   // `diff` may be null for blobs that never carry gradients.
-  void Bind(float* data, float* diff, Device device);
+  void bind(float* data, float* diff, Device device);
   // Allocates owned storage for data and diff on `device`.
-  Status Allocate(Device device);
+  Status allocate(Device device);
 
   float* data() const { return data_; }
   float* diff() const { return diff_; }

@@ -33,7 +33,7 @@ struct RunResult {
 };
 
 // Runs `command` through the shell in `dir`, capturing stdout and stderr.
-RunResult RunCommand(const std::string& command, const std::string& dir) {
+RunResult run_command(const std::string& command, const std::string& dir) {
   RunResult r;
   const std::string full = "cd '" + dir + "' && " + command + " 2>&1";
   FILE* pipe = popen(full.c_str(), "r");
@@ -46,19 +46,19 @@ RunResult RunCommand(const std::string& command, const std::string& dir) {
   return r;
 }
 
-std::string ReadAll(const std::string& path) {
+std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-void WriteFile(const std::string& path, const std::string& text) {
+void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
 }
 
-void PutBigEndian(std::string* s, uint32_t v) {
+void put_big_endian(std::string* s, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) s->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
@@ -74,14 +74,14 @@ class CliTest : public ::testing::Test {
 
   // A 4-class IDX set of 8x8 images whose class is the bright quadrant, so a
   // tiny net learns it in a few dozen iterations; converted with convert_mnist.
-  void MakeDataset(const std::string& name, int count, uint32_t seed) {
+  void make_dataset(const std::string& name, int count, uint32_t seed) {
     std::string images, labels;
-    PutBigEndian(&images, 0x00000803);
-    PutBigEndian(&images, count);
-    PutBigEndian(&images, 8);
-    PutBigEndian(&images, 8);
-    PutBigEndian(&labels, 0x00000801);
-    PutBigEndian(&labels, count);
+    put_big_endian(&images, 0x00000803);
+    put_big_endian(&images, count);
+    put_big_endian(&images, 8);
+    put_big_endian(&images, 8);
+    put_big_endian(&labels, 0x00000801);
+    put_big_endian(&labels, count);
     uint32_t state = seed;
     for (int i = 0; i < count; ++i) {
       const int label = i % 4;
@@ -95,16 +95,16 @@ class CliTest : public ::testing::Test {
       }
       labels.push_back(static_cast<char>(label));
     }
-    WriteFile(dir_ + "/" + name + "-images-idx3-ubyte", images);
-    WriteFile(dir_ + "/" + name + "-labels-idx1-ubyte", labels);
-    RunResult r = RunCommand(kBin + "convert_mnist " + name + "-images-idx3-ubyte " + name +
-                                 "-labels-idx1-ubyte " + name + "_lmdb",
-                             dir_);
+    write_file(dir_ + "/" + name + "-images-idx3-ubyte", images);
+    write_file(dir_ + "/" + name + "-labels-idx1-ubyte", labels);
+    RunResult r = run_command(kBin + "convert_mnist " + name + "-images-idx3-ubyte " + name +
+                                  "-labels-idx1-ubyte " + name + "_lmdb",
+                              dir_);
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
 
-  void WriteNetAndSolver(int max_iter, int snapshot) {
-    WriteFile(dir_ + "/net.prototxt", R"(name: "Quadrants"
+  void write_net_and_solver(int max_iter, int snapshot) {
+    write_file(dir_ + "/net.prototxt", R"(name: "Quadrants"
 layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
   transform_param { scale: 0.00390625 }
   data_param { source: "train_lmdb" batch_size: 16 } }
@@ -123,14 +123,14 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc" bottom: "label" top: "
 layer { name: "accuracy" type: "Accuracy" bottom: "fc" bottom: "label" top: "accuracy"
   include { phase: TEST } }
 )");
-    WriteFile(dir_ + "/solver.prototxt",
-              "net: \"net.prototxt\"\n"
-              "test_iter: 5\ntest_interval: 20\n"
-              "base_lr: 0.1\nmomentum: 0.9\nweight_decay: 0.0005\n"
-              "lr_policy: \"step\"\ngamma: 0.5\nstepsize: 15\n"
-              "display: 10\nmax_iter: " +
-                  std::to_string(max_iter) + "\nsnapshot: " + std::to_string(snapshot) +
-                  "\nsnapshot_prefix: \"snap/q\"\nrandom_seed: 7\n");
+    write_file(dir_ + "/solver.prototxt",
+               "net: \"net.prototxt\"\n"
+               "test_iter: 5\ntest_interval: 20\n"
+               "base_lr: 0.1\nmomentum: 0.9\nweight_decay: 0.0005\n"
+               "lr_policy: \"step\"\ngamma: 0.5\nstepsize: 15\n"
+               "display: 10\nmax_iter: " +
+                   std::to_string(max_iter) + "\nsnapshot: " + std::to_string(snapshot) +
+                   "\nsnapshot_prefix: \"snap/q\"\nrandom_seed: 7\n");
     fs::create_directories(dir_ + "/snap");
   }
 
@@ -138,64 +138,64 @@ layer { name: "accuracy" type: "Accuracy" bottom: "fc" bottom: "label" top: "acc
 };
 
 TEST_F(CliTest, UsageErrorsExitWithTwo) {
-  RunResult r = RunCommand(kBin + "banyan", dir_);
+  RunResult r = run_command(kBin + "banyan", dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("banyan <command>"), std::string::npos) << r.output;
 
-  r = RunCommand(kBin + "banyan frobnicate", dir_);
+  r = run_command(kBin + "banyan frobnicate", dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("unknown command 'frobnicate'"), std::string::npos) << r.output;
 
-  r = RunCommand(kBin + "banyan train", dir_);
+  r = run_command(kBin + "banyan train", dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("train needs --solver"), std::string::npos) << r.output;
 
-  r = RunCommand(kBin + "banyan time --model=x.prototxt --phase=VALIDATE", dir_);
+  r = run_command(kBin + "banyan time --model=x.prototxt --phase=VALIDATE", dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("--phase must be TRAIN or TEST, got 'VALIDATE'"), std::string::npos)
       << r.output;
 }
 
 TEST_F(CliTest, MissingAndMalformedFilesNameTheFile) {
-  RunResult r = RunCommand(kBin + "banyan train --solver=nowhere/solver.prototxt", dir_);
+  RunResult r = run_command(kBin + "banyan train --solver=nowhere/solver.prototxt", dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("nowhere/solver.prototxt"), std::string::npos) << r.output;
 
-  WriteFile(dir_ + "/bad_solver.prototxt", "net: \"net.prototxt\"\nbase_lr: 0.1\nmax_iter: ten\n");
-  r = RunCommand(kBin + "banyan train --solver=bad_solver.prototxt", dir_);
+  write_file(dir_ + "/bad_solver.prototxt", "net: \"net.prototxt\"\nbase_lr: 0.1\nmax_iter: ten\n");
+  r = run_command(kBin + "banyan train --solver=bad_solver.prototxt", dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("bad_solver.prototxt:3:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("max_iter"), std::string::npos) << r.output;
 
   // The solver loads but its net names an LMDB that does not exist.
-  WriteNetAndSolver(10, 0);
-  r = RunCommand(kBin + "banyan train --solver=solver.prototxt", dir_);
+  write_net_and_solver(10, 0);
+  r = run_command(kBin + "banyan train --solver=solver.prototxt", dir_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("train_lmdb"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("Segmentation"), std::string::npos) << r.output;
 
-  MakeDataset("train", 64, 1);
-  MakeDataset("test", 20, 2);
-  r = RunCommand(kBin + "banyan test --model=net.prototxt --weights=missing.banyan", dir_);
+  make_dataset("train", 64, 1);
+  make_dataset("test", 20, 2);
+  r = run_command(kBin + "banyan test --model=net.prototxt --weights=missing.banyan", dir_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("missing.banyan"), std::string::npos) << r.output;
 
-  r = RunCommand(kBin + "banyan train --solver=solver.prototxt --snapshot=snap/none.solverstate",
-                 dir_);
+  r = run_command(kBin + "banyan train --solver=solver.prototxt --snapshot=snap/none.solverstate",
+                  dir_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("snap/none.solverstate"), std::string::npos) << r.output;
 
-  r = RunCommand(kBin + "convert_mnist no-images no-labels out_lmdb", dir_);
+  r = run_command(kBin + "convert_mnist no-images no-labels out_lmdb", dir_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("no-images"), std::string::npos) << r.output;
 }
 
 TEST_F(CliTest, DevicesThatCannotRunAreRefused) {
-  WriteNetAndSolver(10, 0);
-  RunResult r = RunCommand(kBin + "banyan train --solver=solver.prototxt --devices=cpu,cpu", dir_);
+  write_net_and_solver(10, 0);
+  RunResult r = run_command(kBin + "banyan train --solver=solver.prototxt --devices=cpu,cpu", dir_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("--devices=cpu,cpu"), std::string::npos) << r.output;
-  r = RunCommand(kBin + "banyan train --solver=solver.prototxt --devices=gpu7", dir_);
+  r = run_command(kBin + "banyan train --solver=solver.prototxt --devices=gpu7", dir_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("gpu7"), std::string::npos) << r.output;
 }
@@ -203,10 +203,10 @@ TEST_F(CliTest, DevicesThatCannotRunAreRefused) {
 // convert_mnist -> train (snapshots, metrics, progress) -> test; then resume
 // from the first snapshot through the CLI and get the same final weights file.
 TEST_F(CliTest, TrainTestAndResumeBitwise) {
-  MakeDataset("train", 256, 1);
-  MakeDataset("test", 100, 2);
-  WriteNetAndSolver(40, 20);
-  RunResult r = RunCommand(kBin + "banyan train --solver=solver.prototxt", dir_);
+  make_dataset("train", 256, 1);
+  make_dataset("test", 100, 2);
+  write_net_and_solver(40, 20);
+  RunResult r = run_command(kBin + "banyan train --solver=solver.prototxt", dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Iteration 10 ("), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("img/s"), std::string::npos) << r.output;
@@ -216,7 +216,7 @@ TEST_F(CliTest, TrainTestAndResumeBitwise) {
     EXPECT_TRUE(fs::exists(dir_ + "/" + f)) << f;
   }
   // Metrics: one JSON object per line with train and test entries.
-  std::istringstream metrics(ReadAll(dir_ + "/snap/q_metrics.jsonl"));
+  std::istringstream metrics(read_all(dir_ + "/snap/q_metrics.jsonl"));
   int train_lines = 0, test_lines = 0;
   for (std::string line; std::getline(metrics, line);) {
     ASSERT_FALSE(line.empty());
@@ -228,9 +228,9 @@ TEST_F(CliTest, TrainTestAndResumeBitwise) {
   EXPECT_EQ(train_lines, 4);  // displays at iterations 0, 10, 20, 30
   EXPECT_GE(test_lines, 2);
 
-  const std::string straight = ReadAll(dir_ + "/snap/q_iter_40.banyan");
+  const std::string straight = read_all(dir_ + "/snap/q_iter_40.banyan");
   ASSERT_FALSE(straight.empty());
-  r = RunCommand(
+  r = run_command(
       kBin + "banyan test --model=net.prototxt --weights=snap/q_iter_40.banyan --iterations=5",
       dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -240,21 +240,21 @@ TEST_F(CliTest, TrainTestAndResumeBitwise) {
   EXPECT_GT(accuracy, 0.9) << "the quadrant task is easy; training did not learn it\n" << r.output;
 
   fs::rename(dir_ + "/snap/q_iter_40.banyan", dir_ + "/straight_40.banyan");
-  r = RunCommand(
+  r = run_command(
       kBin + "banyan train --solver=solver.prototxt --snapshot=snap/q_iter_20.solverstate", dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("from iteration 20"), std::string::npos) << r.output;
-  EXPECT_EQ(ReadAll(dir_ + "/snap/q_iter_40.banyan"), straight)
+  EXPECT_EQ(read_all(dir_ + "/snap/q_iter_40.banyan"), straight)
       << "10 + resume + 10 differs from 40 straight";
 }
 
 // SIGTERM mid-training: a snapshot at the current iteration, exit code 0,
 // and the snapshot resumes.
 TEST_F(CliTest, SigtermSnapshotsAndExitsCleanly) {
-  MakeDataset("train", 256, 1);
-  MakeDataset("test", 100, 2);
-  WriteNetAndSolver(100000000, 0);
-  RunResult r = RunCommand(
+  make_dataset("train", 256, 1);
+  make_dataset("test", 100, 2);
+  write_net_and_solver(100000000, 0);
+  RunResult r = run_command(
       "timeout --preserve-status -s TERM 3 " + kBin + "banyan train --solver=solver.prototxt",
       dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -264,14 +264,14 @@ TEST_F(CliTest, SigtermSnapshotsAndExitsCleanly) {
     if (e.path().extension() == ".solverstate") states.push_back(e.path().string());
   }
   ASSERT_EQ(states.size(), 1u) << r.output;
-  r = RunCommand(
+  r = run_command(
       kBin + "banyan train --solver=solver.prototxt --iterations=1 --snapshot=" + states[0], dir_);
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 TEST_F(CliTest, TimePrintsEveryLayer) {
-  WriteNetAndSolver(10, 0);
-  RunResult r = RunCommand(
+  write_net_and_solver(10, 0);
+  RunResult r = run_command(
       kBin +
           "banyan time --model=net.prototxt --synthetic --synthetic_channels=1 --synthetic_size=8 "
           "--iterations=2",
@@ -306,15 +306,15 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.net);
     NetConfig nc;
-    Status s = LoadNetConfig(kSource + "/" + c.net, &nc);
+    Status s = load_net_config(kSource + "/" + c.net, &nc);
     ASSERT_TRUE(s.ok()) << s.message();
-    s = UseSyntheticInputs(&nc, c.channels, c.size);
+    s = use_synthetic_inputs(&nc, c.channels, c.size);
     ASSERT_TRUE(s.ok()) << s.message();
-    WorkerContext ctx(Device::Cpu(), 1);
+    WorkerContext ctx(Device::cpu(), 1);
     std::unique_ptr<Net> net;
     NetBuildOptions opts;
     opts.phase = c.phase;
-    s = Net::Create(nc, opts, &ctx, &net);
+    s = Net::create(nc, opts, &ctx, &net);
     ASSERT_TRUE(s.ok()) << s.message();
     EXPECT_GT(net->num_layers(), 3);
   }
@@ -322,7 +322,7 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
                              "models/alexnet/solver.prototxt", "models/caffenet/solver.prototxt"}) {
     SCOPED_TRACE(solver);
     SolverConfig sc;
-    Status s = LoadSolverConfig(kSource + "/" + solver, &sc);
+    Status s = load_solver_config(kSource + "/" + solver, &sc);
     ASSERT_TRUE(s.ok()) << s.message();
     EXPECT_FALSE(sc.net.empty());
     EXPECT_TRUE(fs::exists(kSource + "/" + sc.net)) << sc.net;

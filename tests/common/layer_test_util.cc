@@ -1,35 +1,35 @@
 // Implementation of the layer test harness and the gradient checker.
 #include "tests/common/layer_test_util.h"
 
+#include <glog/logging.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include <glog/logging.h>
-
 #include "engine/core/random.h"
 
 namespace banyan::testing {
 
-void FillGaussian(float* x, int64_t n, uint64_t seed, float mean, float std) {
-  uint64_t key = MixKey(seed, 17);
-  for (int64_t i = 0; i < n; ++i) x[i] = mean + std * NormalAt(key, 0, static_cast<uint64_t>(i));
+void fill_gaussian(float* x, int64_t n, uint64_t seed, float mean, float std) {
+  uint64_t key = mix_key(seed, 17);
+  for (int64_t i = 0; i < n; ++i) x[i] = mean + std * normal_at(key, 0, static_cast<uint64_t>(i));
 }
 
-void FillUniform(float* x, int64_t n, uint64_t seed, float lo, float hi) {
-  uint64_t key = MixKey(seed, 29);
-  for (int64_t i = 0; i < n; ++i) x[i] = lo + (hi - lo) * UniformAt(key, 0, static_cast<uint64_t>(i));
+void fill_uniform(float* x, int64_t n, uint64_t seed, float lo, float hi) {
+  uint64_t key = mix_key(seed, 29);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = lo + (hi - lo) * uniform_at(key, 0, static_cast<uint64_t>(i));
 }
 
 LayerHarness::LayerHarness(std::vector<Shape> bottom_shapes, int num_tops, uint64_t seed)
-    : ctx_(Device::Cpu(), seed), seed_(seed) {
+    : ctx_(Device::cpu(), seed), seed_(seed) {
   for (size_t i = 0; i < bottom_shapes.size(); ++i) {
     auto b = std::make_unique<Blob>("bottom" + std::to_string(i));
     b->set_shape(bottom_shapes[i]);
-    CHECK(b->Allocate(Device::Cpu()).ok());
-    FillGaussian(b->data(), b->count(), seed * 131 + i);
+    CHECK(b->allocate(Device::cpu()).ok());
+    fill_gaussian(b->data(), b->count(), seed * 131 + i);
     bottom_ptrs_.push_back(b.get());
     bottoms_.push_back(std::move(b));
   }
@@ -40,27 +40,28 @@ LayerHarness::LayerHarness(std::vector<Shape> bottom_shapes, int num_tops, uint6
   }
 }
 
-Status LayerHarness::Setup(Layer& layer) {
-  BANYAN_RETURN_IF_ERROR(layer.Setup(bottom_ptrs_, top_ptrs_));
+Status LayerHarness::setup(Layer& layer) {
+  BANYAN_RETURN_IF_ERROR(layer.setup(bottom_ptrs_, top_ptrs_));
   for (Blob* t : top_ptrs_) {
-    if (!t->bound()) BANYAN_RETURN_IF_ERROR(t->Allocate(Device::Cpu()));
+    if (!t->bound()) BANYAN_RETURN_IF_ERROR(t->allocate(Device::cpu()));
   }
   uint64_t k = 0;
   for (LayerParam& p : layer.params()) {
-    BANYAN_RETURN_IF_ERROR(p.blob->Allocate(Device::Cpu()));
-    FillGaussian(p.blob->data(), p.blob->count(), seed_ * 977 + (k++), 0.0f, 0.5f);
+    BANYAN_RETURN_IF_ERROR(p.blob->allocate(Device::cpu()));
+    fill_gaussian(p.blob->data(), p.blob->count(), seed_ * 977 + (k++), 0.0f, 0.5f);
   }
-  workspace_.assign(std::max<size_t>(layer.WorkspaceFloats(), 1), 0.0f);
-  ctx_.set_workspace(workspace_.data(), layer.WorkspaceFloats());
-  return layer.OnParamsBound();
+  workspace_.assign(std::max<size_t>(layer.workspace_floats(), 1), 0.0f);
+  ctx_.set_workspace(workspace_.data(), layer.workspace_floats());
+  return layer.on_params_bound();
 }
 
 namespace {
 
-double Objective(const std::vector<Blob*>& top, const std::vector<std::vector<float>>& w) {
+double objective(const std::vector<Blob*>& top, const std::vector<std::vector<float>>& w) {
   double s = 0.0;
   for (size_t t = 0; t < top.size(); ++t) {
-    for (int64_t i = 0; i < top[t]->count(); ++i) s += static_cast<double>(w[t][i]) * top[t]->data()[i];
+    for (int64_t i = 0; i < top[t]->count(); ++i)
+      s += static_cast<double>(w[t][i]) * top[t]->data()[i];
   }
   return s;
 }
@@ -74,8 +75,8 @@ struct Target {
 
 }  // namespace
 
-void CheckGradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& o,
-                    std::vector<bool> check_bottom) {
+void check_gradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& o,
+                     std::vector<bool> check_bottom) {
   auto& bottom = h.bottom();
   auto& top = h.top();
   WorkerContext& ctx = h.ctx();
@@ -85,21 +86,23 @@ void CheckGradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& o
   std::vector<std::vector<float>> w(top.size());
   for (size_t t = 0; t < top.size(); ++t) {
     w[t].resize(top[t]->count());
-    FillGaussian(w[t].data(), top[t]->count(), o.seed + t);
+    fill_gaussian(w[t].data(), top[t]->count(), o.seed + t);
   }
   // Analytic gradients.
-  layer.Forward(bottom, top, ctx);
+  layer.forward(bottom, top, ctx);
   for (size_t t = 0; t < top.size(); ++t) std::copy(w[t].begin(), w[t].end(), top[t]->diff());
-  for (LayerParam& p : layer.params()) std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
+  for (LayerParam& p : layer.params())
+    std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
   for (Blob* b : bottom) std::fill(b->diff(), b->diff() + b->count(), std::nanf(""));
-  layer.Backward(top, check_bottom, bottom, ctx);
+  layer.backward(top, check_bottom, bottom, ctx);
 
   std::vector<std::vector<float>> analytic;
   std::vector<Target> targets;
   for (size_t i = 0; i < bottom.size(); ++i) {
     if (!check_bottom[i]) continue;
     analytic.emplace_back(bottom[i]->diff(), bottom[i]->diff() + bottom[i]->count());
-    targets.push_back({"bottom[" + std::to_string(i) + "]", bottom[i]->data(), nullptr, bottom[i]->count()});
+    targets.push_back(
+        {"bottom[" + std::to_string(i) + "]", bottom[i]->data(), nullptr, bottom[i]->count()});
   }
   if (o.check_params) {
     for (size_t p = 0; p < layer.params().size(); ++p) {
@@ -120,11 +123,11 @@ void CheckGradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& o
       float orig = tg.value[j];
       if (o.kink_range > 0 && std::fabs(orig - o.kink) < o.kink_range) continue;
       tg.value[j] = orig + o.step;
-      layer.Forward(bottom, top, ctx);
-      double plus = Objective(top, w);
+      layer.forward(bottom, top, ctx);
+      double plus = objective(top, w);
       tg.value[j] = orig - o.step;
-      layer.Forward(bottom, top, ctx);
-      double minus = Objective(top, w);
+      layer.forward(bottom, top, ctx);
+      double minus = objective(top, w);
       tg.value[j] = orig;
       double numeric = (plus - minus) / (2.0 * o.step);
       double a = analytic[t][j];
@@ -136,25 +139,28 @@ void CheckGradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& o
         }
       }
     }
-    EXPECT_EQ(failures, 0) << "layer '" << layer.name() << "' " << tg.what << " gradient mismatches";
+    EXPECT_EQ(failures, 0) << "layer '" << layer.name() << "' " << tg.what
+                           << " gradient mismatches";
   }
 }
 
-void CheckAccumulatesTwice(Layer& layer, LayerHarness& h, float rel_tol) {
+void check_accumulates_twice(Layer& layer, LayerHarness& h, float rel_tol) {
   auto& bottom = h.bottom();
   auto& top = h.top();
   WorkerContext& ctx = h.ctx();
   std::vector<bool> down(bottom.size(), true);
-  layer.Forward(bottom, top, ctx);
-  for (size_t t = 0; t < top.size(); ++t) FillGaussian(top[t]->diff(), top[t]->count(), 4242 + t);
-  for (LayerParam& p : layer.params()) std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
-  layer.Backward(top, down, bottom, ctx);
+  layer.forward(bottom, top, ctx);
+  for (size_t t = 0; t < top.size(); ++t) fill_gaussian(top[t]->diff(), top[t]->count(), 4242 + t);
+  for (LayerParam& p : layer.params())
+    std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
+  layer.backward(top, down, bottom, ctx);
   std::vector<std::vector<float>> g1, b1;
-  for (LayerParam& p : layer.params()) g1.emplace_back(p.blob->diff(), p.blob->diff() + p.blob->count());
+  for (LayerParam& p : layer.params())
+    g1.emplace_back(p.blob->diff(), p.blob->diff() + p.blob->count());
   for (Blob* b : bottom) b1.emplace_back(b->diff(), b->diff() + b->count());
   // Poison the bottom diffs: the second pass must overwrite them.
   for (Blob* b : bottom) std::fill(b->diff(), b->diff() + b->count(), 1e30f);
-  layer.Backward(top, down, bottom, ctx);
+  layer.backward(top, down, bottom, ctx);
   bool any_param_grad = false;
   for (size_t p = 0; p < layer.params().size(); ++p) {
     if (!layer.params()[p].learnable) continue;
@@ -166,7 +172,7 @@ void CheckAccumulatesTwice(Layer& layer, LayerHarness& h, float rel_tol) {
     }
   }
   for (size_t i = 0; i < bottom.size(); ++i) {
-    if (!layer.CanPropagateDown(static_cast<int>(i))) continue;
+    if (!layer.can_propagate_down(static_cast<int>(i))) continue;
     const float* d = bottom[i]->diff();
     for (size_t j = 0; j < b1[i].size(); ++j) {
       ASSERT_NEAR(d[j], b1[i][j], rel_tol * std::max(1.0f, std::fabs(b1[i][j])))

@@ -15,9 +15,9 @@
 namespace banyan::testing {
 
 // Fills `n` floats with N(mean, std) from a counter-based stream keyed by `seed`.
-void FillGaussian(float* x, int64_t n, uint64_t seed, float mean = 0.0f, float std = 1.0f);
+void fill_gaussian(float* x, int64_t n, uint64_t seed, float mean = 0.0f, float std = 1.0f);
 // Fills with U[lo, hi).
-void FillUniform(float* x, int64_t n, uint64_t seed, float lo, float hi);
+void fill_uniform(float* x, int64_t n, uint64_t seed, float lo, float hi);
 
 // Owns the blobs and workspace of one layer under test on the CPU.
 class LayerHarness {
@@ -28,7 +28,7 @@ class LayerHarness {
 
   // Calls layer.Setup, allocates tops, params (filled N(0, 1) or by the
   // caller afterwards) and the workspace.  Returns the Setup status.
-  Status Setup(Layer& layer);
+  Status setup(Layer& layer);
 
   std::vector<Blob*>& bottom() { return bottom_ptrs_; }
   std::vector<Blob*>& top() { return top_ptrs_; }
@@ -58,11 +58,11 @@ struct GradientCheckOptions {
 // empty) and d(objective)/d(param) for every parameter.  The layer must be set
 // up (LayerHarness::Setup); top and bottom blobs must be distinct.  Reports
 // failures through gtest with the blob, element index and both values.
-void CheckGradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& options = {},
-                    std::vector<bool> check_bottom = {});
+void check_gradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& options = {},
+                     std::vector<bool> check_bottom = {});
 
 // Runs backward twice without clearing: parameter gradients must double,
 // bottom gradients must stay the same (they overwrite).
-void CheckAccumulatesTwice(Layer& layer, LayerHarness& h, float rel_tol = 1e-5f);
+void check_accumulates_twice(Layer& layer, LayerHarness& h, float rel_tol = 1e-5f);
 
 }  // namespace banyan::testing

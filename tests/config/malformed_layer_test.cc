@@ -279,13 +279,13 @@ const BadConfig kCases[] = {
 };
 
 // Parses `c.text` as "bad.prototxt" and checks the code and every part.
-void ExpectNetError(const BadConfig& c) {
+void expect_net_error(const BadConfig& c) {
   SCOPED_TRACE(c.name);
   NetConfig net;
-  Status s = ParseNetConfig(c.text, "bad.prototxt", &net);
+  Status s = parse_net_config(c.text, "bad.prototxt", &net);
   ASSERT_FALSE(s.ok()) << c.name << ": loaded";
   EXPECT_TRUE(net.layers.empty()) << c.name << ": a failed load leaves no layers";
-  EXPECT_EQ(s.code(), c.code) << c.name << ": " << s.ToString();
+  EXPECT_EQ(s.code(), c.code) << c.name << ": " << s.to_string();
   for (const std::string& part : c.expect) {
     EXPECT_NE(s.message().find(part), std::string::npos)
         << c.name << ": expected '" << part << "' in\n  " << s.message();
@@ -293,7 +293,7 @@ void ExpectNetError(const BadConfig& c) {
 }
 
 TEST(MalformedLayerTest, EachCaseNamesFileLineFieldAndValue) {
-  for (const BadConfig& c : kCases) ExpectNetError(c);
+  for (const BadConfig& c : kCases) expect_net_error(c);
 }
 
 }  // namespace

@@ -203,13 +203,13 @@ input_dim: 8
 };
 
 // Parses `c.text` as "bad.prototxt" and checks the code and every part.
-void ExpectNetError(const BadConfig& c) {
+void expect_net_error(const BadConfig& c) {
   SCOPED_TRACE(c.name);
   NetConfig net;
-  Status s = ParseNetConfig(c.text, "bad.prototxt", &net);
+  Status s = parse_net_config(c.text, "bad.prototxt", &net);
   ASSERT_FALSE(s.ok()) << c.name << ": loaded";
   EXPECT_TRUE(net.layers.empty()) << c.name << ": a failed load leaves no layers";
-  EXPECT_EQ(s.code(), c.code) << c.name << ": " << s.ToString();
+  EXPECT_EQ(s.code(), c.code) << c.name << ": " << s.to_string();
   for (const std::string& part : c.expect) {
     EXPECT_NE(s.message().find(part), std::string::npos)
         << c.name << ": expected '" << part << "' in\n  " << s.message();
@@ -217,22 +217,23 @@ void ExpectNetError(const BadConfig& c) {
 }
 
 TEST(MalformedNetTest, EachCaseNamesFileLineFieldAndValue) {
-  for (const BadConfig& c : kCases) ExpectNetError(c);
+  for (const BadConfig& c : kCases) expect_net_error(c);
 }
 
 TEST(MalformedNetTest, MissingFilesAreNotFound) {
   const std::string path = "/nonexistent/banyan/net.prototxt";
   NetConfig net;
-  Status s = LoadNetConfig(path, &net);
-  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  Status s = load_net_config(path, &net);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.to_string();
   EXPECT_NE(s.message().find("net file '" + path + "'"), std::string::npos) << s.message();
 }
 
 TEST(MalformedNetTest, ParseErrorsAreNotPrinted) {
   ::testing::internal::CaptureStderr();
   NetConfig net;
-  Status s = ParseNetConfig("layer { name: 'a' type: 'ReLU' nonsense: 1 }", "quiet.prototxt", &net);
-  Status t = ParseNetConfig("layer { name: ", "quiet2.prototxt", &net);
+  Status s =
+      parse_net_config("layer { name: 'a' type: 'ReLU' nonsense: 1 }", "quiet.prototxt", &net);
+  Status t = parse_net_config("layer { name: ", "quiet2.prototxt", &net);
   const std::string printed = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(s.message().find("quiet.prototxt:1:32: "), std::string::npos) << s.message();
   EXPECT_NE(t.message().find("quiet2.prototxt:1:"), std::string::npos) << t.message();

@@ -212,13 +212,13 @@ precision: FP16
 };
 
 // Parses `c.text` as "bad_solver.prototxt" and checks the code and every part.
-void ExpectSolverError(const BadConfig& c) {
+void expect_solver_error(const BadConfig& c) {
   SCOPED_TRACE(c.name);
   SolverConfig solver;
-  Status s = ParseSolverConfig(c.text, "bad_solver.prototxt", &solver);
+  Status s = parse_solver_config(c.text, "bad_solver.prototxt", &solver);
   ASSERT_FALSE(s.ok()) << c.name << ": loaded";
   EXPECT_TRUE(solver.net.empty()) << c.name << ": a failed load leaves a default config";
-  EXPECT_EQ(s.code(), c.code) << c.name << ": " << s.ToString();
+  EXPECT_EQ(s.code(), c.code) << c.name << ": " << s.to_string();
   for (const std::string& part : c.expect) {
     EXPECT_NE(s.message().find(part), std::string::npos)
         << c.name << ": expected '" << part << "' in\n  " << s.message();
@@ -226,21 +226,21 @@ void ExpectSolverError(const BadConfig& c) {
 }
 
 TEST(MalformedSolverTest, EachCaseNamesFileLineFieldAndValue) {
-  for (const BadConfig& c : kCases) ExpectSolverError(c);
+  for (const BadConfig& c : kCases) expect_solver_error(c);
 }
 
 TEST(MalformedSolverTest, MissingFilesAreNotFound) {
   const std::string path = "/nonexistent/banyan/solver.prototxt";
   SolverConfig solver;
-  Status s = LoadSolverConfig(path, &solver);
-  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  Status s = load_solver_config(path, &solver);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.to_string();
   EXPECT_NE(s.message().find("solver file '" + path + "'"), std::string::npos) << s.message();
 }
 
 TEST(MalformedSolverTest, ParseErrorsAreNotPrinted) {
   ::testing::internal::CaptureStderr();
   SolverConfig solver;
-  Status s = ParseSolverConfig("base_lr: {", "quiet_solver.prototxt", &solver);
+  Status s = parse_solver_config("base_lr: {", "quiet_solver.prototxt", &solver);
   const std::string printed = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(s.message().find("quiet_solver.prototxt:1:10: "), std::string::npos) << s.message();
   EXPECT_EQ(printed, "");

@@ -15,7 +15,7 @@ const std::string kConfig = std::string(BANYAN_FIXTURES_DIR) + "/config/";
 
 TEST(SolverLoaderTest, EveryFieldOfTheAdamSolver) {
   SolverConfig sc;
-  Status s = LoadSolverConfig(kConfig + "solver_adam.prototxt", &sc);
+  Status s = load_solver_config(kConfig + "solver_adam.prototxt", &sc);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(sc.source_file, kConfig + "solver_adam.prototxt");
   EXPECT_EQ(sc.net, "all_layers.prototxt");
@@ -48,7 +48,7 @@ TEST(SolverLoaderTest, EveryFieldOfTheAdamSolver) {
 
 TEST(SolverLoaderTest, Defaults) {
   SolverConfig sc;
-  Status s = ParseSolverConfig("net: 'n.prototxt' base_lr: 0.5\n", "min.prototxt", &sc);
+  Status s = parse_solver_config("net: 'n.prototxt' base_lr: 0.5\n", "min.prototxt", &sc);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(sc.lr_policy, "fixed");
   EXPECT_EQ(sc.type, SolverConfig::Type::kSgd);
@@ -84,7 +84,7 @@ TEST(SolverLoaderTest, SolverTypeSpellings) {
     sc.type =
         c.type == SolverConfig::Type::kAdam ? SolverConfig::Type::kSgd : SolverConfig::Type::kAdam;
     const std::string text = std::string("net: 'n.prototxt'\nbase_lr: 0.1\n") + c.line + "\n";
-    Status s = ParseSolverConfig(text, "t.prototxt", &sc);
+    Status s = parse_solver_config(text, "t.prototxt", &sc);
     ASSERT_TRUE(s.ok()) << c.line << ": " << s.message();
     EXPECT_EQ(sc.type, c.type) << c.line;
   }
@@ -92,7 +92,7 @@ TEST(SolverLoaderTest, SolverTypeSpellings) {
 
 TEST(SolverLoaderTest, TrainNetAndTestNetSpelling) {
   SolverConfig sc;
-  Status s = ParseSolverConfig(
+  Status s = parse_solver_config(
       "train_net: 'train.prototxt'\ntest_net: 'test.prototxt'\ntest_iter: 7\n"
       "test_interval: 9\nbase_lr: 0.1\nlr_policy: 'poly'\npower: 2\nmax_iter: 90\n",
       "t.prototxt", &sc);
@@ -107,13 +107,13 @@ TEST(SolverLoaderTest, TrainNetAndTestNetSpelling) {
 
 TEST(SolverLoaderTest, ResolveNetPathBesideTheSolver) {
   SolverConfig sc;
-  ASSERT_TRUE(LoadSolverConfig(kConfig + "solver_adam.prototxt", &sc).ok());
+  ASSERT_TRUE(load_solver_config(kConfig + "solver_adam.prototxt", &sc).ok());
   std::string path;
-  Status s = ResolveNetPath(sc, &path);
+  Status s = resolve_net_path(sc, &path);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(path, kConfig + "all_layers.prototxt");
   NetConfig net;
-  EXPECT_TRUE(LoadNetConfig(path, &net).ok());
+  EXPECT_TRUE(load_net_config(path, &net).ok());
 }
 
 TEST(SolverLoaderTest, ResolveNetPathAsWrittenWhenItExists) {
@@ -121,7 +121,7 @@ TEST(SolverLoaderTest, ResolveNetPathAsWrittenWhenItExists) {
   sc.source_file = "/nowhere/solver.prototxt";
   sc.train_net = kConfig + "legacy_input_dim.prototxt";
   std::string path;
-  Status s = ResolveNetPath(sc, &path);
+  Status s = resolve_net_path(sc, &path);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(path, sc.train_net);
 }
@@ -131,7 +131,7 @@ TEST(SolverLoaderTest, ResolveNetPathNamesEveryTriedPath) {
   sc.source_file = kConfig + "solver_adam.prototxt";
   sc.net = "missing_net.prototxt";
   std::string path = "unchanged";
-  Status s = ResolveNetPath(sc, &path);
+  Status s = resolve_net_path(sc, &path);
   ASSERT_EQ(s.code(), StatusCode::kNotFound) << s.message();
   EXPECT_NE(s.message().find("'missing_net.prototxt'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find(kConfig + "missing_net.prototxt"), std::string::npos) << s.message();
@@ -139,7 +139,7 @@ TEST(SolverLoaderTest, ResolveNetPathNamesEveryTriedPath) {
   EXPECT_EQ(path, "unchanged");
 
   sc.net.clear();
-  EXPECT_EQ(ResolveNetPath(sc, &path).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(resolve_net_path(sc, &path).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ struct Expected {
 };
 
 // Every expected warning appears exactly once and nothing else was warned.
-void ExpectWarnings(const std::vector<std::string>& got, const std::vector<Expected>& want) {
+void expect_warnings(const std::vector<std::string>& got, const std::vector<Expected>& want) {
   std::string all;
   for (const std::string& m : got) all += "\n  " + m;
   EXPECT_EQ(got.size(), want.size()) << "warnings:" << all;
@@ -67,38 +67,38 @@ TEST(WarningsTest, NetFieldsThatDoNotChangeTheMaths) {
   const std::string path = kConfig + "ignored_fields.prototxt";
   WarningCapture capture;
   NetConfig net;
-  Status s = LoadNetConfig(path, &net);
+  Status s = load_net_config(path, &net);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(net.layers.size(), 6u);
   EXPECT_EQ(net.layers[0].data.batch_size, 4);
   EXPECT_EQ(net.layers[1].convolution.kernel_h, 3);
-  ExpectWarnings(capture.messages(), {{path + ":3:", "force_backward"},
-                                      {path + ":4:", "debug_info"},
-                                      {path + ":10:", "data_param.prefetch"},
-                                      {path + ":17:", "convolution_param.engine"},
-                                      {path + ":19:", "relu_param.engine"},
-                                      {path + ":21:", "pooling_param.engine"},
-                                      {path + ":22:", "lrn_param.engine"},
-                                      {path + ":23:", "softmax_param.engine"}});
+  expect_warnings(capture.messages(), {{path + ":3:", "force_backward"},
+                                       {path + ":4:", "debug_info"},
+                                       {path + ":10:", "data_param.prefetch"},
+                                       {path + ":17:", "convolution_param.engine"},
+                                       {path + ":19:", "relu_param.engine"},
+                                       {path + ":21:", "pooling_param.engine"},
+                                       {path + ":22:", "lrn_param.engine"},
+                                       {path + ":23:", "softmax_param.engine"}});
 }
 
 TEST(WarningsTest, SolverFieldsThatDoNotChangeTheMaths) {
   const std::string path = kConfig + "ignored_solver.prototxt";
   WarningCapture capture;
   SolverConfig sc;
-  Status s = LoadSolverConfig(path, &sc);
+  Status s = load_solver_config(path, &sc);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_FLOAT_EQ(sc.base_lr, 0.1f);
-  ExpectWarnings(capture.messages(), {{path + ":4:", "solver_mode"},
-                                      {path + ":5:", "device_id"},
-                                      {path + ":6:", "debug_info"},
-                                      {path + ":7:", "snapshot_format"}});
+  expect_warnings(capture.messages(), {{path + ":4:", "solver_mode"},
+                                       {path + ":5:", "device_id"},
+                                       {path + ":6:", "debug_info"},
+                                       {path + ":7:", "snapshot_format"}});
 }
 
 TEST(WarningsTest, ParamBlockTheTypeDoesNotUse) {
   WarningCapture capture;
   NetConfig net;
-  Status s = ParseNetConfig(
+  Status s = parse_net_config(
       "layer { name: 'r' type: 'ReLU' bottom: 'x' top: 'x'\n"
       "        pooling_param { kernel_size: 2 } }\n",
       "extra.prototxt", &net);
@@ -114,7 +114,7 @@ TEST(WarningsTest, DeployNetLoadsWithoutWarnings) {
       std::string(BANYAN_FIXTURES_DIR) + "/caffe/models/bvlc_alexnet/deploy.prototxt";
   WarningCapture capture;
   NetConfig net;
-  ASSERT_TRUE(LoadNetConfig(path, &net).ok());
+  ASSERT_TRUE(load_net_config(path, &net).ok());
   EXPECT_TRUE(capture.messages().empty());
 }
 

@@ -21,46 +21,46 @@ TEST(ShapeTest, CountsAndAxes) {
   EXPECT_EQ(s.dim(-1), 5);
   EXPECT_EQ(s.canonical_axis(-2), 2);
   EXPECT_FALSE(s.valid_axis(4));
-  EXPECT_EQ(s.ToString(), "(2, 3, 4, 5)");
+  EXPECT_EQ(s.to_string(), "(2, 3, 4, 5)");
 }
 
 TEST(DeviceTest, ParsesListsWithRepeats) {
   std::vector<Device> d;
-  ASSERT_TRUE(ParseDeviceList("0,0,cpu,3", &d).ok());
+  ASSERT_TRUE(parse_device_list("0,0,cpu,3", &d).ok());
   ASSERT_EQ(d.size(), 4u);
-  EXPECT_EQ(d[0], Device::Cuda(0));
-  EXPECT_EQ(d[1], Device::Cuda(0));
+  EXPECT_EQ(d[0], Device::cuda(0));
+  EXPECT_EQ(d[1], Device::cuda(0));
   EXPECT_TRUE(d[2].is_cpu());
-  EXPECT_EQ(d[3].ToString(), "cuda:3");
-  ASSERT_TRUE(ParseDeviceList("", &d).ok());
+  EXPECT_EQ(d[3].to_string(), "cuda:3");
+  ASSERT_TRUE(parse_device_list("", &d).ok());
   EXPECT_EQ(d.size(), 1u);
 }
 
 TEST(DeviceTest, RejectsBadEntries) {
   std::vector<Device> d;
-  Status s = ParseDeviceList("0,gpu1", &d);
+  Status s = parse_device_list("0,gpu1", &d);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("'gpu1'"), std::string::npos) << s.message();
-  EXPECT_FALSE(ParseDeviceList("0,,1", &d).ok());
-  EXPECT_FALSE(ParseDeviceList("-1", &d).ok());
-  EXPECT_FALSE(ParseDeviceList("1,", &d).ok());
+  EXPECT_FALSE(parse_device_list("0,,1", &d).ok());
+  EXPECT_FALSE(parse_device_list("-1", &d).ok());
+  EXPECT_FALSE(parse_device_list("1,", &d).ok());
 }
 
 TEST(StatusTest, ContextAndNames) {
-  Status s = Status::NotFound("no file x").WithContext("loading solver");
-  EXPECT_EQ(s.ToString(), "NotFound: loading solver: no file x");
-  EXPECT_TRUE(Status::Ok().WithContext("x").ok());
+  Status s = Status::not_found("no file x").with_context("loading solver");
+  EXPECT_EQ(s.to_string(), "NotFound: loading solver: no file x");
+  EXPECT_TRUE(Status::success().with_context("x").ok());
 }
 
 TEST(RandomTest, PhiloxKnownAnswer) {
   // Known-answer vectors of the Random123 reference for philox4x32-10:
   // counter 0, key 0 and counter all-ones, key all-ones.
-  PhiloxBits z = Philox(0, 0, 0);
+  PhiloxBits z = philox(0, 0, 0);
   EXPECT_EQ(z.v[0], 0x6627e8d5u);
   EXPECT_EQ(z.v[1], 0xe169c58du);
   EXPECT_EQ(z.v[2], 0xbc57ac4cu);
   EXPECT_EQ(z.v[3], 0x9b00dbd8u);
-  PhiloxBits f = Philox(~0ull, ~0ull, ~0ull);
+  PhiloxBits f = philox(~0ull, ~0ull, ~0ull);
   EXPECT_EQ(f.v[0], 0x408f276du);
   EXPECT_EQ(f.v[1], 0x41c83b0eu);
   EXPECT_EQ(f.v[2], 0xa20bc7c6u);
@@ -70,13 +70,13 @@ TEST(RandomTest, PhiloxKnownAnswer) {
 TEST(RandomTest, UniformAndNormalMoments) {
   const int n = 200000;
   double su = 0, sn = 0, sn2 = 0;
-  uint64_t key = KeyFor(7, "moments");
+  uint64_t key = key_for(7, "moments");
   for (int i = 0; i < n; ++i) {
-    float u = UniformAt(key, 0, i);
+    float u = uniform_at(key, 0, i);
     ASSERT_GE(u, 0.0f);
     ASSERT_LT(u, 1.0f);
     su += u;
-    float z = NormalAt(key, 1, i);
+    float z = normal_at(key, 1, i);
     ASSERT_TRUE(std::isfinite(z));
     sn += z;
     sn2 += z * z;
@@ -84,14 +84,14 @@ TEST(RandomTest, UniformAndNormalMoments) {
   EXPECT_NEAR(su / n, 0.5, 0.005);
   EXPECT_NEAR(sn / n, 0.0, 0.01);
   EXPECT_NEAR(sn2 / n, 1.0, 0.02);
-  EXPECT_NE(KeyFor(7, "a"), KeyFor(7, "b"));
-  EXPECT_NE(KeyFor(7, "a"), KeyFor(8, "a"));
+  EXPECT_NE(key_for(7, "a"), key_for(7, "b"));
+  EXPECT_NE(key_for(7, "a"), key_for(8, "a"));
 }
 
 TEST(TensorTest, BlobAllocateAndShapes) {
   Blob b("x");
   b.set_shape(Shape{2, 3});
-  ASSERT_TRUE(b.Allocate(Device::Cpu()).ok());
+  ASSERT_TRUE(b.allocate(Device::cpu()).ok());
   EXPECT_TRUE(b.bound());
   for (int i = 0; i < 6; ++i) EXPECT_EQ(b.data()[i], 0.0f);
   b.data()[5] = 1.0f;

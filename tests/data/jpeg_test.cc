@@ -12,7 +12,7 @@ namespace banyan {
 namespace {
 
 // A smooth BGR (or gray) gradient; never all zero.
-HwcImage Smooth(int h, int w, int c) {
+HwcImage smooth(int h, int w, int c) {
   HwcImage img;
   img.height = h;
   img.width = w;
@@ -29,7 +29,7 @@ HwcImage Smooth(int h, int w, int c) {
   return img;
 }
 
-double Psnr(const HwcImage& a, const HwcImage& b) {
+double psnr(const HwcImage& a, const HwcImage& b) {
   double se = 0;
   for (size_t i = 0; i < a.pixels.size(); ++i) {
     double d = static_cast<double>(a.pixels[i]) - b.pixels[i];
@@ -39,37 +39,37 @@ double Psnr(const HwcImage& a, const HwcImage& b) {
   return 10.0 * std::log10(255.0 * 255.0 / std::max(mse, 1e-12));
 }
 
-int MaxAbsDiff(const HwcImage& a, const HwcImage& b) {
+int max_abs_diff(const HwcImage& a, const HwcImage& b) {
   int m = 0;
   for (size_t i = 0; i < a.pixels.size(); ++i) m = std::max(m, std::abs(a.pixels[i] - b.pixels[i]));
   return m;
 }
 
 TEST(JpegTest, ColourRoundTripIsClose) {
-  HwcImage src = Smooth(48, 64, 3);
+  HwcImage src = smooth(48, 64, 3);
   JpegEncoder enc;
   std::string jpeg;
-  ASSERT_TRUE(enc.Encode(src, 95, &jpeg).ok());
+  ASSERT_TRUE(enc.encode(src, 95, &jpeg).ok());
   EXPECT_LT(jpeg.size(), src.pixels.size());
   JpegDecoder dec;
   int h = 0, w = 0, c = 0;
-  ASSERT_TRUE(dec.ReadHeader(jpeg, &h, &w, &c).ok());
+  ASSERT_TRUE(dec.read_header(jpeg, &h, &w, &c).ok());
   EXPECT_EQ(h, 48);
   EXPECT_EQ(w, 64);
   EXPECT_EQ(c, 3);
   HwcImage out;
-  ASSERT_TRUE(dec.Decode(jpeg, JpegColor::kNative, &out).ok());
+  ASSERT_TRUE(dec.decode(jpeg, JpegColor::kNative, &out).ok());
   ASSERT_EQ(out.channels, 3);
   ASSERT_EQ(out.pixels.size(), src.pixels.size());
-  EXPECT_GT(Psnr(src, out), 38.0);
-  EXPECT_LE(MaxAbsDiff(src, out), 12);
+  EXPECT_GT(psnr(src, out), 38.0);
+  EXPECT_LE(max_abs_diff(src, out), 12);
   // Lower quality is smaller and less faithful.
   std::string small;
-  ASSERT_TRUE(enc.Encode(src, 20, &small).ok());
+  ASSERT_TRUE(enc.encode(src, 20, &small).ok());
   EXPECT_LT(small.size(), jpeg.size());
   HwcImage rough;
-  ASSERT_TRUE(dec.Decode(small, JpegColor::kBgr, &rough).ok());
-  EXPECT_LT(Psnr(src, rough), Psnr(src, out));
+  ASSERT_TRUE(dec.decode(small, JpegColor::kBgr, &rough).ok());
+  EXPECT_LT(psnr(src, rough), psnr(src, out));
 }
 
 TEST(JpegTest, ChannelOrderIsBgr) {
@@ -80,35 +80,35 @@ TEST(JpegTest, ChannelOrderIsBgr) {
   for (int i = 0; i < 256; ++i) src.pixels.insert(src.pixels.end(), {250, 10, 10});
   JpegEncoder enc;
   std::string jpeg;
-  ASSERT_TRUE(enc.Encode(src, 95, &jpeg).ok());
+  ASSERT_TRUE(enc.encode(src, 95, &jpeg).ok());
   JpegDecoder dec;
   HwcImage out;
-  ASSERT_TRUE(dec.Decode(jpeg, JpegColor::kBgr, &out).ok());
+  ASSERT_TRUE(dec.decode(jpeg, JpegColor::kBgr, &out).ok());
   EXPECT_GT(out.pixels[0], 200);
   EXPECT_LT(out.pixels[2], 60);
 }
 
 TEST(JpegTest, GrayAndColourModes) {
-  HwcImage gray = Smooth(20, 30, 1);
+  HwcImage gray = smooth(20, 30, 1);
   JpegEncoder enc;
   std::string jpeg;
-  ASSERT_TRUE(enc.Encode(gray, 95, &jpeg).ok());
+  ASSERT_TRUE(enc.encode(gray, 95, &jpeg).ok());
   JpegDecoder dec;
   HwcImage native, bgr;
-  ASSERT_TRUE(dec.Decode(jpeg, JpegColor::kNative, &native).ok());
+  ASSERT_TRUE(dec.decode(jpeg, JpegColor::kNative, &native).ok());
   EXPECT_EQ(native.channels, 1);
-  EXPECT_LE(MaxAbsDiff(gray, native), 8);
-  ASSERT_TRUE(dec.Decode(jpeg, JpegColor::kBgr, &bgr).ok());
+  EXPECT_LE(max_abs_diff(gray, native), 8);
+  ASSERT_TRUE(dec.decode(jpeg, JpegColor::kBgr, &bgr).ok());
   ASSERT_EQ(bgr.channels, 3);
   for (size_t i = 0; i < native.pixels.size(); ++i) {
     ASSERT_EQ(bgr.pixels[3 * i], native.pixels[i]);
     ASSERT_EQ(bgr.pixels[3 * i + 2], native.pixels[i]);
   }
   // A colour JPEG decoded to gray gives its luma.
-  HwcImage colour = Smooth(20, 30, 3);
-  ASSERT_TRUE(enc.Encode(colour, 95, &jpeg).ok());
+  HwcImage colour = smooth(20, 30, 3);
+  ASSERT_TRUE(enc.encode(colour, 95, &jpeg).ok());
   HwcImage luma;
-  ASSERT_TRUE(dec.Decode(jpeg, JpegColor::kGray, &luma).ok());
+  ASSERT_TRUE(dec.decode(jpeg, JpegColor::kGray, &luma).ok());
   ASSERT_EQ(luma.channels, 1);
   for (size_t i = 0; i < luma.pixels.size(); ++i) {
     double y = 0.114 * colour.pixels[3 * i] + 0.587 * colour.pixels[3 * i + 1] +
@@ -118,40 +118,40 @@ TEST(JpegTest, GrayAndColourModes) {
 }
 
 TEST(JpegTest, TruncatedOrForeignBuffersAreDataLoss) {
-  HwcImage src = Smooth(96, 128, 3);
+  HwcImage src = smooth(96, 128, 3);
   JpegEncoder enc;
   std::string jpeg;
-  ASSERT_TRUE(enc.Encode(src, 90, &jpeg).ok());
+  ASSERT_TRUE(enc.encode(src, 90, &jpeg).ok());
   JpegDecoder dec;
   HwcImage out;
   // Cut inside the entropy-coded data: the header parses, the scan ends early.
   Status s =
-      dec.Decode(std::string_view(jpeg).substr(0, jpeg.size() * 9 / 10), JpegColor::kBgr, &out);
+      dec.decode(std::string_view(jpeg).substr(0, jpeg.size() * 9 / 10), JpegColor::kBgr, &out);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("corrupt JPEG"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("Premature end"), std::string::npos) << s.message();
   // Cut inside the header.
   for (size_t keep : {size_t{20}, size_t{200}}) {
-    s = dec.Decode(jpeg.substr(0, keep), JpegColor::kBgr, &out);
+    s = dec.decode(jpeg.substr(0, keep), JpegColor::kBgr, &out);
     EXPECT_EQ(s.code(), StatusCode::kDataLoss) << keep;
   }
-  s = dec.Decode("\x89PNG\r\n\x1a\n not a jpeg at all", JpegColor::kNative, &out);
+  s = dec.decode("\x89PNG\r\n\x1a\n not a jpeg at all", JpegColor::kNative, &out);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("Not a JPEG file"), std::string::npos) << s.message();
   // The decoder still works after errors.
-  ASSERT_TRUE(dec.Decode(jpeg, JpegColor::kBgr, &out).ok());
-  EXPECT_GT(Psnr(src, out), 35.0);
+  ASSERT_TRUE(dec.decode(jpeg, JpegColor::kBgr, &out).ok());
+  EXPECT_GT(psnr(src, out), 35.0);
 }
 
 TEST(JpegTest, EncodeRejectsBadImages) {
   JpegEncoder enc;
   std::string jpeg;
-  HwcImage two = Smooth(4, 4, 2);
-  EXPECT_EQ(enc.Encode(two, 90, &jpeg).code(), StatusCode::kInvalidArgument);
-  HwcImage ok = Smooth(4, 4, 3);
-  EXPECT_EQ(enc.Encode(ok, 0, &jpeg).code(), StatusCode::kInvalidArgument);
+  HwcImage two = smooth(4, 4, 2);
+  EXPECT_EQ(enc.encode(two, 90, &jpeg).code(), StatusCode::kInvalidArgument);
+  HwcImage ok = smooth(4, 4, 3);
+  EXPECT_EQ(enc.encode(ok, 0, &jpeg).code(), StatusCode::kInvalidArgument);
   ok.pixels.pop_back();
-  EXPECT_EQ(enc.Encode(ok, 90, &jpeg).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(enc.encode(ok, 90, &jpeg).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(JpegTest, MovedHandlesWork) {
@@ -160,9 +160,9 @@ TEST(JpegTest, MovedHandlesWork) {
   JpegDecoder d1;
   JpegDecoder d2(std::move(d1));
   std::string jpeg;
-  ASSERT_TRUE(e2.Encode(Smooth(8, 8, 3), 90, &jpeg).ok());
+  ASSERT_TRUE(e2.encode(smooth(8, 8, 3), 90, &jpeg).ok());
   HwcImage out;
-  EXPECT_TRUE(d2.Decode(jpeg, JpegColor::kNative, &out).ok());
+  EXPECT_TRUE(d2.decode(jpeg, JpegColor::kNative, &out).ok());
 }
 
 }  // namespace

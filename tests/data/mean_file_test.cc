@@ -30,31 +30,31 @@ class MeanFileTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  void WriteProto(const std::string& path, const pb::BlobProto& blob) {
+  void write_proto(const std::string& path, const pb::BlobProto& blob) {
     std::ofstream out(path, std::ios::binary);
     ASSERT_TRUE(blob.SerializeToOstream(&out));
   }
 
   // Writes raw records `pixels[i]` of shape c x h x w.
-  void WriteRaw(const std::string& path, int c, int h, int w,
-                const std::vector<std::string>& pixels) {
+  void write_raw(const std::string& path, int c, int h, int w,
+                 const std::vector<std::string>& pixels) {
     LmdbWriter wr;
-    ASSERT_TRUE(LmdbWriter::Open(path, LmdbWriterOptions(), &wr).ok());
+    ASSERT_TRUE(LmdbWriter::open(path, LmdbWriterOptions(), &wr).ok());
     for (size_t i = 0; i < pixels.size(); ++i) {
       DatumRecord d;
       d.channels = c;
       d.height = h;
       d.width = w;
       d.data = pixels[i];
-      ASSERT_TRUE(wr.Put("k" + std::to_string(i), SerializeDatum(d)).ok());
+      ASSERT_TRUE(wr.put("k" + std::to_string(i), serialize_datum(d)).ok());
     }
-    ASSERT_TRUE(wr.Close().ok());
+    ASSERT_TRUE(wr.close().ok());
   }
 
   std::string dir_;
 };
 
-MeanImage Ramp(int c, int h, int w) {
+MeanImage ramp(int c, int h, int w) {
   MeanImage m;
   m.channels = c;
   m.height = h;
@@ -64,11 +64,11 @@ MeanImage Ramp(int c, int h, int w) {
 }
 
 TEST_F(MeanFileTest, RoundTrip) {
-  MeanImage m = Ramp(3, 4, 5);
+  MeanImage m = ramp(3, 4, 5);
   std::string path = dir_ + "/mean.binaryproto";
-  ASSERT_TRUE(WriteMeanFile(path, m).ok());
+  ASSERT_TRUE(write_mean_file(path, m).ok());
   MeanImage back;
-  ASSERT_TRUE(ReadMeanFile(path, &back).ok());
+  ASSERT_TRUE(read_mean_file(path, &back).ok());
   EXPECT_EQ(back.channels, 3);
   EXPECT_EQ(back.height, 4);
   EXPECT_EQ(back.width, 5);
@@ -90,9 +90,9 @@ TEST_F(MeanFileTest, ReadsLegacyShapeAndDoubles) {
   legacy.set_width(1);
   for (int i = 0; i < 6; ++i) legacy.add_double_data(10.0 + i * 0.5);
   std::string path = dir_ + "/legacy.binaryproto";
-  WriteProto(path, legacy);
+  write_proto(path, legacy);
   MeanImage m;
-  ASSERT_TRUE(ReadMeanFile(path, &m).ok());
+  ASSERT_TRUE(read_mean_file(path, &m).ok());
   EXPECT_EQ(m.channels, 2);
   EXPECT_EQ(m.height, 3);
   EXPECT_EQ(m.width, 1);
@@ -102,28 +102,28 @@ TEST_F(MeanFileTest, ReadsLegacyShapeAndDoubles) {
 
 TEST_F(MeanFileTest, RejectsBadFiles) {
   MeanImage m;
-  EXPECT_EQ(ReadMeanFile(dir_ + "/absent", &m).code(), StatusCode::kNotFound);
+  EXPECT_EQ(read_mean_file(dir_ + "/absent", &m).code(), StatusCode::kNotFound);
   pb::BlobProto few;
   for (int64_t d : {1, 2, 2, 2}) few.mutable_shape()->add_dim(d);
   for (int i = 0; i < 7; ++i) few.add_data(1.0f + i);
   std::string path = dir_ + "/few.binaryproto";
-  WriteProto(path, few);
-  Status s = ReadMeanFile(path, &m);
+  write_proto(path, few);
+  Status s = read_mean_file(path, &m);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("needs 8 values"), std::string::npos) << s.message();
   pb::BlobProto batch;
   for (int64_t d : {2, 1, 1, 1}) batch.mutable_shape()->add_dim(d);
   batch.add_data(1.0f);
   batch.add_data(2.0f);
-  WriteProto(path, batch);
-  s = ReadMeanFile(path, &m);
+  write_proto(path, batch);
+  s = read_mean_file(path, &m);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
   std::ofstream(path, std::ios::binary) << "\xff\xff\xff garbage";
-  EXPECT_EQ(ReadMeanFile(path, &m).code(), StatusCode::kDataLoss);
-  MeanImage bad = Ramp(1, 2, 2);
+  EXPECT_EQ(read_mean_file(path, &m).code(), StatusCode::kDataLoss);
+  MeanImage bad = ramp(1, 2, 2);
   bad.data.pop_back();
-  EXPECT_EQ(WriteMeanFile(path, bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(write_mean_file(path, bad).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(MeanFileTest, ComputeMeanOfRawRecords) {
@@ -135,10 +135,10 @@ TEST_F(MeanFileTest, ComputeMeanOfRawRecords) {
     pixels.push_back(p);
   }
   std::string path = dir_ + "/raw";
-  WriteRaw(path, c, h, w, pixels);
+  write_raw(path, c, h, w, pixels);
   MeanImage mean;
   int64_t count = 0;
-  ASSERT_TRUE(ComputeMean(path, &mean, &count).ok());
+  ASSERT_TRUE(compute_mean(path, &mean, &count).ok());
   EXPECT_EQ(count, n);
   ASSERT_EQ(mean.channels, c);
   ASSERT_EQ(mean.height, h);
@@ -148,7 +148,7 @@ TEST_F(MeanFileTest, ComputeMeanOfRawRecords) {
     for (const std::string& p : pixels) s += static_cast<uint8_t>(p[j]);
     EXPECT_NEAR(mean.data[j], s / n, 1e-4) << j;
   }
-  std::vector<double> per_channel = ChannelMeans(mean);
+  std::vector<double> per_channel = channel_means(mean);
   ASSERT_EQ(per_channel.size(), 2u);
   double s1 = 0;
   for (int j = h * w; j < 2 * h * w; ++j) s1 += mean.data[j];
@@ -160,7 +160,7 @@ TEST_F(MeanFileTest, ComputeMeanOfJpegRecordsIsNearTheSource) {
   std::vector<HwcImage> sources;
   LmdbWriter wr;
   std::string path = dir_ + "/jpeg";
-  ASSERT_TRUE(LmdbWriter::Open(path, LmdbWriterOptions(), &wr).ok());
+  ASSERT_TRUE(LmdbWriter::open(path, LmdbWriterOptions(), &wr).ok());
   JpegEncoder enc;
   for (int i = 0; i < n; ++i) {
     HwcImage img;
@@ -174,13 +174,13 @@ TEST_F(MeanFileTest, ComputeMeanOfJpegRecordsIsNearTheSource) {
     }
     DatumRecord d;
     d.encoded = true;
-    ASSERT_TRUE(enc.Encode(img, 98, &d.data).ok());
-    ASSERT_TRUE(wr.Put("k" + std::to_string(i), SerializeDatum(d)).ok());
+    ASSERT_TRUE(enc.encode(img, 98, &d.data).ok());
+    ASSERT_TRUE(wr.put("k" + std::to_string(i), serialize_datum(d)).ok());
     sources.push_back(img);
   }
-  ASSERT_TRUE(wr.Close().ok());
+  ASSERT_TRUE(wr.close().ok());
   MeanImage mean;
-  ASSERT_TRUE(ComputeMean(path, &mean, nullptr).ok());
+  ASSERT_TRUE(compute_mean(path, &mean, nullptr).ok());
   ASSERT_EQ(mean.channels, 3);
   ASSERT_EQ(mean.height, h);
   ASSERT_EQ(mean.width, w);
@@ -196,26 +196,26 @@ TEST_F(MeanFileTest, ComputeMeanOfJpegRecordsIsNearTheSource) {
 TEST_F(MeanFileTest, ComputeMeanErrors) {
   std::string path = dir_ + "/mixed";
   LmdbWriter wr;
-  ASSERT_TRUE(LmdbWriter::Open(path, LmdbWriterOptions(), &wr).ok());
+  ASSERT_TRUE(LmdbWriter::open(path, LmdbWriterOptions(), &wr).ok());
   DatumRecord a;
   a.channels = 1;
   a.height = 2;
   a.width = 2;
   a.data = "\x01\x02\x03\x04";
-  ASSERT_TRUE(wr.Put("a", SerializeDatum(a)).ok());
+  ASSERT_TRUE(wr.put("a", serialize_datum(a)).ok());
   a.width = 1;
   a.data = "\x05\x06";
-  ASSERT_TRUE(wr.Put("b", SerializeDatum(a)).ok());
-  ASSERT_TRUE(wr.Close().ok());
+  ASSERT_TRUE(wr.put("b", serialize_datum(a)).ok());
+  ASSERT_TRUE(wr.close().ok());
   MeanImage mean;
-  Status s = ComputeMean(path, &mean, nullptr);
+  Status s = compute_mean(path, &mean, nullptr);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("record 'b'"), std::string::npos) << s.message();
-  EXPECT_EQ(ComputeMean(dir_ + "/absent", &mean, nullptr).code(), StatusCode::kNotFound);
+  EXPECT_EQ(compute_mean(dir_ + "/absent", &mean, nullptr).code(), StatusCode::kNotFound);
   std::string empty = dir_ + "/empty";
-  ASSERT_TRUE(LmdbWriter::Open(empty, LmdbWriterOptions(), &wr).ok());
-  ASSERT_TRUE(wr.Close().ok());
-  EXPECT_EQ(ComputeMean(empty, &mean, nullptr).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(LmdbWriter::open(empty, LmdbWriterOptions(), &wr).ok());
+  ASSERT_TRUE(wr.close().ok());
+  EXPECT_EQ(compute_mean(empty, &mean, nullptr).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -36,25 +36,25 @@ layer { name: "acc" type: "Accuracy" bottom: "sum" bottom: "label" top: "acc"
 layer { name: "loss" type: "SoftmaxWithLoss" bottom: "sum" bottom: "label" top: "loss" }
 )";
 
-NetConfig Parse(const std::string& text) {
+NetConfig parse(const std::string& text) {
   NetConfig c;
-  Status s = ParseNetConfig(text, "test.prototxt", &c);
+  Status s = parse_net_config(text, "test.prototxt", &c);
   EXPECT_TRUE(s.ok()) << s.message();
   return c;
 }
 
-void FillInputs(Net& net) {
+void fill_inputs(Net& net) {
   Blob* data = net.blob("data");
   Blob* label = net.blob("label");
-  uint64_t key = KeyFor(3, "inputs");
-  for (int64_t i = 0; i < data->count(); ++i) data->data()[i] = NormalAt(key, 0, i);
+  uint64_t key = key_for(3, "inputs");
+  for (int64_t i = 0; i < data->count(); ++i) data->data()[i] = normal_at(key, 0, i);
   for (int64_t i = 0; i < label->count(); ++i) label->data()[i] = static_cast<float>(i % 5);
 }
 
 TEST(NetTest, InsertsSplitAndFiltersPhase) {
-  WorkerContext ctx(Device::Cpu(), 1);
+  WorkerContext ctx(Device::cpu(), 1);
   std::unique_ptr<Net> net;
-  ASSERT_TRUE(Net::Create(Parse(kNet), {Phase::kTrain}, &ctx, &net).ok());
+  ASSERT_TRUE(Net::create(parse(kNet), {Phase::kTrain}, &ctx, &net).ok());
   int splits = 0;
   for (int i = 0; i < net->num_layers(); ++i) {
     EXPECT_NE(net->layer(i).name(), "acc");
@@ -71,17 +71,17 @@ TEST(NetTest, InsertsSplitAndFiltersPhase) {
   EXPECT_EQ(net->batch_size(), 4);
 
   std::unique_ptr<Net> test_net;
-  ASSERT_TRUE(Net::Create(Parse(kNet), {Phase::kTest, net.get()}, &ctx, &test_net).ok());
+  ASSERT_TRUE(Net::create(parse(kNet), {Phase::kTest, net.get()}, &ctx, &test_net).ok());
   EXPECT_EQ(test_net->outputs().size(), 2u);
   EXPECT_EQ(test_net->param_data(), net->param_data());  // shared, not copied
   EXPECT_EQ(test_net->blob("conv")->shape(), (Shape{4, 4, 6, 6}));
 }
 
 TEST(NetTest, ParametersAreContiguousAndDeterministic) {
-  WorkerContext ctx(Device::Cpu(), 7);
+  WorkerContext ctx(Device::cpu(), 7);
   std::unique_ptr<Net> a, b;
-  ASSERT_TRUE(Net::Create(Parse(kNet), {}, &ctx, &a).ok());
-  ASSERT_TRUE(Net::Create(Parse(kNet), {}, &ctx, &b).ok());
+  ASSERT_TRUE(Net::create(parse(kNet), {}, &ctx, &a).ok());
+  ASSERT_TRUE(Net::create(parse(kNet), {}, &ctx, &b).ok());
   ASSERT_EQ(a->params().size(), 6u);  // conv W,b; ip1 W,b; ip2 W,b
   int64_t expected_offset = 0;
   for (const NetParam& p : a->params()) {
@@ -92,23 +92,23 @@ TEST(NetTest, ParametersAreContiguousAndDeterministic) {
   }
   EXPECT_EQ(a->param_count(), expected_offset);
   for (int64_t i = 0; i < a->param_count(); ++i) ASSERT_EQ(a->param_data()[i], b->param_data()[i]);
-  EXPECT_FLOAT_EQ(a->FindParam("conv/1")->blob->data()[0], 0.1f);
-  WorkerContext other_seed(Device::Cpu(), 8);
+  EXPECT_FLOAT_EQ(a->find_param("conv/1")->blob->data()[0], 0.1f);
+  WorkerContext other_seed(Device::cpu(), 8);
   std::unique_ptr<Net> c;
-  ASSERT_TRUE(Net::Create(Parse(kNet), {}, &other_seed, &c).ok());
-  EXPECT_NE(a->FindParam("conv/0")->blob->data()[0], c->FindParam("conv/0")->blob->data()[0]);
+  ASSERT_TRUE(Net::create(parse(kNet), {}, &other_seed, &c).ok());
+  EXPECT_NE(a->find_param("conv/0")->blob->data()[0], c->find_param("conv/0")->blob->data()[0]);
 }
 
 // d(loss)/d(param) by central differences over the whole net, through the
 // Split (gradients of both branches must be summed) and the in-place ReLU.
 TEST(NetTest, WholeNetGradientMatchesFiniteDifferences) {
-  WorkerContext ctx(Device::Cpu(), 5);
+  WorkerContext ctx(Device::cpu(), 5);
   std::unique_ptr<Net> net;
-  ASSERT_TRUE(Net::Create(Parse(kNet), {}, &ctx, &net).ok());
-  FillInputs(*net);
-  net->ClearParamDiffs();
-  net->Forward();
-  net->Backward();
+  ASSERT_TRUE(Net::create(parse(kNet), {}, &ctx, &net).ok());
+  fill_inputs(*net);
+  net->clear_param_diffs();
+  net->forward();
+  net->backward();
   std::vector<float> analytic(net->param_diff(), net->param_diff() + net->param_count());
   const float h = 2e-3f;
   int checked = 0;
@@ -117,9 +117,9 @@ TEST(NetTest, WholeNetGradientMatchesFiniteDifferences) {
       float* w = p.blob->data() + j;
       const float orig = *w;
       *w = orig + h;
-      double plus = net->Forward();
+      double plus = net->forward();
       *w = orig - h;
-      double minus = net->Forward();
+      double minus = net->forward();
       *w = orig;
       double numeric = (plus - minus) / (2 * h);
       double a = analytic[p.offset + j];
@@ -140,13 +140,13 @@ layer { name: "ip" type: "InnerProduct" bottom: "r" top: "ip"
         inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 1 } } }
 layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
 )";
-  WorkerContext ctx(Device::Cpu(), 1);
+  WorkerContext ctx(Device::cpu(), 1);
   std::unique_ptr<Net> net;
-  ASSERT_TRUE(Net::Create(Parse(text), {}, &ctx, &net).ok());
-  EXPECT_FALSE(net->LayerNeedsBackward(0));  // input
-  EXPECT_FALSE(net->LayerNeedsBackward(1));  // relu: below it nothing learns
-  EXPECT_TRUE(net->LayerNeedsBackward(2));
-  EXPECT_TRUE(net->LayerNeedsBackward(3));
+  ASSERT_TRUE(Net::create(parse(text), {}, &ctx, &net).ok());
+  EXPECT_FALSE(net->layer_needs_backward(0));  // input
+  EXPECT_FALSE(net->layer_needs_backward(1));  // relu: below it nothing learns
+  EXPECT_TRUE(net->layer_needs_backward(2));
+  EXPECT_TRUE(net->layer_needs_backward(3));
 }
 
 struct BadNet {
@@ -176,11 +176,11 @@ TEST(NetTest, GraphErrorsNameLayerAndBlob) {
   };
   for (const BadNet& c : cases) {
     NetConfig config;
-    Status ps = ParseNetConfig(c.text, "bad.prototxt", &config);
+    Status ps = parse_net_config(c.text, "bad.prototxt", &config);
     ASSERT_TRUE(ps.ok()) << ps.message();
-    WorkerContext ctx(Device::Cpu(), 1);
+    WorkerContext ctx(Device::cpu(), 1);
     std::unique_ptr<Net> net;
-    Status s = Net::Create(config, {}, &ctx, &net);
+    Status s = Net::create(config, {}, &ctx, &net);
     ASSERT_FALSE(s.ok()) << c.expect;
     EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("bad.prototxt"), std::string::npos) << s.message();

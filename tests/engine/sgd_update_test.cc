@@ -17,11 +17,11 @@ constexpr int64_t kFloats = 48;
 
 // Three spans with different multipliers; the gaps between them (and the
 // tail) belong to no span and must never change.
-std::vector<UpdateSpan> Spans() {
+std::vector<UpdateSpan> spans() {
   return {{0, 5, 1.0f, 1.0f}, {16, 3, 2.0f, 0.0f}, {32, 4, 0.5f, 2.0f}};
 }
 
-float Value(int64_t i, int salt) {
+float value(int64_t i, int salt) {
   return static_cast<float>(std::sin(0.7 * i + 1.3 * salt) * (1.0 + 0.1 * salt));
 }
 
@@ -30,8 +30,8 @@ struct Reference {
 };
 
 // One step of `type` on one element, in double, straight from the formulas.
-void ReferenceStep(Type type, double lr, double decay, bool l1, double g, int64_t iter,
-                   Reference* r) {
+void reference_step(Type type, double lr, double decay, bool l1, double g, int64_t iter,
+                    Reference* r) {
   const double m = 0.9, b2 = 0.999, eps = 1e-3;
   const double sign = r->w > 0 ? 1.0 : (r->w < 0 ? -1.0 : 0.0);
   g += decay * (l1 ? sign : r->w);
@@ -54,7 +54,7 @@ void ReferenceStep(Type type, double lr, double decay, bool l1, double g, int64_
   }
 }
 
-UpdateRule Rule(Type type, bool l1, float lr, int64_t iter) {
+UpdateRule rule(Type type, bool l1, float lr, int64_t iter) {
   SolverConfig c;
   c.type = type;
   c.momentum = type == Type::kAdaGrad ? 0.0f : 0.9f;
@@ -62,33 +62,33 @@ UpdateRule Rule(Type type, bool l1, float lr, int64_t iter) {
   c.delta = 1e-3f;
   c.weight_decay = 0.05f;
   c.regularization_type = l1 ? "L1" : "L2";
-  EXPECT_TRUE(ValidateUpdateConfig(c).ok());
-  return MakeUpdateRule(c, lr, iter);
+  EXPECT_TRUE(validate_update_config(c).ok());
+  return make_update_rule(c, lr, iter);
 }
 
-void CheckTwoSteps(Type type, bool l1) {
+void check_two_steps(Type type, bool l1) {
   std::vector<float> w(kFloats), g(kFloats), h0(kFloats, 0.0f), h1(kFloats, 0.0f);
-  for (int64_t i = 0; i < kFloats; ++i) w[i] = Value(i, 0);
+  for (int64_t i = 0; i < kFloats; ++i) w[i] = value(i, 0);
   w[2] = 0.0f;  // sign(0) = 0 under L1
   const std::vector<float> w_start = w;
   const float lrs[2] = {0.1f, 0.05f};
   for (int step = 0; step < 2; ++step) {
-    for (int64_t i = 0; i < kFloats; ++i) g[i] = Value(i, step + 1);
-    ApplyUpdates(Rule(type, l1, lrs[step], step), Spans(), w.data(), g.data(), h0.data(),
-                 type == Type::kAdam ? h1.data() : nullptr);
+    for (int64_t i = 0; i < kFloats; ++i) g[i] = value(i, step + 1);
+    apply_updates(rule(type, l1, lrs[step], step), spans(), w.data(), g.data(), h0.data(),
+                  type == Type::kAdam ? h1.data() : nullptr);
   }
   std::vector<bool> covered(kFloats, false);
-  for (const UpdateSpan& s : Spans()) {
+  for (const UpdateSpan& s : spans()) {
     for (int64_t i = s.offset; i < s.offset + s.count; ++i) {
       covered[i] = true;
       Reference r;
       r.w = w_start[i];
       for (int step = 0; step < 2; ++step) {
-        ReferenceStep(type, lrs[step] * s.lr_mult, 0.05 * s.decay_mult, l1, Value(i, step + 1),
-                      step, &r);
+        reference_step(type, lrs[step] * s.lr_mult, 0.05 * s.decay_mult, l1, value(i, step + 1),
+                       step, &r);
       }
       EXPECT_NEAR(w[i], r.w, 1e-5 * std::max(1.0, std::fabs(r.w)))
-          << SolverTypeName(type) << (l1 ? " L1" : " L2") << " element " << i;
+          << solver_type_name(type) << (l1 ? " L1" : " L2") << " element " << i;
       EXPECT_NE(w[i], w_start[i]) << "element " << i << " did not move";
     }
   }
@@ -100,33 +100,33 @@ void CheckTwoSteps(Type type, bool l1) {
 }
 
 TEST(SgdUpdateTest, SgdMomentumMatchesReference) {
-  CheckTwoSteps(Type::kSgd, false);
-  CheckTwoSteps(Type::kSgd, true);
+  check_two_steps(Type::kSgd, false);
+  check_two_steps(Type::kSgd, true);
 }
 
 TEST(SgdUpdateTest, NesterovMatchesReference) {
-  CheckTwoSteps(Type::kNesterov, false);
-  CheckTwoSteps(Type::kNesterov, true);
+  check_two_steps(Type::kNesterov, false);
+  check_two_steps(Type::kNesterov, true);
 }
 
 TEST(SgdUpdateTest, AdaGradMatchesReference) {
-  CheckTwoSteps(Type::kAdaGrad, false);
-  CheckTwoSteps(Type::kAdaGrad, true);
+  check_two_steps(Type::kAdaGrad, false);
+  check_two_steps(Type::kAdaGrad, true);
 }
 
 TEST(SgdUpdateTest, AdamMatchesReference) {
-  CheckTwoSteps(Type::kAdam, false);
-  CheckTwoSteps(Type::kAdam, true);
+  check_two_steps(Type::kAdam, false);
+  check_two_steps(Type::kAdam, true);
 }
 
 TEST(SgdUpdateTest, L1AndL2Differ) {
   // One plain SGD step without momentum from w = 3: L2 adds decay * 3, L1 adds decay * 1.
   for (bool l1 : {false, true}) {
     float w = 3.0f, g = 0.5f, h = 0.0f;
-    UpdateRule r = Rule(Type::kSgd, l1, 0.1f, 0);
+    UpdateRule r = rule(Type::kSgd, l1, 0.1f, 0);
     r.momentum = 0.0f;
     r.weight_decay = 0.2f;
-    ApplyUpdate(r, {0, 1, 1.0f, 1.0f}, &w, &g, &h, nullptr);
+    apply_update(r, {0, 1, 1.0f, 1.0f}, &w, &g, &h, nullptr);
     const double expected = 3.0 - 0.1 * (0.5 + 0.2 * (l1 ? 1.0 : 3.0));
     EXPECT_NEAR(w, expected, 1e-6) << (l1 ? "L1" : "L2");
   }
@@ -151,7 +151,7 @@ TEST(SgdUpdateTest, SpansSkipFrozenAndNonLearnableParameters) {
     offset += 16;
     params.push_back(p);
   }
-  std::vector<UpdateSpan> spans = UpdateSpansFor(params);
+  std::vector<UpdateSpan> spans = update_spans_for(params);
   ASSERT_EQ(spans.size(), 2u);
   EXPECT_EQ(spans[0].offset, 0);
   EXPECT_EQ(spans[0].count, 2);
@@ -163,9 +163,9 @@ TEST(SgdUpdateTest, SpansSkipFrozenAndNonLearnableParameters) {
 
 TEST(SgdUpdateTest, ScaleDiffsNormalisesOnlySpans) {
   std::vector<float> d(kFloats);
-  for (int64_t i = 0; i < kFloats; ++i) d[i] = Value(i, 4);
+  for (int64_t i = 0; i < kFloats; ++i) d[i] = value(i, 4);
   const std::vector<float> before = d;
-  ScaleDiffs(Spans(), 1.0f / 3.0f, d.data());
+  scale_diffs(spans(), 1.0f / 3.0f, d.data());
   for (int64_t i = 0; i < kFloats; ++i) {
     const bool in = i < 5 || (i >= 16 && i < 19) || (i >= 32 && i < 36);
     EXPECT_FLOAT_EQ(d[i], in ? before[i] * (1.0f / 3.0f) : before[i]) << i;
@@ -174,22 +174,22 @@ TEST(SgdUpdateTest, ScaleDiffsNormalisesOnlySpans) {
 
 TEST(SgdUpdateTest, ClipGradientsScalesToTheGlobalNorm) {
   std::vector<float> d(kFloats);
-  for (int64_t i = 0; i < kFloats; ++i) d[i] = Value(i, 5);
+  for (int64_t i = 0; i < kFloats; ++i) d[i] = value(i, 5);
   const std::vector<float> before = d;
   double expected_norm = 0.0;
-  for (const UpdateSpan& s : Spans()) {
+  for (const UpdateSpan& s : spans()) {
     for (int64_t i = s.offset; i < s.offset + s.count; ++i) expected_norm += before[i] * before[i];
   }
   expected_norm = std::sqrt(expected_norm);
   // Above the norm and disabled: unchanged.
-  EXPECT_NEAR(ClipGradients(Spans(), static_cast<float>(expected_norm * 2), d.data()),
+  EXPECT_NEAR(clip_gradients(spans(), static_cast<float>(expected_norm * 2), d.data()),
               expected_norm, 1e-6);
-  EXPECT_EQ(ClipGradients(Spans(), -1.0f, d.data()), 0.0);
+  EXPECT_EQ(clip_gradients(spans(), -1.0f, d.data()), 0.0);
   EXPECT_EQ(d, before);
   // Below: every span scaled by clip / norm, the rest untouched.
   const float clip = static_cast<float>(expected_norm / 4);
-  EXPECT_NEAR(ClipGradients(Spans(), clip, d.data()), expected_norm, 1e-6);
-  EXPECT_NEAR(DiffNorm(Spans(), d.data()), clip, 1e-5 * clip);
+  EXPECT_NEAR(clip_gradients(spans(), clip, d.data()), expected_norm, 1e-6);
+  EXPECT_NEAR(diff_norm(spans(), d.data()), clip, 1e-5 * clip);
   EXPECT_NEAR(d[3], before[3] / 4, 1e-6);
   EXPECT_EQ(d[10], before[10]);
 }
@@ -197,7 +197,7 @@ TEST(SgdUpdateTest, ClipGradientsScalesToTheGlobalNorm) {
 TEST(SgdUpdateTest, ValidationNamesTheField) {
   auto expect = [](SolverConfig c, const std::string& field) {
     c.source_file = "s.prototxt";
-    Status s = ValidateUpdateConfig(c);
+    Status s = validate_update_config(c);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << field;
     EXPECT_NE(s.message().find(field), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("s.prototxt"), std::string::npos) << s.message();
@@ -222,8 +222,8 @@ TEST(SgdUpdateTest, ValidationNamesTheField) {
   c = SolverConfig();
   c.weight_decay = -1.0f;
   expect(c, "weight_decay");
-  EXPECT_EQ(HistorySlots(Type::kAdam), 2);
-  EXPECT_EQ(HistorySlots(Type::kNesterov), 1);
+  EXPECT_EQ(history_slots(Type::kAdam), 2);
+  EXPECT_EQ(history_slots(Type::kNesterov), 1);
 }
 
 }  // namespace

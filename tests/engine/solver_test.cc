@@ -28,19 +28,19 @@ constexpr int kRecords = 60;
 constexpr int kClasses = 3;
 constexpr int kSide = 6;
 
-bool Exists(const std::string& p) {
+bool exists(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0;
 }
 
 // kRecords grey 6x6 images: class 0 has a bright top half, class 1 a bright
 // bottom half, class 2 a bright left half; plus counter-based noise.
-void WriteLmdb(const std::string& path) {
+void write_lmdb(const std::string& path) {
   LmdbWriterOptions options;
   options.initial_map_bytes = size_t{1} << 22;
   LmdbWriter writer;
-  ASSERT_TRUE(LmdbWriter::Open(path, options, &writer).ok());
-  const uint64_t key = KeyFor(11, "solver_test_images");
+  ASSERT_TRUE(LmdbWriter::open(path, options, &writer).ok());
+  const uint64_t key = key_for(11, "solver_test_images");
   for (int r = 0; r < kRecords; ++r) {
     DatumRecord d;
     d.channels = 1;
@@ -51,18 +51,18 @@ void WriteLmdb(const std::string& path) {
     for (int y = 0; y < kSide; ++y) {
       for (int x = 0; x < kSide; ++x) {
         const bool bright = d.label == 0 ? y < kSide / 2 : (d.label == 1 ? y >= kSide / 2 : x < 3);
-        const int noise = static_cast<int>(UniformIntAt(key, r, y * kSide + x, 60));
+        const int noise = static_cast<int>(uniform_int_at(key, r, y * kSide + x, 60));
         d.data[y * kSide + x] = static_cast<char>((bright ? 170 : 20) + noise);
       }
     }
     char k[16];
     std::snprintf(k, sizeof(k), "%05d", r);
-    ASSERT_TRUE(writer.Put(k, SerializeDatum(d)).ok());
+    ASSERT_TRUE(writer.put(k, serialize_datum(d)).ok());
   }
-  ASSERT_TRUE(writer.Close().ok());
+  ASSERT_TRUE(writer.close().ok());
 }
 
-LayerConfig Layer(const std::string& name, const std::string& type, std::vector<std::string> bottom,
+LayerConfig layer(const std::string& name, const std::string& type, std::vector<std::string> bottom,
                   std::vector<std::string> top) {
   LayerConfig l;
   l.name = name;
@@ -74,31 +74,31 @@ LayerConfig Layer(const std::string& name, const std::string& type, std::vector<
 
 // Data (random crop 5 + mirror) -> ip1 (12) -> ReLU -> Dropout -> `head` (3)
 // -> SoftmaxWithLoss, and Accuracy in TEST.
-NetConfig TinyNet(const std::string& lmdb, int batch, const std::string& head = "ip2") {
+NetConfig tiny_net(const std::string& lmdb, int batch, const std::string& head = "ip2") {
   NetConfig c;
   c.name = "tiny";
-  LayerConfig data = Layer("data", "Data", {}, {"data", "label"});
+  LayerConfig data = layer("data", "Data", {}, {"data", "label"});
   data.data.source = lmdb;
   data.data.batch_size = batch;
   data.transform.scale = 1.0f / 255;
   data.transform.crop_size = 5;
   data.transform.mirror = true;
-  LayerConfig ip1 = Layer("ip1", "InnerProduct", {"data"}, {"ip1"});
+  LayerConfig ip1 = layer("ip1", "InnerProduct", {"data"}, {"ip1"});
   ip1.inner_product.num_output = 12;
   ip1.inner_product.weight_filler.type = "gaussian";
   ip1.inner_product.weight_filler.std = 0.1f;
   ip1.inner_product.bias_filler.value = 0.05f;
-  LayerConfig relu = Layer("relu1", "ReLU", {"ip1"}, {"ip1"});
-  LayerConfig drop = Layer("drop1", "Dropout", {"ip1"}, {"ip1"});
+  LayerConfig relu = layer("relu1", "ReLU", {"ip1"}, {"ip1"});
+  LayerConfig drop = layer("drop1", "Dropout", {"ip1"}, {"ip1"});
   drop.dropout.dropout_ratio = 0.2f;
-  LayerConfig ip2 = Layer(head, "InnerProduct", {"ip1"}, {"score"});
+  LayerConfig ip2 = layer(head, "InnerProduct", {"ip1"}, {"score"});
   ip2.inner_product.num_output = kClasses;
   ip2.inner_product.weight_filler.type = "gaussian";
   ip2.inner_product.weight_filler.std = 0.1f;
   ip2.param = {ParamConfig{1.0f, 1.0f}, ParamConfig{2.0f, 0.0f}};
-  LayerConfig acc = Layer("acc", "Accuracy", {"score", "label"}, {"accuracy"});
+  LayerConfig acc = layer("acc", "Accuracy", {"score", "label"}, {"accuracy"});
   acc.include_phases = {Phase::kTest};
-  LayerConfig loss = Layer("loss", "SoftmaxWithLoss", {"score", "label"}, {"loss"});
+  LayerConfig loss = layer("loss", "SoftmaxWithLoss", {"score", "label"}, {"loss"});
   c.layers = {data, ip1, relu, drop, ip2, acc, loss};
   return c;
 }
@@ -108,14 +108,14 @@ class SolverTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(::testing::TempDir() + "banyan_solver_XXXXXX");
     ASSERT_NE(mkdtemp(dir_->data()), nullptr);
-    WriteLmdb(*dir_ + "/lmdb");
+    write_lmdb(*dir_ + "/lmdb");
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
     delete dir_;
   }
 
-  SolverConfig Config(Type type = Type::kSgd, float lr = 0.1f) const {
+  SolverConfig config(Type type = Type::kSgd, float lr = 0.1f) const {
     SolverConfig c;
     c.source_file = "tiny_solver.prototxt";
     c.type = type;
@@ -132,15 +132,15 @@ class SolverTest : public ::testing::Test {
     return c;
   }
 
-  std::unique_ptr<Solver> Make(const SolverConfig& c, int batch = 6,
+  std::unique_ptr<Solver> make(const SolverConfig& c, int batch = 6,
                                const std::string& head = "ip2", SolverOptions options = {}) {
     std::unique_ptr<Solver> s;
-    Status st = Solver::Create(c, TinyNet(*dir_ + "/lmdb", batch, head), options, &s);
+    Status st = Solver::create(c, tiny_net(*dir_ + "/lmdb", batch, head), options, &s);
     EXPECT_TRUE(st.ok()) << st.message();
     return s;
   }
 
-  static std::vector<float> Params(Solver& s) {
+  static std::vector<float> params(Solver& s) {
     Net& n = s.train_net();
     return std::vector<float>(n.param_data(), n.param_data() + n.param_count());
   }
@@ -151,22 +151,22 @@ class SolverTest : public ::testing::Test {
 std::string* SolverTest::dir_ = nullptr;
 
 // Runs 50 iterations; returns (loss of the first, mean loss of the last 10).
-std::pair<float, float> FirstAndLastLoss(Solver& s) {
-  EXPECT_TRUE(s.Step(1).ok());
+std::pair<float, float> first_and_last_loss(Solver& s) {
+  EXPECT_TRUE(s.step(1).ok());
   const float first = s.last_loss();
-  EXPECT_TRUE(s.Step(49).ok());
+  EXPECT_TRUE(s.step(49).ok());
   return {first, s.smoothed_loss()};
 }
 
 TEST_F(SolverTest, SgdLossFallsAndTestAccuracyRises) {
-  std::unique_ptr<Solver> s = Make(Config());
+  std::unique_ptr<Solver> s = make(config());
   ASSERT_NE(s, nullptr);
   TestResults before, after;
-  ASSERT_TRUE(s->TestAll(&before).ok());
-  auto [first, last] = FirstAndLastLoss(*s);
+  ASSERT_TRUE(s->test_all(&before).ok());
+  auto [first, last] = first_and_last_loss(*s);
   EXPECT_NEAR(first, std::log(3.0), 0.3);
   EXPECT_LT(last, 0.5f * first) << "first " << first << ", last " << last;
-  ASSERT_TRUE(s->TestAll(&after).ok());
+  ASSERT_TRUE(s->test_all(&after).ok());
   ASSERT_EQ(after.size(), 1u);
   ASSERT_EQ(after[0].size(), 2u);  // accuracy, loss
   EXPECT_EQ(after[0][0].first, "accuracy");
@@ -179,10 +179,10 @@ TEST_F(SolverTest, OtherUpdateRulesReduceTheLoss) {
   const std::pair<Type, float> rules[] = {
       {Type::kNesterov, 0.05f}, {Type::kAdaGrad, 0.1f}, {Type::kAdam, 0.01f}};
   for (auto [type, lr] : rules) {
-    std::unique_ptr<Solver> s = Make(Config(type, lr));
+    std::unique_ptr<Solver> s = make(config(type, lr));
     ASSERT_NE(s, nullptr);
-    auto [first, last] = FirstAndLastLoss(*s);
-    EXPECT_LT(last, 0.5f * first) << SolverTypeName(type) << ": first " << first << ", last "
+    auto [first, last] = first_and_last_loss(*s);
+    EXPECT_LT(last, 0.5f * first) << solver_type_name(type) << ": first " << first << ", last "
                                   << last;
   }
 }
@@ -190,90 +190,90 @@ TEST_F(SolverTest, OtherUpdateRulesReduceTheLoss) {
 // 20 iterations straight == 10, snapshot, a fresh solver restored, 10 more.
 TEST_F(SolverTest, ResumeIsBitwiseExact) {
   for (Type type : {Type::kSgd, Type::kAdam}) {
-    SolverConfig c = Config(type, type == Type::kAdam ? 0.01f : 0.1f);
-    std::unique_ptr<Solver> straight = Make(c);
-    ASSERT_TRUE(straight->Step(20).ok());
+    SolverConfig c = config(type, type == Type::kAdam ? 0.01f : 0.1f);
+    std::unique_ptr<Solver> straight = make(c);
+    ASSERT_TRUE(straight->step(20).ok());
 
-    std::unique_ptr<Solver> first = Make(c);
-    ASSERT_TRUE(first->Step(10).ok());
+    std::unique_ptr<Solver> first = make(c);
+    ASSERT_TRUE(first->step(10).ok());
     std::string weights;
-    ASSERT_TRUE(first->Snapshot(&weights).ok());
+    ASSERT_TRUE(first->snapshot(&weights).ok());
     EXPECT_EQ(weights, c.snapshot_prefix + "_iter_10.banyan");
     const std::string state = c.snapshot_prefix + "_iter_10.solverstate";
-    ASSERT_TRUE(Exists(state));
+    ASSERT_TRUE(exists(state));
     first.reset();
 
-    std::unique_ptr<Solver> resumed = Make(c);
-    const std::vector<float> fresh = Params(*resumed);
-    Status st = resumed->Restore(state);
+    std::unique_ptr<Solver> resumed = make(c);
+    const std::vector<float> fresh = params(*resumed);
+    Status st = resumed->restore(state);
     ASSERT_TRUE(st.ok()) << st.message();
     EXPECT_EQ(resumed->iteration(), 10);
-    ASSERT_TRUE(resumed->Step(10).ok());
+    ASSERT_TRUE(resumed->step(10).ok());
     EXPECT_EQ(resumed->iteration(), 20);
-    const std::vector<float> a = Params(*straight), b = Params(*resumed);
+    const std::vector<float> a = params(*straight), b = params(*resumed);
     ASSERT_EQ(a.size(), b.size());
     EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
-        << SolverTypeName(type) << ": resumed parameters differ";
+        << solver_type_name(type) << ": resumed parameters differ";
     EXPECT_NE(a, fresh);
   }
 }
 
 TEST_F(SolverTest, RestoreRejectsAnotherSolverType) {
-  std::unique_ptr<Solver> sgd = Make(Config());
-  ASSERT_TRUE(sgd->Step(2).ok());
-  ASSERT_TRUE(sgd->Snapshot().ok());
-  std::unique_ptr<Solver> adam = Make(Config(Type::kAdam, 0.01f));
-  Status s = adam->Restore(Config().snapshot_prefix + "_iter_2.solverstate");
+  std::unique_ptr<Solver> sgd = make(config());
+  ASSERT_TRUE(sgd->step(2).ok());
+  ASSERT_TRUE(sgd->snapshot().ok());
+  std::unique_ptr<Solver> adam = make(config(Type::kAdam, 0.01f));
+  Status s = adam->restore(config().snapshot_prefix + "_iter_2.solverstate");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("SGD"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("Adam"), std::string::npos) << s.message();
   // A state written for another net (a renamed head) is refused before anything changes.
-  std::unique_ptr<Solver> other = Make(Config(), 6, "head");
-  const std::vector<float> before = Params(*other);
-  s = other->Restore(Config().snapshot_prefix + "_iter_2.solverstate");
+  std::unique_ptr<Solver> other = make(config(), 6, "head");
+  const std::vector<float> before = params(*other);
+  s = other->restore(config().snapshot_prefix + "_iter_2.solverstate");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("head/0"), std::string::npos) << s.message();
-  EXPECT_EQ(Params(*other), before);
+  EXPECT_EQ(params(*other), before);
   EXPECT_EQ(other->iteration(), 0);
 }
 
 TEST_F(SolverTest, FineTuningCopiesMatchingLayers) {
-  std::unique_ptr<Solver> base = Make(Config());
-  ASSERT_TRUE(base->Step(10).ok());
+  std::unique_ptr<Solver> base = make(config());
+  ASSERT_TRUE(base->step(10).ok());
   std::string weights;
-  ASSERT_TRUE(base->Snapshot(&weights).ok());
+  ASSERT_TRUE(base->snapshot(&weights).ok());
   // Same body, a new head: ip1 comes from the file, the head keeps its init.
-  std::unique_ptr<Solver> tuned = Make(Config(), 6, "head");
-  const std::vector<float> head_init(tuned->train_net().FindParam("head/0")->blob->data(),
-                                     tuned->train_net().FindParam("head/0")->blob->data() + 36);
-  Status st = tuned->LoadWeights(weights + "," + weights);
+  std::unique_ptr<Solver> tuned = make(config(), 6, "head");
+  const std::vector<float> head_init(tuned->train_net().find_param("head/0")->blob->data(),
+                                     tuned->train_net().find_param("head/0")->blob->data() + 36);
+  Status st = tuned->load_weights(weights + "," + weights);
   ASSERT_TRUE(st.ok()) << st.message();
   for (const std::string name : {"ip1/0", "ip1/1"}) {
-    const NetParam* a = base->train_net().FindParam(name);
-    const NetParam* b = tuned->train_net().FindParam(name);
+    const NetParam* a = base->train_net().find_param(name);
+    const NetParam* b = tuned->train_net().find_param(name);
     ASSERT_NE(b, nullptr);
     EXPECT_EQ(std::memcmp(a->blob->data(), b->blob->data(), a->blob->count() * 4), 0) << name;
   }
-  const float* head = tuned->train_net().FindParam("head/0")->blob->data();
+  const float* head = tuned->train_net().find_param("head/0")->blob->data();
   EXPECT_EQ(std::vector<float>(head, head + 36), head_init);
-  EXPECT_NE(head[0], base->train_net().FindParam("ip2/0")->blob->data()[0]);
+  EXPECT_NE(head[0], base->train_net().find_param("ip2/0")->blob->data()[0]);
   // The test net shares the train net's parameters, so it sees the loaded ones.
-  EXPECT_EQ(tuned->test_nets()[0]->FindParam("ip1/0")->blob->data()[3],
-            base->train_net().FindParam("ip1/0")->blob->data()[3]);
-  EXPECT_EQ(tuned->LoadWeights(weights + ",").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(tuned->LoadWeights(*dir_ + "/absent.banyan").code(), StatusCode::kNotFound);
+  EXPECT_EQ(tuned->test_nets()[0]->find_param("ip1/0")->blob->data()[3],
+            base->train_net().find_param("ip1/0")->blob->data()[3]);
+  EXPECT_EQ(tuned->load_weights(weights + ",").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(tuned->load_weights(*dir_ + "/absent.banyan").code(), StatusCode::kNotFound);
 }
 
 // iter_size 2 with batch B equals iter_size 1 with batch 2B: the same global
 // samples, crops, mirrors and dropout masks, gradients averaged the same way.
 TEST_F(SolverTest, IterSizeMatchesALargerBatch) {
-  SolverConfig c = Config();
-  std::unique_ptr<Solver> big = Make(c, 8);
+  SolverConfig c = config();
+  std::unique_ptr<Solver> big = make(c, 8);
   c.iter_size = 2;
-  std::unique_ptr<Solver> accumulated = Make(c, 4);
-  ASSERT_TRUE(big->Step(4).ok());
-  ASSERT_TRUE(accumulated->Step(4).ok());
-  const std::vector<float> a = Params(*big), b = Params(*accumulated);
+  std::unique_ptr<Solver> accumulated = make(c, 4);
+  ASSERT_TRUE(big->step(4).ok());
+  ASSERT_TRUE(accumulated->step(4).ok());
+  const std::vector<float> a = params(*big), b = params(*accumulated);
   ASSERT_EQ(a.size(), b.size());
   double max_rel = 0.0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -283,29 +283,29 @@ TEST_F(SolverTest, IterSizeMatchesALargerBatch) {
   EXPECT_LT(max_rel, 1e-5);
   EXPECT_NEAR(big->last_loss(), accumulated->last_loss(), 1e-5);
   // Not trivially equal: a different batch order would differ clearly.
-  std::unique_ptr<Solver> other = Make(Config(), 4);
-  ASSERT_TRUE(other->Step(8).ok());
-  EXPECT_NE(Params(*other), a);
+  std::unique_ptr<Solver> other = make(config(), 4);
+  ASSERT_TRUE(other->step(8).ok());
+  EXPECT_NE(params(*other), a);
 }
 
 TEST_F(SolverTest, StopFlagSnapshotsAndCancels) {
   std::atomic<bool> stop{false};
   SolverOptions options;
   options.stop_requested = &stop;
-  SolverConfig c = Config();
-  std::unique_ptr<Solver> s = Make(c, 6, "ip2", options);
-  ASSERT_TRUE(s->Step(3).ok());
+  SolverConfig c = config();
+  std::unique_ptr<Solver> s = make(c, 6, "ip2", options);
+  ASSERT_TRUE(s->step(3).ok());
   stop = true;
-  Status st = s->Solve();
+  Status st = s->solve();
   EXPECT_EQ(st.code(), StatusCode::kCancelled);
   const std::string state = c.snapshot_prefix + "_iter_3.solverstate";
   EXPECT_NE(st.message().find(state), std::string::npos) << st.message();
-  EXPECT_TRUE(Exists(state));
-  EXPECT_TRUE(Exists(c.snapshot_prefix + "_iter_3.banyan"));
+  EXPECT_TRUE(exists(state));
+  EXPECT_TRUE(exists(c.snapshot_prefix + "_iter_3.banyan"));
   EXPECT_EQ(s->iteration(), 3);
 }
 
-std::vector<std::string> Lines(const std::string& path) {
+std::vector<std::string> lines(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -313,7 +313,7 @@ std::vector<std::string> Lines(const std::string& path) {
 }
 
 TEST_F(SolverTest, SolveFollowsTheScheduleAndWritesMetrics) {
-  SolverConfig c = Config();
+  SolverConfig c = config();
   c.max_iter = 6;
   c.snapshot = 4;
   c.snapshot_after_train = true;
@@ -321,15 +321,15 @@ TEST_F(SolverTest, SolveFollowsTheScheduleAndWritesMetrics) {
   c.display = 2;
   SolverOptions options;
   options.metrics_path = c.snapshot_prefix + "_metrics.jsonl";
-  std::unique_ptr<Solver> s = Make(c, 6, "ip2", options);
-  Status st = s->Solve();
+  std::unique_ptr<Solver> s = make(c, 6, "ip2", options);
+  Status st = s->solve();
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(s->iteration(), 6);
-  EXPECT_TRUE(Exists(c.snapshot_prefix + "_iter_4.solverstate"));
-  EXPECT_TRUE(Exists(c.snapshot_prefix + "_iter_6.solverstate"));
-  EXPECT_FALSE(Exists(c.snapshot_prefix + "_iter_3.solverstate"));
+  EXPECT_TRUE(exists(c.snapshot_prefix + "_iter_4.solverstate"));
+  EXPECT_TRUE(exists(c.snapshot_prefix + "_iter_6.solverstate"));
+  EXPECT_FALSE(exists(c.snapshot_prefix + "_iter_3.solverstate"));
   std::vector<std::string> train, test;
-  for (const std::string& l : Lines(options.metrics_path)) {
+  for (const std::string& l : lines(options.metrics_path)) {
     ASSERT_EQ(l.front(), '{');
     ASSERT_EQ(l.back(), '}');
     (l.find("\"phase\":\"train\"") != std::string::npos ? train : test).push_back(l);
@@ -347,26 +347,26 @@ TEST_F(SolverTest, SolveFollowsTheScheduleAndWritesMetrics) {
 
 TEST_F(SolverTest, CreateRejectsWhatItCannotHonour) {
   std::unique_ptr<Solver> s;
-  NetConfig net = TinyNet(*dir_ + "/lmdb", 4);
+  NetConfig net = tiny_net(*dir_ + "/lmdb", 4);
   SolverOptions gpu;
-  gpu.device = Device::Cuda(0);
-  Status st = Solver::Create(Config(), net, gpu, &s);
+  gpu.device = Device::cuda(0);
+  Status st = Solver::create(config(), net, gpu, &s);
   EXPECT_EQ(st.code(), StatusCode::kUnimplemented);
   EXPECT_NE(st.message().find("cuda:0"), std::string::npos) << st.message();
-  SolverConfig c = Config();
+  SolverConfig c = config();
   c.lr_policy = "step";
-  st = Solver::Create(c, net, {}, &s);
+  st = Solver::create(c, net, {}, &s);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("stepsize"), std::string::npos) << st.message();
-  c = Config();
+  c = config();
   c.snapshot = 10;
   c.snapshot_prefix = *dir_ + "/missing_dir/run";
-  st = Solver::Create(c, net, {}, &s);
+  st = Solver::create(c, net, {}, &s);
   EXPECT_EQ(st.code(), StatusCode::kNotFound);
   EXPECT_NE(st.message().find("missing_dir"), std::string::npos) << st.message();
-  c = Config();
+  c = config();
   c.test_iter = {0};
-  EXPECT_EQ(Solver::Create(c, net, {}, &s).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Solver::create(c, net, {}, &s).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s, nullptr);
 }
 
@@ -375,7 +375,7 @@ TEST(MetricsTest, FormatsOneJsonObject) {
   m.iter = 100;
   m.phase = "train";
   m.values = {{"loss", 0.31}, {"lr", 0.01}, {"na\"me", std::nan("")}};
-  EXPECT_EQ(FormatMetricsLine(m),
+  EXPECT_EQ(format_metrics_line(m),
             "{\"iter\":100,\"phase\":\"train\",\"loss\":0.31,\"lr\":0.01,\"na\\\"me\":null}");
 }
 

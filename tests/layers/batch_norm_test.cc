@@ -15,14 +15,14 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
-using banyan::testing::FillUniform;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
+using banyan::testing::fill_uniform;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeBatchNormConfig(std::optional<bool> global = std::nullopt, float maf = 0.999f,
-                                float eps = 1e-5f) {
+LayerConfig make_batch_norm_config(std::optional<bool> global = std::nullopt, float maf = 0.999f,
+                                   float eps = 1e-5f) {
   LayerConfig c;
   c.name = "bn1";
   c.type = "BatchNorm";
@@ -38,7 +38,7 @@ struct ChannelStats {
 };
 
 // Per-channel statistics of x (N, C, ...), channels on axis 1.
-ChannelStats Reference(const float* x, const Shape& s) {
+ChannelStats reference(const float* x, const Shape& s) {
   const int64_t n = s.dim(0), c = s.num_axes() > 1 ? s.dim(1) : 1;
   const int64_t spatial = s.count() / (n * c);
   ChannelStats r;
@@ -56,8 +56,8 @@ ChannelStats Reference(const float* x, const Shape& s) {
 }
 
 // Checks y == (x - mean[c]) / sqrt(var[c] + eps) elementwise.
-void ExpectNormalized(const Blob& x, const Blob& y, const std::vector<double>& mean,
-                      const std::vector<double>& var, double eps) {
+void expect_normalized(const Blob& x, const Blob& y, const std::vector<double>& mean,
+                       const std::vector<double>& var, double eps) {
   const int64_t c = static_cast<int64_t>(mean.size());
   const int64_t spatial = x.count() / (x.dim(0) * c);
   for (int64_t i = 0; i < x.count(); ++i) {
@@ -74,9 +74,9 @@ TEST(BatchNormLayerTest, ShapesAndParameterLayout) {
   };
   for (const Case& c : {Case{Shape{2, 3, 4, 5}, 3}, Case{Shape{5, 7}, 7}, Case{Shape{6}, 1},
                         Case{Shape{2, 3, 1, 2, 2}, 3}}) {
-    auto layer = NewBatchNormLayer(MakeBatchNormConfig());
+    auto layer = new_batch_norm_layer(make_batch_norm_config());
     LayerHarness h({c.bottom}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok()) << c.bottom.ToString();
+    ASSERT_TRUE(h.setup(*layer).ok()) << c.bottom.to_string();
     EXPECT_EQ(h.top()[0]->shape(), c.bottom);
     ASSERT_EQ(layer->params().size(), 3u);
     EXPECT_EQ(layer->params()[0].blob->shape(), Shape{c.channels});
@@ -98,15 +98,15 @@ TEST(BatchNormLayerTest, RejectsBadConfig) {
     std::string expect;
   };
   const Case cases[] = {
-      {MakeBatchNormConfig(std::nullopt, 0.9f, -1.0f), {Shape{2, 3}}, "eps"},
-      {MakeBatchNormConfig(std::nullopt, 1.5f), {Shape{2, 3}}, "moving_average_fraction"},
-      {MakeBatchNormConfig(), {Shape{}}, "shape ()"},
-      {MakeBatchNormConfig(), {Shape{2, 3}, Shape{2, 3}}, "got 2"},
+      {make_batch_norm_config(std::nullopt, 0.9f, -1.0f), {Shape{2, 3}}, "eps"},
+      {make_batch_norm_config(std::nullopt, 1.5f), {Shape{2, 3}}, "moving_average_fraction"},
+      {make_batch_norm_config(), {Shape{}}, "shape ()"},
+      {make_batch_norm_config(), {Shape{2, 3}, Shape{2, 3}}, "got 2"},
   };
   for (const Case& c : cases) {
-    auto layer = NewBatchNormLayer(c.config);
+    auto layer = new_batch_norm_layer(c.config);
     LayerHarness h(c.shapes, 1);
-    Status s = h.Setup(*layer);
+    Status s = h.setup(*layer);
     ASSERT_FALSE(s.ok()) << c.expect;
     EXPECT_NE(s.message().find("'bn1'"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
@@ -115,31 +115,31 @@ TEST(BatchNormLayerTest, RejectsBadConfig) {
 
 TEST(BatchNormLayerTest, TrainForwardUsesBatchStatistics) {
   for (const Shape& shape : {Shape{3, 2, 2, 3}, Shape{5, 4}, Shape{2, 3, 1, 2, 2}, Shape{7}}) {
-    auto layer = NewBatchNormLayer(MakeBatchNormConfig(std::nullopt, 0.999f, 1e-3f));
+    auto layer = new_batch_norm_layer(make_batch_norm_config(std::nullopt, 0.999f, 1e-3f));
     LayerHarness h({shape}, 1, 2);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    FillGaussian(h.bottom()[0]->data(), shape.count(), 5, 1.5f, 2.0f);
-    layer->Forward(h.bottom(), h.top(), h.ctx());
-    ChannelStats r = Reference(h.bottom()[0]->data(), shape);
-    ExpectNormalized(*h.bottom()[0], *h.top()[0], r.mean, r.var, 1e-3);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    fill_gaussian(h.bottom()[0]->data(), shape.count(), 5, 1.5f, 2.0f);
+    layer->forward(h.bottom(), h.top(), h.ctx());
+    ChannelStats r = reference(h.bottom()[0]->data(), shape);
+    expect_normalized(*h.bottom()[0], *h.top()[0], r.mean, r.var, 1e-3);
   }
 }
 
 TEST(BatchNormLayerTest, RunningStatisticsFollowCaffesUpdate) {
   const Shape shape{4, 3, 2, 2};
   const float maf = 0.9f;
-  auto layer = NewBatchNormLayer(MakeBatchNormConfig(std::nullopt, maf));
+  auto layer = new_batch_norm_layer(make_batch_norm_config(std::nullopt, maf));
   LayerHarness h({shape}, 1, 3);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   auto& p = layer->params();
   // Start from arbitrary stored statistics (the harness filled them).
   std::vector<double> mean(p[0].blob->data(), p[0].blob->data() + 3);
   std::vector<double> var(p[1].blob->data(), p[1].blob->data() + 3);
   double s = p[2].blob->data()[0];
   for (uint64_t pass = 0; pass < 2; ++pass) {
-    FillGaussian(h.bottom()[0]->data(), shape.count(), 10 + pass, 0.5f * pass, 1.0f + pass);
-    ChannelStats r = Reference(h.bottom()[0]->data(), shape);
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    fill_gaussian(h.bottom()[0]->data(), shape.count(), 10 + pass, 0.5f * pass, 1.0f + pass);
+    ChannelStats r = reference(h.bottom()[0]->data(), shape);
+    layer->forward(h.bottom(), h.top(), h.ctx());
     const double correction = static_cast<double>(r.m) / (r.m - 1);
     s = s * maf + 1.0;
     for (int c = 0; c < 3; ++c) {
@@ -155,8 +155,8 @@ TEST(BatchNormLayerTest, RunningStatisticsFollowCaffesUpdate) {
 }
 
 // Sets the stored statistics to known values.
-void SetStored(Layer& layer, const std::vector<float>& mean, const std::vector<float>& var,
-               float factor) {
+void set_stored(Layer& layer, const std::vector<float>& mean, const std::vector<float>& var,
+                float factor) {
   std::copy(mean.begin(), mean.end(), layer.params()[0].blob->data());
   std::copy(var.begin(), var.end(), layer.params()[1].blob->data());
   layer.params()[2].blob->data()[0] = factor;
@@ -166,15 +166,15 @@ TEST(BatchNormLayerTest, TestPhaseUsesStoredStatistics) {
   const Shape shape{3, 2, 4};
   const std::vector<float> mean{1.0f, -2.0f}, var{4.0f, 0.5f};
   for (float factor : {2.5f, 0.0f}) {
-    auto layer = NewBatchNormLayer(MakeBatchNormConfig());
+    auto layer = new_batch_norm_layer(make_batch_norm_config());
     LayerHarness h({shape}, 1, 4);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    SetStored(*layer, mean, var, factor);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    set_stored(*layer, mean, var, factor);
     h.ctx().step().phase = Phase::kTest;
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     const double scale = factor == 0.0f ? 1.0 : 1.0 / factor;  // 0 reads as 1
-    ExpectNormalized(*h.bottom()[0], *h.top()[0], {mean[0] * scale, mean[1] * scale},
-                     {var[0] * scale, var[1] * scale}, 1e-5);
+    expect_normalized(*h.bottom()[0], *h.top()[0], {mean[0] * scale, mean[1] * scale},
+                      {var[0] * scale, var[1] * scale}, 1e-5);
     EXPECT_EQ(layer->params()[0].blob->data()[1], mean[1]);  // nothing updated
     EXPECT_EQ(layer->params()[1].blob->data()[0], var[0]);
     EXPECT_EQ(layer->params()[2].blob->data()[0], factor);
@@ -186,24 +186,24 @@ TEST(BatchNormLayerTest, ExplicitUseGlobalStatsOverridesPhase) {
   const std::vector<float> mean{0.5f, -1.0f}, var{2.0f, 3.0f};
   {
     // TRAIN with global statistics: stored values, no update.
-    auto layer = NewBatchNormLayer(MakeBatchNormConfig(true));
+    auto layer = new_batch_norm_layer(make_batch_norm_config(true));
     LayerHarness h({shape}, 1, 6);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    SetStored(*layer, mean, var, 1.0f);
-    layer->Forward(h.bottom(), h.top(), h.ctx());
-    ExpectNormalized(*h.bottom()[0], *h.top()[0], {0.5, -1.0}, {2.0, 3.0}, 1e-5);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    set_stored(*layer, mean, var, 1.0f);
+    layer->forward(h.bottom(), h.top(), h.ctx());
+    expect_normalized(*h.bottom()[0], *h.top()[0], {0.5, -1.0}, {2.0, 3.0}, 1e-5);
     EXPECT_EQ(layer->params()[2].blob->data()[0], 1.0f);
   }
   {
     // TEST with batch statistics.
-    auto layer = NewBatchNormLayer(MakeBatchNormConfig(false));
+    auto layer = new_batch_norm_layer(make_batch_norm_config(false));
     LayerHarness h({shape}, 1, 7);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    SetStored(*layer, mean, var, 1.0f);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    set_stored(*layer, mean, var, 1.0f);
     h.ctx().step().phase = Phase::kTest;
-    layer->Forward(h.bottom(), h.top(), h.ctx());
-    ChannelStats r = Reference(h.bottom()[0]->data(), shape);
-    ExpectNormalized(*h.bottom()[0], *h.top()[0], r.mean, r.var, 1e-5);
+    layer->forward(h.bottom(), h.top(), h.ctx());
+    ChannelStats r = reference(h.bottom()[0]->data(), shape);
+    expect_normalized(*h.bottom()[0], *h.top()[0], r.mean, r.var, 1e-5);
   }
 }
 
@@ -211,25 +211,25 @@ TEST(BatchNormLayerTest, GradientsMatchFiniteDifferences) {
   // Batch statistics: forward updates the stored statistics each time, but
   // the output depends only on the batch, so finite differences hold.
   for (const Shape& shape : {Shape{3, 2, 2, 3}, Shape{4, 3}}) {
-    auto layer = NewBatchNormLayer(MakeBatchNormConfig(std::nullopt, 0.9f, 1e-3f));
+    auto layer = new_batch_norm_layer(make_batch_norm_config(std::nullopt, 0.9f, 1e-3f));
     LayerHarness h({shape}, 1, 8);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    CheckGradients(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    check_gradients(*layer, h);
   }
   // Global statistics.
-  auto layer = NewBatchNormLayer(MakeBatchNormConfig(true));
+  auto layer = new_batch_norm_layer(make_batch_norm_config(true));
   LayerHarness h({Shape{2, 3, 2, 2}}, 1, 9);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  FillUniform(layer->params()[1].blob->data(), 3, 2, 0.5f, 2.0f);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  fill_uniform(layer->params()[1].blob->data(), 3, 2, 0.5f, 2.0f);
   layer->params()[2].blob->data()[0] = 1.5f;
-  CheckGradients(*layer, h);
+  check_gradients(*layer, h);
 }
 
 TEST(BatchNormLayerTest, BottomGradientIsOverwritten) {
-  auto layer = NewBatchNormLayer(MakeBatchNormConfig());
+  auto layer = new_batch_norm_layer(make_batch_norm_config());
   LayerHarness h({Shape{3, 2, 4}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 }  // namespace

@@ -12,12 +12,12 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeConcatConfig(int axis) {
+LayerConfig make_concat_config(int axis) {
   LayerConfig c;
   c.name = "cat";
   c.type = "Concat";
@@ -26,7 +26,7 @@ LayerConfig MakeConcatConfig(int axis) {
 }
 
 // Multi-index of flat element i of shape s.
-std::vector<int64_t> Unravel(int64_t i, const Shape& s) {
+std::vector<int64_t> unravel(int64_t i, const Shape& s) {
   std::vector<int64_t> idx(s.num_axes());
   for (int d = s.num_axes() - 1; d >= 0; --d) {
     idx[d] = i % s.dim(d);
@@ -35,7 +35,7 @@ std::vector<int64_t> Unravel(int64_t i, const Shape& s) {
   return idx;
 }
 
-int64_t Ravel(const std::vector<int64_t>& idx, const Shape& s) {
+int64_t ravel(const std::vector<int64_t>& idx, const Shape& s) {
   int64_t i = 0;
   for (int d = 0; d < s.num_axes(); ++d) i = i * s.dim(d) + idx[d];
   return i;
@@ -55,9 +55,9 @@ TEST(ConcatLayerTest, ShapesOnSeveralAxes) {
       {1, {Shape{4, 3}}, Shape{4, 3}},
   };
   for (const Case& c : cases) {
-    auto layer = NewConcatLayer(MakeConcatConfig(c.axis));
+    auto layer = new_concat_layer(make_concat_config(c.axis));
     LayerHarness h(c.bottoms, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok()) << c.expect.ToString();
+    ASSERT_TRUE(h.setup(*layer).ok()) << c.expect.to_string();
     EXPECT_EQ(h.top()[0]->shape(), c.expect);
   }
 }
@@ -77,34 +77,34 @@ TEST(ConcatLayerTest, ErrorsNameTheMismatchingBottom) {
       {3, {Shape{2, 3, 4}, Shape{2, 3, 4}}, {"axis 3", "(2, 3, 4)"}},
   };
   for (const Case& c : cases) {
-    auto layer = NewConcatLayer(MakeConcatConfig(c.axis));
+    auto layer = new_concat_layer(make_concat_config(c.axis));
     LayerHarness h(c.bottoms, 1);
-    Status s = h.Setup(*layer);
+    Status s = h.setup(*layer);
     ASSERT_FALSE(s.ok()) << c.expect[0];
     EXPECT_NE(s.message().find("'cat'"), std::string::npos) << s.message();
     for (const std::string& e : c.expect) {
       EXPECT_NE(s.message().find(e), std::string::npos) << s.message();
     }
   }
-  auto layer = NewConcatLayer(MakeConcatConfig(1));
+  auto layer = new_concat_layer(make_concat_config(1));
   LayerHarness h({}, 1);
-  EXPECT_FALSE(h.Setup(*layer).ok());
+  EXPECT_FALSE(h.setup(*layer).ok());
 }
 
 TEST(ConcatLayerTest, ForwardMatchesIndexReference) {
   for (int axis : {0, 1, 2}) {
     std::vector<Shape> shapes{Shape{2, 3, 4}, Shape{2, 3, 4}, Shape{2, 3, 4}};
     for (size_t b = 0; b < shapes.size(); ++b) shapes[b].set_dim(axis, static_cast<int64_t>(b) + 1);
-    auto layer = NewConcatLayer(MakeConcatConfig(axis));
+    auto layer = new_concat_layer(make_concat_config(axis));
     LayerHarness h(shapes, 1, 4);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    ASSERT_TRUE(h.setup(*layer).ok());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     const Shape& ts = h.top()[0]->shape();
     for (int64_t i = 0; i < ts.count(); ++i) {
-      std::vector<int64_t> idx = Unravel(i, ts);
+      std::vector<int64_t> idx = unravel(i, ts);
       size_t b = 0;
       while (idx[axis] >= shapes[b].dim(axis)) idx[axis] -= shapes[b++].dim(axis);
-      EXPECT_EQ(h.top()[0]->data()[i], h.bottom()[b]->data()[Ravel(idx, shapes[b])])
+      EXPECT_EQ(h.top()[0]->data()[i], h.bottom()[b]->data()[ravel(idx, shapes[b])])
           << "axis " << axis << " element " << i;
     }
   }
@@ -112,28 +112,28 @@ TEST(ConcatLayerTest, ForwardMatchesIndexReference) {
 
 TEST(ConcatLayerTest, GradientsMatchFiniteDifferences) {
   for (int axis : {1, -1}) {
-    auto layer = NewConcatLayer(MakeConcatConfig(axis));
+    auto layer = new_concat_layer(make_concat_config(axis));
     LayerHarness h({Shape{2, 3, 3}, Shape{2, 3, 3}, Shape{2, 3, 3}}, 1, 5);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    CheckGradients(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    check_gradients(*layer, h);
   }
 }
 
 TEST(ConcatLayerTest, BottomGradientsAreOverwritten) {
-  auto layer = NewConcatLayer(MakeConcatConfig(1));
+  auto layer = new_concat_layer(make_concat_config(1));
   LayerHarness h({Shape{2, 3}, Shape{2, 5}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 TEST(ConcatLayerTest, OnlyPropagatingBottomsReceiveGradients) {
-  auto layer = NewConcatLayer(MakeConcatConfig(1));
+  auto layer = new_concat_layer(make_concat_config(1));
   LayerHarness h({Shape{2, 3}, Shape{2, 2}, Shape{2, 4}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  FillGaussian(h.top()[0]->diff(), h.top()[0]->count(), 3);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 3);
   for (Blob* b : h.bottom()) std::fill(b->diff(), b->diff() + b->count(), 9.0f);
-  layer->Backward(h.top(), {true, false, true}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {true, false, true}, h.bottom(), h.ctx());
   for (int i = 0; i < 4; ++i) EXPECT_EQ(h.bottom()[1]->diff()[i], 9.0f);
   const float* dy = h.top()[0]->diff();
   for (int n = 0; n < 2; ++n) {

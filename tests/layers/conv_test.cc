@@ -17,9 +17,9 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
 
@@ -33,7 +33,7 @@ struct ConvCase {
   bool bias = true;
 };
 
-LayerConfig MakeConvConfig(const ConvCase& k) {
+LayerConfig make_conv_config(const ConvCase& k) {
   LayerConfig c;
   c.name = "conv1";
   c.type = "Convolution";
@@ -58,8 +58,8 @@ LayerConfig MakeConvConfig(const ConvCase& k) {
 
 // Direct convolution in double, written from the definition: every output
 // pixel sums over its group's input channels and the kernel taps.
-std::vector<double> ReferenceConv(const Blob& x, const Blob& w, const Blob* b, const ConvCase& k,
-                                  const Shape& top_shape) {
+std::vector<double> reference_conv(const Blob& x, const Blob& w, const Blob* b, const ConvCase& k,
+                                   const Shape& top_shape) {
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
   const int64_t K = top_shape.dim(1), Ho = top_shape.dim(2), Wo = top_shape.dim(3);
   const int64_t cg = C / k.group, kg = K / k.group;
@@ -113,10 +113,10 @@ TEST(ConvolutionLayerTest, TopAndParamShapes) {
       {Shape{1, 1, 3, 3}, {1, 5, 5, 1, 1, 1, 1}, Shape{1, 1, 1, 1}},
   };
   for (const Case& c : cases) {
-    auto layer = NewConvolutionLayer(MakeConvConfig(c.conv));
+    auto layer = new_convolution_layer(make_conv_config(c.conv));
     LayerHarness h({c.bottom}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok()) << c.bottom.ToString();
-    EXPECT_EQ(h.top()[0]->shape(), c.top) << c.bottom.ToString();
+    ASSERT_TRUE(h.setup(*layer).ok()) << c.bottom.to_string();
+    EXPECT_EQ(h.top()[0]->shape(), c.top) << c.bottom.to_string();
     ASSERT_EQ(layer->params().size(), c.conv.bias ? 2u : 1u);
     EXPECT_EQ(layer->params()[0].blob->shape(),
               (Shape{c.conv.num_output, c.bottom.dim(1) / c.conv.group, c.conv.kernel_h,
@@ -130,19 +130,19 @@ TEST(ConvolutionLayerTest, TopAndParamShapes) {
 }
 
 TEST(ConvolutionLayerTest, AlexNetConv2WeightShape) {
-  auto layer = NewConvolutionLayer(MakeConvConfig({256, 5, 5, 1, 1, 2, 2, 1, 1, 2}));
+  auto layer = new_convolution_layer(make_conv_config({256, 5, 5, 1, 1, 2, 2, 1, 1, 2}));
   LayerHarness h({Shape{1, 96, 27, 27}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   EXPECT_EQ(layer->params()[0].blob->shape(), (Shape{256, 48, 5, 5}));
 }
 
-void ExpectSetupError(const ConvCase& k, std::vector<Shape> bottoms, int tops,
-                      const std::string& fragment, int axis = 1) {
-  LayerConfig config = MakeConvConfig(k);
+void expect_setup_error(const ConvCase& k, std::vector<Shape> bottoms, int tops,
+                        const std::string& fragment, int axis = 1) {
+  LayerConfig config = make_conv_config(k);
   config.convolution.axis = axis;
-  auto layer = NewConvolutionLayer(config);
+  auto layer = new_convolution_layer(config);
   LayerHarness h(std::move(bottoms), tops);
-  Status s = h.Setup(*layer);
+  Status s = h.setup(*layer);
   ASSERT_FALSE(s.ok()) << fragment;
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("'conv1'"), std::string::npos) << s.message();
@@ -151,19 +151,19 @@ void ExpectSetupError(const ConvCase& k, std::vector<Shape> bottoms, int tops,
 
 TEST(ConvolutionLayerTest, RejectsBadConfig) {
   const Shape ok{2, 4, 6, 6};
-  ExpectSetupError({4, 3, 3}, {Shape{4, 6, 6}}, 1, "(4, 6, 6)");
-  ExpectSetupError({4, 3, 3, 1, 1, 0, 0, 1, 1, 3}, {Shape{2, 6, 6, 6}}, 1, "group 3");
-  ExpectSetupError({4, 3, 3, 1, 1, 0, 0, 1, 1, 3}, {Shape{2, 6, 6, 6}}, 1, "num_output 4");
-  ExpectSetupError({4, 3, 3, 1, 1, 0, 0, 1, 1, 4}, {Shape{2, 6, 6, 6}}, 1, "channels 6");
-  ExpectSetupError({4, 9, 3}, {ok}, 1, "kernel 9x3");
-  ExpectSetupError({4, 3, 3, 1, 1, 0, 0, 3, 3}, {ok}, 1, "dilation 3x3");
-  ExpectSetupError({0, 3, 3}, {ok}, 1, "num_output must be positive, got 0");
-  ExpectSetupError({4, 3, 0}, {ok}, 1, "3x0");
-  ExpectSetupError({4, 3, 3, 0, 1}, {ok}, 1, "stride must be positive, got 0x1");
-  ExpectSetupError({4, 3, 3, 1, 1, -1, 0}, {ok}, 1, "pad must be >= 0, got -1x0");
-  ExpectSetupError({4, 3, 3}, {ok}, 1, "NCHW), got 2", 2);
-  ExpectSetupError({4, 3, 3}, {ok, ok}, 1, "got 2");
-  ExpectSetupError({4, 3, 3}, {ok}, 2, "got 2");
+  expect_setup_error({4, 3, 3}, {Shape{4, 6, 6}}, 1, "(4, 6, 6)");
+  expect_setup_error({4, 3, 3, 1, 1, 0, 0, 1, 1, 3}, {Shape{2, 6, 6, 6}}, 1, "group 3");
+  expect_setup_error({4, 3, 3, 1, 1, 0, 0, 1, 1, 3}, {Shape{2, 6, 6, 6}}, 1, "num_output 4");
+  expect_setup_error({4, 3, 3, 1, 1, 0, 0, 1, 1, 4}, {Shape{2, 6, 6, 6}}, 1, "channels 6");
+  expect_setup_error({4, 9, 3}, {ok}, 1, "kernel 9x3");
+  expect_setup_error({4, 3, 3, 1, 1, 0, 0, 3, 3}, {ok}, 1, "dilation 3x3");
+  expect_setup_error({0, 3, 3}, {ok}, 1, "num_output must be positive, got 0");
+  expect_setup_error({4, 3, 0}, {ok}, 1, "3x0");
+  expect_setup_error({4, 3, 3, 0, 1}, {ok}, 1, "stride must be positive, got 0x1");
+  expect_setup_error({4, 3, 3, 1, 1, -1, 0}, {ok}, 1, "pad must be >= 0, got -1x0");
+  expect_setup_error({4, 3, 3}, {ok}, 1, "NCHW), got 2", 2);
+  expect_setup_error({4, 3, 3}, {ok, ok}, 1, "got 2");
+  expect_setup_error({4, 3, 3}, {ok}, 2, "got 2");
 }
 
 // A bottom shape and a convolution, printed readably in test names' output.
@@ -174,7 +174,7 @@ struct ConvTestCase {
 
 void PrintTo(const ConvTestCase& c, std::ostream* os) {
   const ConvCase& k = c.conv;
-  *os << "bottom " << c.bottom.ToString() << " num_output " << k.num_output << " kernel "
+  *os << "bottom " << c.bottom.to_string() << " num_output " << k.num_output << " kernel "
       << k.kernel_h << "x" << k.kernel_w << " stride " << k.stride_h << "x" << k.stride_w << " pad "
       << k.pad_h << "x" << k.pad_w << " dilation " << k.dilation_h << "x" << k.dilation_w
       << " group " << k.group << (k.bias ? " bias" : " no bias");
@@ -195,15 +195,15 @@ class ConvolutionForwardTest : public ::testing::TestWithParam<ConvTestCase> {};
 TEST_P(ConvolutionForwardTest, MatchesDirectConvolution) {
   const Shape& shape = GetParam().bottom;
   const ConvCase& k = GetParam().conv;
-  auto layer = NewConvolutionLayer(MakeConvConfig(k));
+  auto layer = new_convolution_layer(make_conv_config(k));
   LayerHarness h({shape}, 1, 7);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   Blob* top = h.top()[0];
   std::fill(top->data(), top->data() + top->count(), std::numeric_limits<float>::quiet_NaN());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   const Blob* bias = k.bias ? layer->params()[1].blob.get() : nullptr;
   std::vector<double> ref =
-      ReferenceConv(*h.bottom()[0], *layer->params()[0].blob, bias, k, top->shape());
+      reference_conv(*h.bottom()[0], *layer->params()[0].blob, bias, k, top->shape());
   ASSERT_EQ(ref.size(), static_cast<size_t>(top->count()));
   double max_abs = 0.0;
   for (double v : ref) max_abs = std::max(max_abs, std::fabs(v));
@@ -230,37 +230,37 @@ class ConvolutionGradientTest : public ::testing::TestWithParam<ConvTestCase> {}
 TEST_P(ConvolutionGradientTest, MatchesFiniteDifferences) {
   const Shape& shape = GetParam().bottom;
   const ConvCase& k = GetParam().conv;
-  auto layer = NewConvolutionLayer(MakeConvConfig(k));
+  auto layer = new_convolution_layer(make_conv_config(k));
   LayerHarness h({shape}, 1, 3);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   GradientCheckOptions o;
   o.step = 1e-2f;
   o.threshold = 1e-2f;
-  CheckGradients(*layer, h, o);
+  check_gradients(*layer, h, o);
 }
 
 TEST_P(ConvolutionGradientTest, ParamGradientsAccumulate) {
   const Shape& shape = GetParam().bottom;
   const ConvCase& k = GetParam().conv;
-  auto layer = NewConvolutionLayer(MakeConvConfig(k));
+  auto layer = new_convolution_layer(make_conv_config(k));
   LayerHarness h({shape}, 1, 5);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, ConvolutionGradientTest, ::testing::ValuesIn(kGradientCases));
 
 TEST(ConvolutionLayerTest, NoBottomGradientWhenNotPropagating) {
-  auto layer = NewConvolutionLayer(MakeConvConfig({3, 3, 3, 1, 1, 1, 1}));
+  auto layer = new_convolution_layer(make_conv_config({3, 3, 3, 1, 1, 1, 1}));
   LayerHarness h({Shape{2, 2, 5, 5}}, 1, 11);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  FillGaussian(h.top()[0]->diff(), h.top()[0]->count(), 99);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 99);
   Blob* x = h.bottom()[0];
   std::fill(x->diff(), x->diff() + x->count(), 7.0f);
   for (LayerParam& p : layer->params())
     std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
-  layer->Backward(h.top(), {false}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {false}, h.bottom(), h.ctx());
   for (int64_t i = 0; i < x->count(); ++i) ASSERT_EQ(x->diff()[i], 7.0f) << i;
   double norm = 0.0;
   const Blob* w = layer->params()[0].blob.get();

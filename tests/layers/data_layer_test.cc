@@ -22,7 +22,7 @@ namespace banyan {
 namespace {
 
 // Pixel j of record i (never zero), so outputs identify their record.
-uint8_t PixelOf(int i, int j) { return static_cast<uint8_t>((i * 29 + j * 7) % 250 + 1); }
+uint8_t pixel_of(int i, int j) { return static_cast<uint8_t>((i * 29 + j * 7) % 250 + 1); }
 
 class DataLayerTest : public ::testing::Test {
  protected:
@@ -34,26 +34,26 @@ class DataLayerTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // n raw records of c x h x w with label i.
-  std::string WriteRaw(int n, int c, int h, int w) {
+  std::string write_raw(int n, int c, int h, int w) {
     std::string path = dir_ + "/raw_" + std::to_string(n);
     LmdbWriter wr;
-    EXPECT_TRUE(LmdbWriter::Open(path, LmdbWriterOptions(), &wr).ok());
+    EXPECT_TRUE(LmdbWriter::open(path, LmdbWriterOptions(), &wr).ok());
     for (int i = 0; i < n; ++i) {
       DatumRecord d;
       d.channels = c;
       d.height = h;
       d.width = w;
-      for (int j = 0; j < c * h * w; ++j) d.data.push_back(static_cast<char>(PixelOf(i, j)));
+      for (int j = 0; j < c * h * w; ++j) d.data.push_back(static_cast<char>(pixel_of(i, j)));
       d.label = i;
       char key[16];
       std::snprintf(key, sizeof(key), "%08d", i);
-      EXPECT_TRUE(wr.Put(key, SerializeDatum(d)).ok());
+      EXPECT_TRUE(wr.put(key, serialize_datum(d)).ok());
     }
-    EXPECT_TRUE(wr.Close().ok());
+    EXPECT_TRUE(wr.close().ok());
     return path;
   }
 
-  static LayerConfig Config(const std::string& source, int batch) {
+  static LayerConfig config(const std::string& source, int batch) {
     LayerConfig c;
     c.name = "data";
     c.type = "Data";
@@ -69,24 +69,24 @@ class DataLayerTest : public ::testing::Test {
 // One Data layer with its own tops and worker context.
 struct Runner {
   Runner(const LayerConfig& config, uint64_t seed, int group, int groups, Phase phase)
-      : layer(NewDataLayer(config)),
-        ctx(Device::Cpu(), seed, WorkerPlacement{group, groups, 0, 1}) {
+      : layer(new_data_layer(config)),
+        ctx(Device::cpu(), seed, WorkerPlacement{group, groups, 0, 1}) {
     ctx.step().phase = phase;
   }
-  Status Setup() {
-    BANYAN_RETURN_IF_ERROR(layer->Setup({}, {&data, &label}));
-    BANYAN_RETURN_IF_ERROR(data.Allocate(Device::Cpu()));
-    return label.Allocate(Device::Cpu());
+  Status setup() {
+    BANYAN_RETURN_IF_ERROR(layer->setup({}, {&data, &label}));
+    BANYAN_RETURN_IF_ERROR(data.allocate(Device::cpu()));
+    return label.allocate(Device::cpu());
   }
   // Runs iteration `it`; returns the labels.
-  std::vector<int> Run(int64_t it) {
+  std::vector<int> run(int64_t it) {
     std::fill(data.data(), data.data() + data.count(), -7.0f);  // poison
     std::fill(label.data(), label.data() + label.count(), -7.0f);
     ctx.step().iteration = it;
-    layer->Forward({}, {&data, &label}, ctx);
+    layer->forward({}, {&data, &label}, ctx);
     return std::vector<int>(label.data(), label.data() + label.count());
   }
-  std::vector<float> Sample(int n) const {
+  std::vector<float> sample(int n) const {
     int64_t per = data.count() / data.dim(0);
     return std::vector<float>(data.data() + n * per, data.data() + (n + 1) * per);
   }
@@ -97,48 +97,48 @@ struct Runner {
 };
 
 TEST_F(DataLayerTest, Shapes) {
-  std::string src = WriteRaw(5, 3, 6, 8);
-  Runner r(Config(src, 4), 1, 0, 1, Phase::kTest);
-  ASSERT_TRUE(r.Setup().ok());
+  std::string src = write_raw(5, 3, 6, 8);
+  Runner r(config(src, 4), 1, 0, 1, Phase::kTest);
+  ASSERT_TRUE(r.setup().ok());
   EXPECT_EQ(r.data.shape(), (Shape{4, 3, 6, 8}));
   EXPECT_EQ(r.label.shape(), (Shape{4}));
-  LayerConfig c = Config(src, 2);
+  LayerConfig c = config(src, 2);
   c.transform.crop_size = 5;
-  std::unique_ptr<Layer> l = NewDataLayer(c);
+  std::unique_ptr<Layer> l = new_data_layer(c);
   Blob data;
-  ASSERT_TRUE(l->Setup({}, {&data}).ok());  // label top is optional
+  ASSERT_TRUE(l->setup({}, {&data}).ok());  // label top is optional
   EXPECT_EQ(data.shape(), (Shape{2, 3, 5, 5}));
-  EXPECT_FALSE(l->CanPropagateDown(0));
+  EXPECT_FALSE(l->can_propagate_down(0));
 }
 
 TEST_F(DataLayerTest, TestOrderIsSequentialAndPixelsExact) {
   const int n = 7, batch = 3;
-  Runner r(Config(WriteRaw(n, 2, 3, 4), batch), 9, 0, 1, Phase::kTest);
-  ASSERT_TRUE(r.Setup().ok());
+  Runner r(config(write_raw(n, 2, 3, 4), batch), 9, 0, 1, Phase::kTest);
+  ASSERT_TRUE(r.setup().ok());
   for (int it = 0; it < 5; ++it) {
-    std::vector<int> labels = r.Run(it);
+    std::vector<int> labels = r.run(it);
     for (int k = 0; k < batch; ++k) {
       const int record = (it * batch + k) % n;  // wraps around the end
       ASSERT_EQ(labels[k], record);
-      std::vector<float> pixels = r.Sample(k);
-      for (int j = 0; j < 24; ++j) ASSERT_EQ(pixels[j], PixelOf(record, j)) << it << " " << k;
+      std::vector<float> pixels = r.sample(k);
+      for (int j = 0; j < 24; ++j) ASSERT_EQ(pixels[j], pixel_of(record, j)) << it << " " << k;
     }
   }
 }
 
 TEST_F(DataLayerTest, EveryRecordOncePerEpochAcrossGroups) {
   const int n = 25, batch = 4, groups = 2;  // 25 records: epochs straddle batches
-  std::string src = WriteRaw(n, 1, 2, 2);
+  std::string src = write_raw(n, 1, 2, 2);
   std::vector<std::unique_ptr<Runner>> runners;
   for (int g = 0; g < groups; ++g) {
-    runners.push_back(std::make_unique<Runner>(Config(src, batch), 5, g, groups, Phase::kTrain));
-    ASSERT_TRUE(runners.back()->Setup().ok());
+    runners.push_back(std::make_unique<Runner>(config(src, batch), 5, g, groups, Phase::kTrain));
+    ASSERT_TRUE(runners.back()->setup().ok());
   }
   // Global sample s -> label, over 3 epochs.
   std::vector<int> by_sample(3 * n + groups * batch, -1);
   for (int it = 0; it * groups * batch < 3 * n; ++it) {
     for (int g = 0; g < groups; ++g) {
-      std::vector<int> labels = runners[g]->Run(it);
+      std::vector<int> labels = runners[g]->run(it);
       for (int k = 0; k < batch; ++k) by_sample[(it * groups + g) * batch + k] = labels[k];
     }
   }
@@ -158,65 +158,65 @@ TEST_F(DataLayerTest, EveryRecordOncePerEpochAcrossGroups) {
 }
 
 TEST_F(DataLayerTest, SameSeedSameBatchesOtherSeedOthers) {
-  std::string src = WriteRaw(40, 1, 4, 4);
-  LayerConfig c = Config(src, 8);
+  std::string src = write_raw(40, 1, 4, 4);
+  LayerConfig c = config(src, 8);
   c.transform.crop_size = 3;
   c.transform.mirror = true;
   Runner a(c, 77, 0, 1, Phase::kTrain), b(c, 77, 0, 1, Phase::kTrain),
       o(c, 78, 0, 1, Phase::kTrain);
-  ASSERT_TRUE(a.Setup().ok());
-  ASSERT_TRUE(b.Setup().ok());
-  ASSERT_TRUE(o.Setup().ok());
+  ASSERT_TRUE(a.setup().ok());
+  ASSERT_TRUE(b.setup().ok());
+  ASSERT_TRUE(o.setup().ok());
   // b runs the iterations in another order; results depend only on the iteration.
   std::vector<std::vector<float>> b_data(6);
   std::vector<std::vector<int>> b_labels(6);
   for (int it : {5, 2, 0, 4, 1, 3}) {
-    b_labels[it] = b.Run(it);
+    b_labels[it] = b.run(it);
     b_data[it].assign(b.data.data(), b.data.data() + b.data.count());
   }
   int differing = 0;
   for (int it = 0; it < 6; ++it) {
-    EXPECT_EQ(a.Run(it), b_labels[it]) << it;
+    EXPECT_EQ(a.run(it), b_labels[it]) << it;
     EXPECT_EQ(std::vector<float>(a.data.data(), a.data.data() + a.data.count()), b_data[it]);
-    differing += o.Run(it) != b_labels[it];
+    differing += o.run(it) != b_labels[it];
   }
   EXPECT_GT(differing, 3);
 }
 
 TEST_F(DataLayerTest, ShuffleOffAndTestPhaseAreIdentity) {
-  std::string src = WriteRaw(6, 1, 2, 2);
-  LayerConfig c = Config(src, 6);
+  std::string src = write_raw(6, 1, 2, 2);
+  LayerConfig c = config(src, 6);
   c.data.shuffle = false;
   Runner r(c, 3, 0, 1, Phase::kTrain);
-  ASSERT_TRUE(r.Setup().ok());
-  EXPECT_EQ(r.Run(1), (std::vector<int>{0, 1, 2, 3, 4, 5}));
-  Runner t(Config(src, 6), 3, 0, 1, Phase::kTest);
-  ASSERT_TRUE(t.Setup().ok());
-  EXPECT_EQ(t.Run(4), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  ASSERT_TRUE(r.setup().ok());
+  EXPECT_EQ(r.run(1), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  Runner t(config(src, 6), 3, 0, 1, Phase::kTest);
+  ASSERT_TRUE(t.setup().ok());
+  EXPECT_EQ(t.run(4), (std::vector<int>{0, 1, 2, 3, 4, 5}));
 }
 
 TEST_F(DataLayerTest, BatchesDoNotDependOnTheGroupCount) {
   const int batch = 3;
-  std::string src = WriteRaw(11, 2, 5, 6);
-  LayerConfig c = Config(src, 2 * batch);
+  std::string src = write_raw(11, 2, 5, 6);
+  LayerConfig c = config(src, 2 * batch);
   c.transform.crop_size = 4;
   c.transform.mirror = true;
   c.transform.scale = 0.5f;
   c.transform.mean_value = {10.0f, 20.0f};
   Runner one(c, 21, 0, 1, Phase::kTrain);
-  ASSERT_TRUE(one.Setup().ok());
+  ASSERT_TRUE(one.setup().ok());
   c.data.batch_size = batch;
   Runner g0(c, 21, 0, 2, Phase::kTrain), g1(c, 21, 1, 2, Phase::kTrain);
-  ASSERT_TRUE(g0.Setup().ok());
-  ASSERT_TRUE(g1.Setup().ok());
+  ASSERT_TRUE(g0.setup().ok());
+  ASSERT_TRUE(g1.setup().ok());
   for (int it = 0; it < 5; ++it) {  // 30 samples: almost 3 epochs of 11
-    std::vector<int> all = one.Run(it);
+    std::vector<int> all = one.run(it);
     Runner* groups[2] = {&g0, &g1};
     for (int g = 0; g < 2; ++g) {
-      std::vector<int> part = groups[g]->Run(it);
+      std::vector<int> part = groups[g]->run(it);
       for (int k = 0; k < batch; ++k) {
         ASSERT_EQ(part[k], all[g * batch + k]) << "iteration " << it << " group " << g;
-        ASSERT_EQ(groups[g]->Sample(k), one.Sample(g * batch + k));
+        ASSERT_EQ(groups[g]->sample(k), one.sample(g * batch + k));
       }
     }
   }
@@ -226,7 +226,7 @@ TEST_F(DataLayerTest, ReadsJpegRecords) {
   const int n = 4, h = 12, w = 10;
   std::string path = dir_ + "/jpeg";
   LmdbWriter wr;
-  ASSERT_TRUE(LmdbWriter::Open(path, LmdbWriterOptions(), &wr).ok());
+  ASSERT_TRUE(LmdbWriter::open(path, LmdbWriterOptions(), &wr).ok());
   JpegEncoder enc;
   std::vector<HwcImage> sources;
   for (int i = 0; i < n; ++i) {
@@ -239,18 +239,18 @@ TEST_F(DataLayerTest, ReadsJpegRecords) {
     DatumRecord d;
     d.encoded = true;
     d.label = 10 + i;
-    ASSERT_TRUE(enc.Encode(img, 98, &d.data).ok());
-    ASSERT_TRUE(wr.Put("img" + std::to_string(i), SerializeDatum(d)).ok());
+    ASSERT_TRUE(enc.encode(img, 98, &d.data).ok());
+    ASSERT_TRUE(wr.put("img" + std::to_string(i), serialize_datum(d)).ok());
     sources.push_back(img);
   }
-  ASSERT_TRUE(wr.Close().ok());
-  Runner r(Config(path, n), 1, 0, 1, Phase::kTest);
-  ASSERT_TRUE(r.Setup().ok());
+  ASSERT_TRUE(wr.close().ok());
+  Runner r(config(path, n), 1, 0, 1, Phase::kTest);
+  ASSERT_TRUE(r.setup().ok());
   EXPECT_EQ(r.data.shape(), (Shape{n, 3, h, w}));
-  std::vector<int> labels = r.Run(0);
+  std::vector<int> labels = r.run(0);
   for (int i = 0; i < n; ++i) {
     EXPECT_EQ(labels[i], 10 + i);
-    std::vector<float> s = r.Sample(i);
+    std::vector<float> s = r.sample(i);
     for (int k = 0; k < 3; ++k) {
       for (int p = 0; p < h * w; ++p) {
         ASSERT_NEAR(s[k * h * w + p], sources[i].pixels[p * 3 + k], 6.0) << i << " " << k;
@@ -258,25 +258,25 @@ TEST_F(DataLayerTest, ReadsJpegRecords) {
     }
   }
   // force_gray decodes one channel.
-  LayerConfig c = Config(path, 2);
+  LayerConfig c = config(path, 2);
   c.transform.force_gray = true;
   Runner g(c, 1, 0, 1, Phase::kTest);
-  ASSERT_TRUE(g.Setup().ok());
+  ASSERT_TRUE(g.setup().ok());
   EXPECT_EQ(g.data.shape(), (Shape{2, 1, h, w}));
 }
 
 TEST_F(DataLayerTest, SetupErrorsNameLayerAndPath) {
   const std::string missing = dir_ + "/no_such_lmdb";
-  Runner r(Config(missing, 4), 1, 0, 1, Phase::kTrain);
-  Status s = r.Setup();
+  Runner r(config(missing, 4), 1, 0, 1, Phase::kTrain);
+  Status s = r.setup();
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_NE(s.message().find("layer 'data'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find(missing), std::string::npos) << s.message();
 
-  LayerConfig c = Config(WriteRaw(3, 1, 5, 6), 2);
+  LayerConfig c = config(write_raw(3, 1, 5, 6), 2);
   c.transform.crop_size = 6;
   Runner crop(c, 1, 0, 1, Phase::kTrain);
-  s = crop.Setup();
+  s = crop.setup();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("layer 'data'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("crop_size 6"), std::string::npos) << s.message();
@@ -284,32 +284,32 @@ TEST_F(DataLayerTest, SetupErrorsNameLayerAndPath) {
   c.transform.crop_size = 0;
   c.data.batch_size = 0;
   Runner zero(c, 1, 0, 1, Phase::kTrain);
-  EXPECT_EQ(zero.Setup().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(zero.setup().code(), StatusCode::kInvalidArgument);
 
   std::string empty = dir_ + "/empty";
   LmdbWriter wr;
-  ASSERT_TRUE(LmdbWriter::Open(empty, LmdbWriterOptions(), &wr).ok());
-  ASSERT_TRUE(wr.Close().ok());
-  Runner e(Config(empty, 2), 1, 0, 1, Phase::kTrain);
-  s = e.Setup();
+  ASSERT_TRUE(LmdbWriter::open(empty, LmdbWriterOptions(), &wr).ok());
+  ASSERT_TRUE(wr.close().ok());
+  Runner e(config(empty, 2), 1, 0, 1, Phase::kTrain);
+  s = e.setup();
   EXPECT_NE(s.message().find("empty"), std::string::npos) << s.message();
 }
 
 TEST_F(DataLayerTest, CorruptRecordStopsWithItsKey) {
   std::string path = dir_ + "/corrupt";
   LmdbWriter wr;
-  ASSERT_TRUE(LmdbWriter::Open(path, LmdbWriterOptions(), &wr).ok());
+  ASSERT_TRUE(LmdbWriter::open(path, LmdbWriterOptions(), &wr).ok());
   DatumRecord d;
   d.channels = 1;
   d.height = d.width = 2;
   d.data = "\x01\x02\x03\x04";
-  ASSERT_TRUE(wr.Put("00000000", SerializeDatum(d)).ok());
+  ASSERT_TRUE(wr.put("00000000", serialize_datum(d)).ok());
   d.data = "\x01\x02\x03";  // one byte short of 1 x 2 x 2
-  ASSERT_TRUE(wr.Put("00000001", SerializeDatum(d)).ok());
-  ASSERT_TRUE(wr.Close().ok());
-  Runner r(Config(path, 2), 1, 0, 1, Phase::kTest);
-  ASSERT_TRUE(r.Setup().ok());
-  EXPECT_DEATH(r.Run(0), "LMDB '.*corrupt' record '00000001'.*3 bytes");
+  ASSERT_TRUE(wr.put("00000001", serialize_datum(d)).ok());
+  ASSERT_TRUE(wr.close().ok());
+  Runner r(config(path, 2), 1, 0, 1, Phase::kTest);
+  ASSERT_TRUE(r.setup().ok());
+  EXPECT_DEATH(r.run(0), "LMDB '.*corrupt' record '00000001'.*3 bytes");
 }
 
 }  // namespace

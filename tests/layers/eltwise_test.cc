@@ -13,14 +13,14 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
-using banyan::testing::FillUniform;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
+using banyan::testing::fill_uniform;
 using banyan::testing::LayerHarness;
 using Op = EltwiseConfig::Op;
 
-LayerConfig MakeEltwiseConfig(Op op, std::vector<float> coeff = {}) {
+LayerConfig make_eltwise_config(Op op, std::vector<float> coeff = {}) {
   LayerConfig c;
   c.name = "merge";
   c.type = "Eltwise";
@@ -31,11 +31,11 @@ LayerConfig MakeEltwiseConfig(Op op, std::vector<float> coeff = {}) {
 
 // Bottom k, element i gets a value from a per-element rotation of levels 0.3
 // apart plus noise below 0.05, so all bottoms differ by more than 0.2.
-void FillSeparated(std::vector<Blob*>& bottom, uint64_t seed) {
+void fill_separated(std::vector<Blob*>& bottom, uint64_t seed) {
   const int64_t k_count = static_cast<int64_t>(bottom.size());
   for (int64_t k = 0; k < k_count; ++k) {
     Blob* b = bottom[k];
-    FillUniform(b->data(), b->count(), seed + k, -0.05f, 0.05f);
+    fill_uniform(b->data(), b->count(), seed + k, -0.05f, 0.05f);
     for (int64_t i = 0; i < b->count(); ++i) {
       b->data()[i] += 0.3f * static_cast<float>((k + i * (i % 2 ? 1 : 2)) % k_count) - 0.4f;
     }
@@ -49,19 +49,21 @@ TEST(EltwiseLayerTest, RejectsBadConfigsAndShapes) {
     std::string expect;
   };
   const Case cases[] = {
-      {MakeEltwiseConfig(Op::kSum), {Shape{2, 3}}, "at least 2 bottom"},
-      {MakeEltwiseConfig(Op::kSum),
+      {make_eltwise_config(Op::kSum), {Shape{2, 3}}, "at least 2 bottom"},
+      {make_eltwise_config(Op::kSum),
        {Shape{2, 3}, Shape{2, 3}, Shape{3, 2}},
        "bottom 2 'bottom2' has shape (3, 2)"},
-      {MakeEltwiseConfig(Op::kSum, {1.0f, 2.0f, 3.0f}), {Shape{2, 3}, Shape{2, 3}}, "has 3 coeff"},
-      {MakeEltwiseConfig(Op::kProd, {1.0f, 2.0f}),
+      {make_eltwise_config(Op::kSum, {1.0f, 2.0f, 3.0f}),
+       {Shape{2, 3}, Shape{2, 3}},
+       "has 3 coeff"},
+      {make_eltwise_config(Op::kProd, {1.0f, 2.0f}),
        {Shape{2, 3}, Shape{2, 3}},
        "only used with operation SUM"},
   };
   for (const Case& c : cases) {
-    auto layer = NewEltwiseLayer(c.config);
+    auto layer = new_eltwise_layer(c.config);
     LayerHarness h(c.shapes, 1);
-    Status s = h.Setup(*layer);
+    Status s = h.setup(*layer);
     ASSERT_FALSE(s.ok()) << c.expect;
     EXPECT_NE(s.message().find("'merge'"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
@@ -73,11 +75,11 @@ TEST(EltwiseLayerTest, ForwardMatchesReference) {
   const std::vector<float> coeff{0.5f, -2.0f, 1.5f};
   for (Op op : {Op::kSum, Op::kProd, Op::kMax}) {
     auto layer =
-        NewEltwiseLayer(MakeEltwiseConfig(op, op == Op::kSum ? coeff : std::vector<float>{}));
+        new_eltwise_layer(make_eltwise_config(op, op == Op::kSum ? coeff : std::vector<float>{}));
     LayerHarness h({shape, shape, shape}, 1, 3);
-    ASSERT_TRUE(h.Setup(*layer).ok());
+    ASSERT_TRUE(h.setup(*layer).ok());
     EXPECT_EQ(h.top()[0]->shape(), shape);
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     for (int64_t i = 0; i < shape.count(); ++i) {
       const double a = h.bottom()[0]->data()[i], b = h.bottom()[1]->data()[i],
                    c = h.bottom()[2]->data()[i];
@@ -94,44 +96,44 @@ TEST(EltwiseLayerTest, ForwardMatchesReference) {
 TEST(EltwiseLayerTest, GradientsMatchFiniteDifferences) {
   const Shape shape{2, 3, 3};
   {
-    auto layer = NewEltwiseLayer(MakeEltwiseConfig(Op::kSum, {0.5f, -1.5f, 2.0f}));
+    auto layer = new_eltwise_layer(make_eltwise_config(Op::kSum, {0.5f, -1.5f, 2.0f}));
     LayerHarness h({shape, shape, shape}, 1, 5);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    CheckGradients(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    check_gradients(*layer, h);
   }
   {
-    auto layer = NewEltwiseLayer(MakeEltwiseConfig(Op::kSum));
+    auto layer = new_eltwise_layer(make_eltwise_config(Op::kSum));
     LayerHarness h({shape, shape}, 1, 6);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    CheckGradients(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    check_gradients(*layer, h);
   }
   {
-    auto layer = NewEltwiseLayer(MakeEltwiseConfig(Op::kProd));
+    auto layer = new_eltwise_layer(make_eltwise_config(Op::kProd));
     LayerHarness h({shape, shape, shape}, 1, 7);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    CheckGradients(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    check_gradients(*layer, h);
   }
   {
-    auto layer = NewEltwiseLayer(MakeEltwiseConfig(Op::kMax));
+    auto layer = new_eltwise_layer(make_eltwise_config(Op::kMax));
     LayerHarness h({shape, shape, shape}, 1, 8);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    FillSeparated(h.bottom(), 40);
-    CheckGradients(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    fill_separated(h.bottom(), 40);
+    check_gradients(*layer, h);
   }
 }
 
 TEST(EltwiseLayerTest, MaxRoutesGradientToTheFirstWinner) {
-  auto layer = NewEltwiseLayer(MakeEltwiseConfig(Op::kMax));
+  auto layer = new_eltwise_layer(make_eltwise_config(Op::kMax));
   LayerHarness h({Shape{4}, Shape{4}, Shape{4}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   const float a[4] = {1, 5, 2, 2}, b[4] = {3, 5, 2, 1}, c[4] = {3, 0, 2, 0};
   std::copy(a, a + 4, h.bottom()[0]->data());
   std::copy(b, b + 4, h.bottom()[1]->data());
   std::copy(c, c + 4, h.bottom()[2]->data());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   const float dy[4] = {10, 20, 30, 40};
   std::copy(dy, dy + 4, h.top()[0]->diff());
-  layer->Backward(h.top(), {true, true, true}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {true, true, true}, h.bottom(), h.ctx());
   // Winners: element 0 -> bottom 1 (tie with 2), 1 -> bottom 0 (tie with 1), 2 -> 0, 3 -> 0.
   const float expect[3][4] = {{0, 20, 30, 40}, {10, 0, 0, 0}, {0, 0, 0, 0}};
   for (int k = 0; k < 3; ++k) {
@@ -142,23 +144,23 @@ TEST(EltwiseLayerTest, MaxRoutesGradientToTheFirstWinner) {
 TEST(EltwiseLayerTest, BottomGradientsAreOverwritten) {
   const Shape shape{3, 4};
   for (Op op : {Op::kSum, Op::kProd, Op::kMax}) {
-    auto layer = NewEltwiseLayer(MakeEltwiseConfig(op));
+    auto layer = new_eltwise_layer(make_eltwise_config(op));
     LayerHarness h({shape, shape, shape}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    CheckAccumulatesTwice(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    check_accumulates_twice(*layer, h);
   }
 }
 
 TEST(EltwiseLayerTest, OnlyPropagatingBottomsReceiveGradients) {
   const Shape shape{2, 5};
   for (Op op : {Op::kSum, Op::kProd, Op::kMax}) {
-    auto layer = NewEltwiseLayer(MakeEltwiseConfig(op));
+    auto layer = new_eltwise_layer(make_eltwise_config(op));
     LayerHarness h({shape, shape}, 1, 12);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    layer->Forward(h.bottom(), h.top(), h.ctx());
-    FillGaussian(h.top()[0]->diff(), shape.count(), 1);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    layer->forward(h.bottom(), h.top(), h.ctx());
+    fill_gaussian(h.top()[0]->diff(), shape.count(), 1);
     for (Blob* b : h.bottom()) std::fill(b->diff(), b->diff() + b->count(), 9.0f);
-    layer->Backward(h.top(), {false, true}, h.bottom(), h.ctx());
+    layer->backward(h.top(), {false, true}, h.bottom(), h.ctx());
     for (int i = 0; i < 10; ++i) EXPECT_EQ(h.bottom()[0]->diff()[i], 9.0f);
     int changed = 0;
     for (int i = 0; i < 10; ++i) changed += h.bottom()[1]->diff()[i] != 9.0f ? 1 : 0;

@@ -10,11 +10,11 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeFlattenConfig(int axis, int end_axis) {
+LayerConfig make_flatten_config(int axis, int end_axis) {
   LayerConfig c;
   c.name = "flat";
   c.type = "Flatten";
@@ -35,10 +35,10 @@ TEST(FlattenLayerTest, ShapesForAxisRanges) {
       {Shape{2, 3, 4, 5, 7}, 1, -2, Shape{2, 60, 7}}, {Shape{3, 1}, -2, -1, Shape{3}},
   };
   for (const Case& c : cases) {
-    auto layer = NewFlattenLayer(MakeFlattenConfig(c.axis, c.end_axis));
+    auto layer = new_flatten_layer(make_flatten_config(c.axis, c.end_axis));
     LayerHarness h({c.bottom}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok()) << c.expect.ToString();
-    EXPECT_EQ(h.top()[0]->shape(), c.expect) << c.bottom.ToString();
+    ASSERT_TRUE(h.setup(*layer).ok()) << c.expect.to_string();
+    EXPECT_EQ(h.top()[0]->shape(), c.expect) << c.bottom.to_string();
   }
 }
 
@@ -53,9 +53,9 @@ TEST(FlattenLayerTest, RejectsBadAxes) {
       {1, -5, "axis -5 is out of range"},
   };
   for (const Case& c : cases) {
-    auto layer = NewFlattenLayer(MakeFlattenConfig(c.axis, c.end_axis));
+    auto layer = new_flatten_layer(make_flatten_config(c.axis, c.end_axis));
     LayerHarness h({Shape{2, 3, 4, 5}}, 1);
-    Status s = h.Setup(*layer);
+    Status s = h.setup(*layer);
     ASSERT_FALSE(s.ok()) << c.expect;
     EXPECT_NE(s.message().find("'flat'"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
@@ -63,10 +63,10 @@ TEST(FlattenLayerTest, RejectsBadAxes) {
 }
 
 TEST(FlattenLayerTest, ForwardCopiesWithoutAliasing) {
-  auto layer = NewFlattenLayer(MakeFlattenConfig(1, -1));
+  auto layer = new_flatten_layer(make_flatten_config(1, -1));
   LayerHarness h({Shape{3, 2, 5}}, 1, 6);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   ASSERT_NE(h.top()[0]->data(), h.bottom()[0]->data());
   std::vector<float> before(h.bottom()[0]->data(), h.bottom()[0]->data() + 30);
   // (n, c, w) -> (n, c * 5 + w): the layout is unchanged.
@@ -82,17 +82,17 @@ TEST(FlattenLayerTest, ForwardCopiesWithoutAliasing) {
 }
 
 TEST(FlattenLayerTest, GradientsMatchFiniteDifferences) {
-  auto layer = NewFlattenLayer(MakeFlattenConfig(1, 2));
+  auto layer = new_flatten_layer(make_flatten_config(1, 2));
   LayerHarness h({Shape{2, 3, 2, 2}}, 1, 7);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckGradients(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_gradients(*layer, h);
 }
 
 TEST(FlattenLayerTest, BottomGradientIsOverwritten) {
-  auto layer = NewFlattenLayer(MakeFlattenConfig(1, -1));
+  auto layer = new_flatten_layer(make_flatten_config(1, -1));
   LayerHarness h({Shape{2, 3, 4}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 }  // namespace

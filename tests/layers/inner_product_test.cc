@@ -16,13 +16,13 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeIpConfig(int num_output, int axis, bool transpose, bool bias) {
+LayerConfig make_ip_config(int num_output, int axis, bool transpose, bool bias) {
   LayerConfig c;
   c.name = "fc6";
   c.type = "InnerProduct";
@@ -53,10 +53,10 @@ TEST(InnerProductLayerTest, TopAndParamShapes) {
       {Shape{1, 50, 4, 4}, 500, 1, false, true, Shape{1, 500}, Shape{500, 800}},
   };
   for (const Case& c : cases) {
-    auto layer = NewInnerProductLayer(MakeIpConfig(c.num_output, c.axis, c.transpose, c.bias));
+    auto layer = new_inner_product_layer(make_ip_config(c.num_output, c.axis, c.transpose, c.bias));
     LayerHarness h({c.bottom}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok()) << c.bottom.ToString();
-    EXPECT_EQ(h.top()[0]->shape(), c.top) << c.bottom.ToString() << " axis " << c.axis;
+    ASSERT_TRUE(h.setup(*layer).ok()) << c.bottom.to_string();
+    EXPECT_EQ(h.top()[0]->shape(), c.top) << c.bottom.to_string() << " axis " << c.axis;
     ASSERT_EQ(layer->params().size(), c.bias ? 2u : 1u);
     EXPECT_EQ(layer->params()[0].blob->shape(), c.weight);
     EXPECT_EQ(layer->params()[0].filler.type, "xavier");
@@ -64,15 +64,15 @@ TEST(InnerProductLayerTest, TopAndParamShapes) {
       EXPECT_EQ(layer->params()[1].blob->shape(), Shape{c.num_output});
       EXPECT_EQ(layer->params()[1].filler.value, 0.5f);
     }
-    EXPECT_EQ(layer->WorkspaceFloats(), 0u);
+    EXPECT_EQ(layer->workspace_floats(), 0u);
   }
 }
 
-void ExpectSetupError(const LayerConfig& config, std::vector<Shape> bottoms, int tops,
-                      const std::string& fragment) {
-  auto layer = NewInnerProductLayer(config);
+void expect_setup_error(const LayerConfig& config, std::vector<Shape> bottoms, int tops,
+                        const std::string& fragment) {
+  auto layer = new_inner_product_layer(config);
   LayerHarness h(std::move(bottoms), tops);
-  Status s = h.Setup(*layer);
+  Status s = h.setup(*layer);
   ASSERT_FALSE(s.ok()) << fragment;
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("'fc6'"), std::string::npos) << s.message();
@@ -81,12 +81,13 @@ void ExpectSetupError(const LayerConfig& config, std::vector<Shape> bottoms, int
 
 TEST(InnerProductLayerTest, RejectsBadConfig) {
   const Shape ok{2, 3, 4};
-  ExpectSetupError(MakeIpConfig(0, 1, false, true), {ok}, 1, "num_output must be positive, got 0");
-  ExpectSetupError(MakeIpConfig(-5, 1, false, true), {ok}, 1, "got -5");
-  ExpectSetupError(MakeIpConfig(4, 3, false, true), {ok}, 1, "axis 3");
-  ExpectSetupError(MakeIpConfig(4, -4, false, true), {ok}, 1, "axis -4");
-  ExpectSetupError(MakeIpConfig(4, 1, false, true), {ok, ok}, 1, "got 2");
-  ExpectSetupError(MakeIpConfig(4, 1, false, true), {ok}, 0, "got 0");
+  expect_setup_error(make_ip_config(0, 1, false, true), {ok}, 1,
+                     "num_output must be positive, got 0");
+  expect_setup_error(make_ip_config(-5, 1, false, true), {ok}, 1, "got -5");
+  expect_setup_error(make_ip_config(4, 3, false, true), {ok}, 1, "axis 3");
+  expect_setup_error(make_ip_config(4, -4, false, true), {ok}, 1, "axis -4");
+  expect_setup_error(make_ip_config(4, 1, false, true), {ok, ok}, 1, "got 2");
+  expect_setup_error(make_ip_config(4, 1, false, true), {ok}, 0, "got 0");
 }
 
 struct IpParams {
@@ -96,7 +97,7 @@ struct IpParams {
 };
 
 void PrintTo(const IpParams& p, std::ostream* os) {
-  *os << "bottom " << p.bottom.ToString() << " num_output " << p.num_output << " axis " << p.axis
+  *os << "bottom " << p.bottom.to_string() << " num_output " << p.num_output << " axis " << p.axis
       << (p.transpose ? " transposed" : "") << (p.bias ? " bias" : " no bias");
 }
 
@@ -110,12 +111,12 @@ class InnerProductForwardTest : public ::testing::TestWithParam<IpParams> {};
 
 TEST_P(InnerProductForwardTest, MatchesReference) {
   const auto& [shape, num_output, axis, transpose, bias] = GetParam();
-  auto layer = NewInnerProductLayer(MakeIpConfig(num_output, axis, transpose, bias));
+  auto layer = new_inner_product_layer(make_ip_config(num_output, axis, transpose, bias));
   LayerHarness h({shape}, 1, 51);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   Blob* top = h.top()[0];
   std::fill(top->data(), top->data() + top->count(), std::numeric_limits<float>::quiet_NaN());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   const int a = shape.canonical_axis(axis);
   const int64_t M = shape.count(0, a), K = shape.count(a);
   const float* x = h.bottom()[0]->data();
@@ -141,37 +142,37 @@ class InnerProductGradientTest : public ::testing::TestWithParam<IpParams> {};
 
 TEST_P(InnerProductGradientTest, MatchesFiniteDifferences) {
   const auto& [shape, num_output, axis, transpose, bias] = GetParam();
-  auto layer = NewInnerProductLayer(MakeIpConfig(num_output, axis, transpose, bias));
+  auto layer = new_inner_product_layer(make_ip_config(num_output, axis, transpose, bias));
   LayerHarness h({shape}, 1, 53);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   GradientCheckOptions o;
   o.step = 1e-2f;
   o.threshold = 1e-2f;
-  CheckGradients(*layer, h, o);
+  check_gradients(*layer, h, o);
 }
 
 TEST_P(InnerProductGradientTest, ParamGradientsAccumulate) {
   const auto& [shape, num_output, axis, transpose, bias] = GetParam();
-  auto layer = NewInnerProductLayer(MakeIpConfig(num_output, axis, transpose, bias));
+  auto layer = new_inner_product_layer(make_ip_config(num_output, axis, transpose, bias));
   LayerHarness h({shape}, 1, 57);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, InnerProductGradientTest, ::testing::ValuesIn(kIpConfigs));
 
 TEST(InnerProductLayerTest, NoBottomGradientWhenNotPropagating) {
-  auto layer = NewInnerProductLayer(MakeIpConfig(3, 1, false, true));
+  auto layer = new_inner_product_layer(make_ip_config(3, 1, false, true));
   LayerHarness h({Shape{2, 4}}, 1, 61);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  FillGaussian(h.top()[0]->diff(), h.top()[0]->count(), 5);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 5);
   Blob* b = h.bottom()[0];
   std::fill(b->diff(), b->diff() + b->count(), 7.0f);
   for (LayerParam& p : layer->params()) {
     std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
   }
-  layer->Backward(h.top(), {false}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {false}, h.bottom(), h.ctx());
   for (int64_t i = 0; i < b->count(); ++i) ASSERT_EQ(b->diff()[i], 7.0f) << i;
   // The bias gradient is the column sum of dy.
   const float* dy = h.top()[0]->diff();

@@ -11,7 +11,7 @@
 namespace banyan {
 namespace {
 
-LayerConfig Config(std::vector<Shape> shapes) {
+LayerConfig config(std::vector<Shape> shapes) {
   LayerConfig c;
   c.name = "input";
   c.type = "Input";
@@ -20,48 +20,48 @@ LayerConfig Config(std::vector<Shape> shapes) {
 }
 
 TEST(InputLayerTest, OneShapeForAllTops) {
-  std::unique_ptr<Layer> l = NewInputLayer(Config({Shape{2, 3, 4, 5}}));
+  std::unique_ptr<Layer> l = new_input_layer(config({Shape{2, 3, 4, 5}}));
   Blob a("a"), b("b");
-  ASSERT_TRUE(l->Setup({}, {&a, &b}).ok());
+  ASSERT_TRUE(l->setup({}, {&a, &b}).ok());
   EXPECT_EQ(a.shape(), (Shape{2, 3, 4, 5}));
   EXPECT_EQ(b.shape(), (Shape{2, 3, 4, 5}));
 }
 
 TEST(InputLayerTest, OneShapePerTop) {
-  std::unique_ptr<Layer> l = NewInputLayer(Config({Shape{8, 3, 7, 7}, Shape{8}}));
+  std::unique_ptr<Layer> l = new_input_layer(config({Shape{8, 3, 7, 7}, Shape{8}}));
   Blob a("data"), b("label");
-  ASSERT_TRUE(l->Setup({}, {&a, &b}).ok());
+  ASSERT_TRUE(l->setup({}, {&a, &b}).ok());
   EXPECT_EQ(a.shape(), (Shape{8, 3, 7, 7}));
   EXPECT_EQ(b.shape(), (Shape{8}));
 }
 
 TEST(InputLayerTest, ForwardAndBackwardLeaveDataAlone) {
-  std::unique_ptr<Layer> l = NewInputLayer(Config({Shape{2, 3}}));
+  std::unique_ptr<Layer> l = new_input_layer(config({Shape{2, 3}}));
   Blob a("a");
-  ASSERT_TRUE(l->Setup({}, {&a}).ok());
-  ASSERT_TRUE(a.Allocate(Device::Cpu()).ok());
+  ASSERT_TRUE(l->setup({}, {&a}).ok());
+  ASSERT_TRUE(a.allocate(Device::cpu()).ok());
   for (int i = 0; i < 6; ++i) a.data()[i] = 1.5f * i - 2.0f;
-  WorkerContext ctx(Device::Cpu(), 1);
-  l->Forward({}, {&a}, ctx);
-  l->Backward({&a}, {}, {}, ctx);
+  WorkerContext ctx(Device::cpu(), 1);
+  l->forward({}, {&a}, ctx);
+  l->backward({&a}, {}, {}, ctx);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(a.data()[i], 1.5f * i - 2.0f);
 }
 
 TEST(InputLayerTest, Errors) {
   Blob a("a"), b("b"), c("c");
-  Status s = NewInputLayer(Config({Shape{1}, Shape{2}}))->Setup({}, {&a, &b, &c});
+  Status s = new_input_layer(config({Shape{1}, Shape{2}}))->setup({}, {&a, &b, &c});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("layer 'input'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("2 shape(s) for 3 top(s)"), std::string::npos) << s.message();
   Blob d("d");
-  s = NewInputLayer(Config({Shape{4, 0, 2}}))->Setup({}, {&d});
+  s = new_input_layer(config({Shape{4, 0, 2}}))->setup({}, {&d});
   EXPECT_NE(s.message().find("(4, 0, 2)"), std::string::npos) << s.message();
   Blob e("e");
-  EXPECT_FALSE(NewInputLayer(Config({}))->Setup({}, {&e}).ok());
+  EXPECT_FALSE(new_input_layer(config({}))->setup({}, {&e}).ok());
   Blob f("f");
-  EXPECT_FALSE(NewInputLayer(Config({Shape{}}))->Setup({}, {&f}).ok());
+  EXPECT_FALSE(new_input_layer(config({Shape{}}))->setup({}, {&f}).ok());
   Blob bottom("bottom"), g("g");
-  EXPECT_FALSE(NewInputLayer(Config({Shape{1}}))->Setup({&bottom}, {&g}).ok());
+  EXPECT_FALSE(new_input_layer(config({Shape{1}}))->setup({&bottom}, {&g}).ok());
 }
 
 }  // namespace

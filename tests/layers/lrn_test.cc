@@ -17,13 +17,13 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeLrnConfig(int local_size, float alpha, float beta, float k) {
+LayerConfig make_lrn_config(int local_size, float alpha, float beta, float k) {
   LayerConfig c;
   c.name = "norm1";
   c.type = "LRN";
@@ -34,7 +34,7 @@ LayerConfig MakeLrnConfig(int local_size, float alpha, float beta, float k) {
   return c;
 }
 
-std::vector<double> ReferenceLrn(const Blob& x, const LrnConfig& c) {
+std::vector<double> reference_lrn(const Blob& x, const LrnConfig& c) {
   const int64_t N = x.dim(0), C = x.dim(1), P = x.dim(2) * x.dim(3);
   std::vector<double> y(static_cast<size_t>(x.count()));
   for (int64_t n = 0; n < N; ++n) {
@@ -56,19 +56,19 @@ std::vector<double> ReferenceLrn(const Blob& x, const LrnConfig& c) {
 
 TEST(LrnLayerTest, TopHasTheBottomShape) {
   for (const Shape& s : {Shape{2, 7, 3, 5}, Shape{1, 1, 1, 1}, Shape{3, 96, 5, 5}}) {
-    auto layer = NewLrnLayer(MakeLrnConfig(5, 1e-4f, 0.75f, 1.0f));
+    auto layer = new_lrn_layer(make_lrn_config(5, 1e-4f, 0.75f, 1.0f));
     LayerHarness h({s}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok()) << s.ToString();
+    ASSERT_TRUE(h.setup(*layer).ok()) << s.to_string();
     EXPECT_EQ(h.top()[0]->shape(), s);
     EXPECT_TRUE(layer->params().empty());
   }
 }
 
-void ExpectSetupError(const LayerConfig& config, std::vector<Shape> bottoms, int tops,
-                      const std::string& fragment) {
-  auto layer = NewLrnLayer(config);
+void expect_setup_error(const LayerConfig& config, std::vector<Shape> bottoms, int tops,
+                        const std::string& fragment) {
+  auto layer = new_lrn_layer(config);
   LayerHarness h(std::move(bottoms), tops);
-  Status s = h.Setup(*layer);
+  Status s = h.setup(*layer);
   ASSERT_FALSE(s.ok()) << fragment;
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("'norm1'"), std::string::npos) << s.message();
@@ -77,13 +77,13 @@ void ExpectSetupError(const LayerConfig& config, std::vector<Shape> bottoms, int
 
 TEST(LrnLayerTest, RejectsBadConfig) {
   const Shape ok{2, 4, 3, 3};
-  ExpectSetupError(MakeLrnConfig(4, 1.0f, 0.75f, 1.0f), {ok}, 1, "got 4");
-  ExpectSetupError(MakeLrnConfig(0, 1.0f, 0.75f, 1.0f), {ok}, 1, "got 0");
-  ExpectSetupError(MakeLrnConfig(-3, 1.0f, 0.75f, 1.0f), {ok}, 1, "got -3");
-  ExpectSetupError(MakeLrnConfig(3, 1.0f, 0.75f, 0.0f), {ok}, 1, "k 0");
-  ExpectSetupError(MakeLrnConfig(3, -1.0f, 0.75f, 1.0f), {ok}, 1, "alpha -1");
-  ExpectSetupError(MakeLrnConfig(3, 1.0f, 0.75f, 1.0f), {Shape{2, 4, 9}}, 1, "(2, 4, 9)");
-  ExpectSetupError(MakeLrnConfig(3, 1.0f, 0.75f, 1.0f), {ok, ok}, 1, "got 2");
+  expect_setup_error(make_lrn_config(4, 1.0f, 0.75f, 1.0f), {ok}, 1, "got 4");
+  expect_setup_error(make_lrn_config(0, 1.0f, 0.75f, 1.0f), {ok}, 1, "got 0");
+  expect_setup_error(make_lrn_config(-3, 1.0f, 0.75f, 1.0f), {ok}, 1, "got -3");
+  expect_setup_error(make_lrn_config(3, 1.0f, 0.75f, 0.0f), {ok}, 1, "k 0");
+  expect_setup_error(make_lrn_config(3, -1.0f, 0.75f, 1.0f), {ok}, 1, "alpha -1");
+  expect_setup_error(make_lrn_config(3, 1.0f, 0.75f, 1.0f), {Shape{2, 4, 9}}, 1, "(2, 4, 9)");
+  expect_setup_error(make_lrn_config(3, 1.0f, 0.75f, 1.0f), {ok, ok}, 1, "got 2");
 }
 
 struct LrnParams {
@@ -94,7 +94,7 @@ struct LrnParams {
 
 void PrintTo(const LrnParams& p, std::ostream* os) {
   *os << "local_size " << p.local_size << " alpha " << p.alpha << " beta " << p.beta << " k " << p.k
-      << " bottom " << p.bottom.ToString();
+      << " bottom " << p.bottom.to_string();
 }
 
 const LrnParams kLrnConfigs[] = {
@@ -109,15 +109,15 @@ class LrnForwardTest : public ::testing::TestWithParam<LrnParams> {};
 
 TEST_P(LrnForwardTest, MatchesReference) {
   const auto& [size, alpha, beta, k, shape] = GetParam();
-  LayerConfig config = MakeLrnConfig(size, alpha, beta, k);
-  auto layer = NewLrnLayer(config);
+  LayerConfig config = make_lrn_config(size, alpha, beta, k);
+  auto layer = new_lrn_layer(config);
   LayerHarness h({shape}, 1, 31);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  FillGaussian(h.bottom()[0]->data(), h.bottom()[0]->count(), 8, 0.0f, 2.0f);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  fill_gaussian(h.bottom()[0]->data(), h.bottom()[0]->count(), 8, 0.0f, 2.0f);
   Blob* top = h.top()[0];
   std::fill(top->data(), top->data() + top->count(), std::numeric_limits<float>::quiet_NaN());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  std::vector<double> ref = ReferenceLrn(*h.bottom()[0], config.lrn);
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  std::vector<double> ref = reference_lrn(*h.bottom()[0], config.lrn);
   int changed = 0;
   for (int64_t i = 0; i < top->count(); ++i) {
     ASSERT_NEAR(top->data()[i], ref[i], 1e-5 * std::max(1.0, std::fabs(ref[i]))) << "element " << i;
@@ -132,34 +132,34 @@ class LrnGradientTest : public ::testing::TestWithParam<LrnParams> {};
 
 TEST_P(LrnGradientTest, MatchesFiniteDifferences) {
   const auto& [size, alpha, beta, k, shape] = GetParam();
-  auto layer = NewLrnLayer(MakeLrnConfig(size, alpha, beta, k));
+  auto layer = new_lrn_layer(make_lrn_config(size, alpha, beta, k));
   LayerHarness h({shape}, 1, 41);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   GradientCheckOptions o;
   o.step = 1e-2f;
   o.threshold = 1e-2f;
-  CheckGradients(*layer, h, o);
+  check_gradients(*layer, h, o);
 }
 
 TEST_P(LrnGradientTest, BottomGradientIsOverwritten) {
   const auto& [size, alpha, beta, k, shape] = GetParam();
-  auto layer = NewLrnLayer(MakeLrnConfig(size, alpha, beta, k));
+  auto layer = new_lrn_layer(make_lrn_config(size, alpha, beta, k));
   LayerHarness h({shape}, 1, 43);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, LrnGradientTest, ::testing::ValuesIn(kLrnConfigs));
 
 TEST(LrnLayerTest, NoBottomGradientWhenNotPropagating) {
-  auto layer = NewLrnLayer(MakeLrnConfig(3, 1.0f, 0.75f, 1.0f));
+  auto layer = new_lrn_layer(make_lrn_config(3, 1.0f, 0.75f, 1.0f));
   LayerHarness h({Shape{1, 4, 2, 2}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  FillGaussian(h.top()[0]->diff(), h.top()[0]->count(), 5);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 5);
   Blob* b = h.bottom()[0];
   std::fill(b->diff(), b->diff() + b->count(), 7.0f);
-  layer->Backward(h.top(), {false}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {false}, h.bottom(), h.ctx());
   for (int64_t i = 0; i < b->count(); ++i) ASSERT_EQ(b->diff()[i], 7.0f) << i;
 }
 

@@ -19,9 +19,9 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
 using Method = PoolingConfig::Method;
@@ -36,7 +36,7 @@ struct PoolCase {
   bool global = false;
 };
 
-LayerConfig MakePoolConfig(const PoolCase& k) {
+LayerConfig make_pool_config(const PoolCase& k) {
   LayerConfig c;
   c.name = "pool1";
   c.type = "Pooling";
@@ -57,7 +57,7 @@ LayerConfig MakePoolConfig(const PoolCase& k) {
 // oy*stride - pad in padded coordinates; MAX takes the largest in-bounds
 // value, AVE divides the in-bounds sum by the window clipped to the padded
 // input (Caffe's divisor).
-std::vector<double> ReferencePool(const Blob& x, const PoolCase& k, const Shape& top_shape) {
+std::vector<double> reference_pool(const Blob& x, const PoolCase& k, const Shape& top_shape) {
   const int64_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
   const int64_t Ho = top_shape.dim(2), Wo = top_shape.dim(3);
   const int64_t kh = k.global ? H : k.kernel_h, kw = k.global ? W : k.kernel_w;
@@ -86,7 +86,7 @@ std::vector<double> ReferencePool(const Blob& x, const PoolCase& k, const Shape&
 
 // Fills the bottom with a random permutation of well-separated values so the
 // argmax of every window is unique and survives a finite-difference step.
-void FillDistinct(Blob* b, uint32_t seed) {
+void fill_distinct(Blob* b, uint32_t seed) {
   std::vector<int> perm(static_cast<size_t>(b->count()));
   std::iota(perm.begin(), perm.end(), 0);
   std::shuffle(perm.begin(), perm.end(), std::mt19937(seed));
@@ -125,20 +125,20 @@ TEST(PoolingLayerTest, TopShapesFollowCaffeRounding) {
        Shape{2, 3, 1, 1}},
   };
   for (const Case& c : cases) {
-    auto layer = NewPoolingLayer(MakePoolConfig(c.pool));
+    auto layer = new_pooling_layer(make_pool_config(c.pool));
     LayerHarness h({c.bottom}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok()) << c.bottom.ToString();
-    EXPECT_EQ(h.top()[0]->shape(), c.top) << c.bottom.ToString() << " -> " << c.top.ToString();
+    ASSERT_TRUE(h.setup(*layer).ok()) << c.bottom.to_string();
+    EXPECT_EQ(h.top()[0]->shape(), c.top) << c.bottom.to_string() << " -> " << c.top.to_string();
     EXPECT_TRUE(layer->params().empty());
-    EXPECT_EQ(layer->WorkspaceFloats(), 0u);
+    EXPECT_EQ(layer->workspace_floats(), 0u);
   }
 }
 
-void ExpectSetupError(const PoolCase& k, std::vector<Shape> bottoms, int tops,
-                      const std::string& fragment) {
-  auto layer = NewPoolingLayer(MakePoolConfig(k));
+void expect_setup_error(const PoolCase& k, std::vector<Shape> bottoms, int tops,
+                        const std::string& fragment) {
+  auto layer = new_pooling_layer(make_pool_config(k));
   LayerHarness h(std::move(bottoms), tops);
-  Status s = h.Setup(*layer);
+  Status s = h.setup(*layer);
   ASSERT_FALSE(s.ok()) << fragment;
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("'pool1'"), std::string::npos) << s.message();
@@ -147,16 +147,17 @@ void ExpectSetupError(const PoolCase& k, std::vector<Shape> bottoms, int tops,
 
 TEST(PoolingLayerTest, RejectsBadConfig) {
   const Shape ok{1, 2, 6, 6};
-  ExpectSetupError({Method::kMax, 3, 3, 1, 1, 3, 0}, {ok}, 1, "pad 3x0");
-  ExpectSetupError({Method::kAve, 2, 3, 1, 1, 1, 3}, {ok}, 1, "kernel 2x3");
-  ExpectSetupError({Method::kMax, 9, 2}, {ok}, 1, "kernel 9x2");
-  ExpectSetupError({Method::kMax, 0, 2}, {ok}, 1, "got 0x2");
-  ExpectSetupError({Method::kMax, 2, 2, 0, 2}, {ok}, 1, "stride must be positive, got 0x2");
-  ExpectSetupError({Method::kMax, 2, 2}, {Shape{2, 6, 6}}, 1, "(2, 6, 6)");
-  ExpectSetupError({Method::kMax, 2, 2}, {ok}, 2, "got 2");
-  ExpectSetupError({Method::kMax, 0, 0, 1, 1, 1, 1, RoundMode::kCeil, true}, {ok}, 1, "pad 1x1");
-  ExpectSetupError({Method::kMax, 0, 0, 2, 2, 0, 0, RoundMode::kCeil, true}, {ok}, 1, "stride 2x2");
-  ExpectSetupError({Method::kMax, 3, 3, 1, 1, 0, 0, RoundMode::kCeil, true}, {ok}, 1, "3x3");
+  expect_setup_error({Method::kMax, 3, 3, 1, 1, 3, 0}, {ok}, 1, "pad 3x0");
+  expect_setup_error({Method::kAve, 2, 3, 1, 1, 1, 3}, {ok}, 1, "kernel 2x3");
+  expect_setup_error({Method::kMax, 9, 2}, {ok}, 1, "kernel 9x2");
+  expect_setup_error({Method::kMax, 0, 2}, {ok}, 1, "got 0x2");
+  expect_setup_error({Method::kMax, 2, 2, 0, 2}, {ok}, 1, "stride must be positive, got 0x2");
+  expect_setup_error({Method::kMax, 2, 2}, {Shape{2, 6, 6}}, 1, "(2, 6, 6)");
+  expect_setup_error({Method::kMax, 2, 2}, {ok}, 2, "got 2");
+  expect_setup_error({Method::kMax, 0, 0, 1, 1, 1, 1, RoundMode::kCeil, true}, {ok}, 1, "pad 1x1");
+  expect_setup_error({Method::kMax, 0, 0, 2, 2, 0, 0, RoundMode::kCeil, true}, {ok}, 1,
+                     "stride 2x2");
+  expect_setup_error({Method::kMax, 3, 3, 1, 1, 0, 0, RoundMode::kCeil, true}, {ok}, 1, "3x3");
 }
 
 // A bottom shape and a pooling, printed readably in test names' output.
@@ -167,7 +168,7 @@ struct PoolTestCase {
 
 void PrintTo(const PoolTestCase& c, std::ostream* os) {
   const PoolCase& k = c.pool;
-  *os << "bottom " << c.bottom.ToString() << (k.method == Method::kMax ? " MAX" : " AVE");
+  *os << "bottom " << c.bottom.to_string() << (k.method == Method::kMax ? " MAX" : " AVE");
   if (k.global) {
     *os << " global";
     return;
@@ -182,13 +183,13 @@ class PoolingForwardTest : public ::testing::TestWithParam<PoolTestCase> {};
 TEST_P(PoolingForwardTest, MatchesReference) {
   const Shape& shape = GetParam().bottom;
   const PoolCase& k = GetParam().pool;
-  auto layer = NewPoolingLayer(MakePoolConfig(k));
+  auto layer = new_pooling_layer(make_pool_config(k));
   LayerHarness h({shape}, 1, 21);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   Blob* top = h.top()[0];
   std::fill(top->data(), top->data() + top->count(), std::numeric_limits<float>::quiet_NaN());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  std::vector<double> ref = ReferencePool(*h.bottom()[0], k, top->shape());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  std::vector<double> ref = reference_pool(*h.bottom()[0], k, top->shape());
   for (int64_t i = 0; i < top->count(); ++i) {
     ASSERT_NEAR(top->data()[i], ref[i], 1e-5 * std::max(1.0, std::fabs(ref[i]))) << "element " << i;
   }
@@ -211,44 +212,44 @@ TEST(PoolingLayerTest, AverageDivisorCountsPaddingButNotOverhang) {
   // 3x3 input 1..9, kernel 2, stride 2, pad 1: windows start at -1 and 1 and
   // every window spans 2x2 of the padded input, so the divisor is always 4.
   {
-    auto layer = NewPoolingLayer(MakePoolConfig({Method::kAve, 2, 2, 2, 2, 1, 1}));
+    auto layer = new_pooling_layer(make_pool_config({Method::kAve, 2, 2, 2, 2, 1, 1}));
     LayerHarness h({Shape{1, 1, 3, 3}}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok());
+    ASSERT_TRUE(h.setup(*layer).ok());
     ASSERT_EQ(h.top()[0]->shape(), (Shape{1, 1, 2, 2}));
     for (int i = 0; i < 9; ++i) h.bottom()[0]->data()[i] = static_cast<float>(i + 1);
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     const float expected[] = {1.0f / 4, (2 + 3) / 4.0f, (4 + 7) / 4.0f, (5 + 6 + 8 + 9) / 4.0f};
     for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(h.top()[0]->data()[i], expected[i]) << i;
   }
   // 4x4 input 1..16, kernel 3, stride 2, no pad, CEIL: the second window
   // hangs one row/column past the input and is divided by 2, not 3.
   {
-    auto layer = NewPoolingLayer(MakePoolConfig({Method::kAve, 3, 3, 2, 2}));
+    auto layer = new_pooling_layer(make_pool_config({Method::kAve, 3, 3, 2, 2}));
     LayerHarness h({Shape{1, 1, 4, 4}}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok());
+    ASSERT_TRUE(h.setup(*layer).ok());
     ASSERT_EQ(h.top()[0]->shape(), (Shape{1, 1, 2, 2}));
     for (int i = 0; i < 16; ++i) h.bottom()[0]->data()[i] = static_cast<float>(i + 1);
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     const float expected[] = {54.0f / 9, 45.0f / 6, 72.0f / 6, 54.0f / 4};
     for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(h.top()[0]->data()[i], expected[i]) << i;
   }
 }
 
 TEST(PoolingLayerTest, MaxTiesGoToTheFirstPosition) {
-  auto layer = NewPoolingLayer(MakePoolConfig({Method::kMax, 2, 2, 2, 2}));
+  auto layer = new_pooling_layer(make_pool_config({Method::kMax, 2, 2, 2, 2}));
   LayerHarness h({Shape{1, 1, 2, 4}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   const float x[] = {1.5f, 5.0f, -2.0f, -3.0f,  //
                      5.0f, 5.0f, -3.0f, -2.0f};
   std::copy(x, x + 8, h.bottom()[0]->data());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   EXPECT_EQ(h.top()[0]->data()[0], 5.0f);
   EXPECT_EQ(h.top()[0]->data()[1], -2.0f);
   h.top()[0]->diff()[0] = 0.5f;
   h.top()[0]->diff()[1] = -1.25f;
   Blob* b = h.bottom()[0];
   std::fill(b->diff(), b->diff() + b->count(), 9.0f);
-  layer->Backward(h.top(), {true}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {true}, h.bottom(), h.ctx());
   const float expected[] = {0.0f, 0.5f, -1.25f, 0.0f,  //
                             0.0f, 0.0f, 0.0f,   0.0f};
   for (int i = 0; i < 8; ++i) EXPECT_EQ(b->diff()[i], expected[i]) << i;
@@ -257,15 +258,15 @@ TEST(PoolingLayerTest, MaxTiesGoToTheFirstPosition) {
 TEST(PoolingLayerTest, OverlappingMaxWindowsSumTheirGradients) {
   // Kernel 3, stride 1 over a 1x5 row whose maximum sits in the middle: all
   // three windows pick it, so its gradient is the sum of the three.
-  auto layer = NewPoolingLayer(MakePoolConfig({Method::kMax, 1, 3, 1, 1}));
+  auto layer = new_pooling_layer(make_pool_config({Method::kMax, 1, 3, 1, 1}));
   LayerHarness h({Shape{1, 1, 1, 5}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   const float x[] = {0.1f, 0.4f, 2.0f, 0.3f, 0.2f};
   std::copy(x, x + 5, h.bottom()[0]->data());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   const float dy[] = {1.0f, 2.0f, 4.0f};
   std::copy(dy, dy + 3, h.top()[0]->diff());
-  layer->Backward(h.top(), {true}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {true}, h.bottom(), h.ctx());
   const float expected[] = {0.0f, 0.0f, 7.0f, 0.0f, 0.0f};
   for (int i = 0; i < 5; ++i) EXPECT_EQ(h.bottom()[0]->diff()[i], expected[i]) << i;
 }
@@ -274,18 +275,18 @@ TEST(PoolingLayerTest, WindowsPastTheInputGiveZero) {
   // Kernel 1, stride 3, no pad over 5 columns: CEIL gives windows at columns
   // 0, 3 and 6 (Caffe's size); the last covers no input.
   for (Method m : {Method::kMax, Method::kAve}) {
-    auto layer = NewPoolingLayer(MakePoolConfig({m, 1, 1, 1, 3}));
+    auto layer = new_pooling_layer(make_pool_config({m, 1, 1, 1, 3}));
     LayerHarness h({Shape{1, 1, 1, 5}}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok());
+    ASSERT_TRUE(h.setup(*layer).ok());
     ASSERT_EQ(h.top()[0]->shape(), (Shape{1, 1, 1, 3}));
     const float x[] = {-1.0f, 2.0f, 3.0f, -4.0f, 5.0f};
     std::copy(x, x + 5, h.bottom()[0]->data());
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     EXPECT_EQ(h.top()[0]->data()[0], -1.0f);
     EXPECT_EQ(h.top()[0]->data()[1], -4.0f);
     EXPECT_EQ(h.top()[0]->data()[2], 0.0f);
     std::fill(h.top()[0]->diff(), h.top()[0]->diff() + 3, 1.0f);
-    layer->Backward(h.top(), {true}, h.bottom(), h.ctx());
+    layer->backward(h.top(), {true}, h.bottom(), h.ctx());
     const float expected[] = {1.0f, 0.0f, 0.0f, 1.0f, 0.0f};
     for (int i = 0; i < 5; ++i) EXPECT_EQ(h.bottom()[0]->diff()[i], expected[i]) << i;
   }
@@ -296,36 +297,36 @@ class PoolingGradientTest : public ::testing::TestWithParam<PoolTestCase> {};
 TEST_P(PoolingGradientTest, MatchesFiniteDifferences) {
   const Shape& shape = GetParam().bottom;
   const PoolCase& k = GetParam().pool;
-  auto layer = NewPoolingLayer(MakePoolConfig(k));
+  auto layer = new_pooling_layer(make_pool_config(k));
   LayerHarness h({shape}, 1, 9);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  if (k.method == Method::kMax) FillDistinct(h.bottom()[0], 17);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  if (k.method == Method::kMax) fill_distinct(h.bottom()[0], 17);
   GradientCheckOptions o;
   o.step = 1e-2f;
   o.threshold = 1e-2f;
-  CheckGradients(*layer, h, o);
+  check_gradients(*layer, h, o);
 }
 
 TEST_P(PoolingGradientTest, BottomGradientIsOverwritten) {
   const Shape& shape = GetParam().bottom;
   const PoolCase& k = GetParam().pool;
-  auto layer = NewPoolingLayer(MakePoolConfig(k));
+  auto layer = new_pooling_layer(make_pool_config(k));
   LayerHarness h({shape}, 1, 13);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, PoolingGradientTest, ::testing::ValuesIn(kPoolConfigs));
 
 TEST(PoolingLayerTest, NoBottomGradientWhenNotPropagating) {
-  auto layer = NewPoolingLayer(MakePoolConfig({Method::kAve, 2, 2, 1, 1}));
+  auto layer = new_pooling_layer(make_pool_config({Method::kAve, 2, 2, 1, 1}));
   LayerHarness h({Shape{1, 2, 3, 3}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  FillGaussian(h.top()[0]->diff(), h.top()[0]->count(), 3);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 3);
   Blob* b = h.bottom()[0];
   std::fill(b->diff(), b->diff() + b->count(), 7.0f);
-  layer->Backward(h.top(), {false}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {false}, h.bottom(), h.ctx());
   for (int64_t i = 0; i < b->count(); ++i) ASSERT_EQ(b->diff()[i], 7.0f) << i;
 }
 

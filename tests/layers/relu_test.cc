@@ -13,13 +13,13 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeReluConfig(float slope) {
+LayerConfig make_relu_config(float slope) {
   LayerConfig c;
   c.name = "relu1";
   c.type = "ReLU";
@@ -29,29 +29,29 @@ LayerConfig MakeReluConfig(float slope) {
 
 TEST(ReluLayerTest, TopTakesBottomShapeAtAnyRank) {
   for (const Shape& s : {Shape{}, Shape{7}, Shape{2, 3, 5}, Shape{1, 2, 3, 1, 5}}) {
-    auto layer = NewReluLayer(MakeReluConfig(0.0f));
+    auto layer = new_relu_layer(make_relu_config(0.0f));
     LayerHarness h({s}, 1);
-    ASSERT_TRUE(h.Setup(*layer).ok());
+    ASSERT_TRUE(h.setup(*layer).ok());
     EXPECT_EQ(h.top()[0]->shape(), s);
-    EXPECT_TRUE(layer->AllowsInPlace());
+    EXPECT_TRUE(layer->allows_in_place());
   }
 }
 
 TEST(ReluLayerTest, RejectsBadConfigNamingLayerAndValue) {
   {
-    auto layer = NewReluLayer(MakeReluConfig(0.0f));
+    auto layer = new_relu_layer(make_relu_config(0.0f));
     LayerHarness h({Shape{2, 3}, Shape{2, 3}}, 1);
-    Status s = h.Setup(*layer);
+    Status s = h.setup(*layer);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("relu1"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("got 2"), std::string::npos) << s.message();
   }
   {
     // A negative slope cannot run in place: the output's sign no longer tells the input's.
-    auto layer = NewReluLayer(MakeReluConfig(-0.5f));
+    auto layer = new_relu_layer(make_relu_config(-0.5f));
     Blob x("x");
     x.set_shape(Shape{2, 3});
-    Status s = layer->Setup({&x}, {&x});
+    Status s = layer->setup({&x}, {&x});
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
     EXPECT_NE(s.message().find("relu1"), std::string::npos) << s.message();
@@ -61,10 +61,10 @@ TEST(ReluLayerTest, RejectsBadConfigNamingLayerAndValue) {
 
 TEST(ReluLayerTest, ForwardMatchesReference) {
   for (float slope : {0.0f, 0.2f, -0.3f}) {
-    auto layer = NewReluLayer(MakeReluConfig(slope));
+    auto layer = new_relu_layer(make_relu_config(slope));
     LayerHarness h({Shape{3, 5, 7}}, 1, 11);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    ASSERT_TRUE(h.setup(*layer).ok());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     const float* x = h.bottom()[0]->data();
     const float* y = h.top()[0]->data();
     int negatives = 0;
@@ -80,44 +80,44 @@ TEST(ReluLayerTest, ForwardMatchesReference) {
 
 TEST(ReluLayerTest, GradientsMatchFiniteDifferences) {
   for (float slope : {0.0f, 0.25f}) {
-    auto layer = NewReluLayer(MakeReluConfig(slope));
+    auto layer = new_relu_layer(make_relu_config(slope));
     LayerHarness h({Shape{2, 3, 4, 5}}, 1, 3);
-    ASSERT_TRUE(h.Setup(*layer).ok());
+    ASSERT_TRUE(h.setup(*layer).ok());
     GradientCheckOptions o;
     o.kink = 0.0f;
     o.kink_range = 2.5f * o.step;
-    CheckGradients(*layer, h, o);
+    check_gradients(*layer, h, o);
   }
 }
 
 TEST(ReluLayerTest, BottomGradientIsOverwritten) {
-  auto layer = NewReluLayer(MakeReluConfig(0.1f));
+  auto layer = new_relu_layer(make_relu_config(0.1f));
   LayerHarness h({Shape{3, 4}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 // Runs forward and backward with dy = g on `x` in place and out of place.
 TEST(ReluLayerTest, InPlaceMatchesOutOfPlace) {
   for (float slope : {0.0f, 0.3f}) {
     const Shape shape{4, 3, 5};
-    auto ref = NewReluLayer(MakeReluConfig(slope));
+    auto ref = new_relu_layer(make_relu_config(slope));
     LayerHarness h({shape}, 1, 21);
-    ASSERT_TRUE(h.Setup(*ref).ok());
-    FillGaussian(h.top()[0]->diff(), h.top()[0]->count(), 77);
-    ref->Forward(h.bottom(), h.top(), h.ctx());
-    ref->Backward(h.top(), {true}, h.bottom(), h.ctx());
+    ASSERT_TRUE(h.setup(*ref).ok());
+    fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 77);
+    ref->forward(h.bottom(), h.top(), h.ctx());
+    ref->backward(h.top(), {true}, h.bottom(), h.ctx());
 
-    auto layer = NewReluLayer(MakeReluConfig(slope));
+    auto layer = new_relu_layer(make_relu_config(slope));
     Blob x("x");
     x.set_shape(shape);
-    ASSERT_TRUE(layer->Setup({&x}, {&x}).ok());
-    ASSERT_TRUE(x.Allocate(Device::Cpu()).ok());
+    ASSERT_TRUE(layer->setup({&x}, {&x}).ok());
+    ASSERT_TRUE(x.allocate(Device::cpu()).ok());
     std::copy(h.bottom()[0]->data(), h.bottom()[0]->data() + x.count(), x.data());
-    WorkerContext ctx(Device::Cpu(), 21);
-    layer->Forward({&x}, {&x}, ctx);
-    FillGaussian(x.diff(), x.count(), 77);
-    layer->Backward({&x}, {true}, {&x}, ctx);
+    WorkerContext ctx(Device::cpu(), 21);
+    layer->forward({&x}, {&x}, ctx);
+    fill_gaussian(x.diff(), x.count(), 77);
+    layer->backward({&x}, {true}, {&x}, ctx);
     for (int64_t i = 0; i < x.count(); ++i) {
       EXPECT_EQ(x.data()[i], h.top()[0]->data()[i]) << i;
       EXPECT_EQ(x.diff()[i], h.bottom()[0]->diff()[i]) << i;
@@ -126,13 +126,13 @@ TEST(ReluLayerTest, InPlaceMatchesOutOfPlace) {
 }
 
 TEST(ReluLayerTest, SkipsBottomWhenNotPropagating) {
-  auto layer = NewReluLayer(MakeReluConfig(0.0f));
+  auto layer = new_relu_layer(make_relu_config(0.0f));
   LayerHarness h({Shape{2, 3}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  FillGaussian(h.top()[0]->diff(), 6, 5);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  fill_gaussian(h.top()[0]->diff(), 6, 5);
   for (int i = 0; i < 6; ++i) h.bottom()[0]->diff()[i] = 42.0f;
-  layer->Backward(h.top(), {false}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {false}, h.bottom(), h.ctx());
   for (int i = 0; i < 6; ++i) EXPECT_EQ(h.bottom()[0]->diff()[i], 42.0f);
 }
 

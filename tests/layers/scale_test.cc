@@ -13,12 +13,12 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeScaleConfig(int axis, int num_axes, bool bias) {
+LayerConfig make_scale_config(int axis, int num_axes, bool bias) {
   LayerConfig c;
   c.name = "scale1";
   c.type = "Scale";
@@ -42,9 +42,9 @@ TEST(ScaleLayerTest, GammaShapeFollowsAxisAndNumAxes) {
   };
   for (const Case& c : cases) {
     for (bool bias : {false, true}) {
-      auto layer = NewScaleLayer(MakeScaleConfig(c.axis, c.num_axes, bias));
+      auto layer = new_scale_layer(make_scale_config(c.axis, c.num_axes, bias));
       LayerHarness h({bottom}, 1);
-      ASSERT_TRUE(h.Setup(*layer).ok()) << c.gamma.ToString();
+      ASSERT_TRUE(h.setup(*layer).ok()) << c.gamma.to_string();
       EXPECT_EQ(h.top()[0]->shape(), bottom);
       ASSERT_EQ(layer->params().size(), bias ? 2u : 1u);
       for (const LayerParam& p : layer->params()) {
@@ -56,13 +56,13 @@ TEST(ScaleLayerTest, GammaShapeFollowsAxisAndNumAxes) {
 }
 
 TEST(ScaleLayerTest, FillersAndMultipliersComeFromTheConfig) {
-  LayerConfig c = MakeScaleConfig(1, 1, true);
+  LayerConfig c = make_scale_config(1, 1, true);
   c.param.resize(2);
   c.param[0].lr_mult = 2.0f;
   c.param[1].decay_mult = 0.0f;
-  auto layer = NewScaleLayer(c);
+  auto layer = new_scale_layer(c);
   LayerHarness h({Shape{2, 3}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   EXPECT_EQ(layer->params()[0].filler.value, 1.0f);
   EXPECT_EQ(layer->params()[1].filler.value, 0.2f);
   EXPECT_EQ(layer->params()[0].lr_mult, 2.0f);
@@ -71,9 +71,9 @@ TEST(ScaleLayerTest, FillersAndMultipliersComeFromTheConfig) {
 
 TEST(ScaleLayerTest, RejectsBadConfig) {
   {
-    auto layer = NewScaleLayer(MakeScaleConfig(1, 1, false));
+    auto layer = new_scale_layer(make_scale_config(1, 1, false));
     LayerHarness h({Shape{2, 3}, Shape{3}}, 1);
-    Status s = h.Setup(*layer);
+    Status s = h.setup(*layer);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
     EXPECT_NE(s.message().find("'scale1'"), std::string::npos) << s.message();
@@ -89,9 +89,9 @@ TEST(ScaleLayerTest, RejectsBadConfig) {
       {1, -2, "num_axes must be -1"},
   };
   for (const Case& c : cases) {
-    auto layer = NewScaleLayer(MakeScaleConfig(c.axis, c.num_axes, false));
+    auto layer = new_scale_layer(make_scale_config(c.axis, c.num_axes, false));
     LayerHarness h({Shape{2, 3, 4, 5}}, 1);
-    Status s = h.Setup(*layer);
+    Status s = h.setup(*layer);
     ASSERT_FALSE(s.ok()) << c.expect;
     EXPECT_NE(s.message().find("'scale1'"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
@@ -106,10 +106,10 @@ TEST(ScaleLayerTest, ForwardMatchesReference) {
   };
   for (const Case& c : {Case{1, 1, 1, 2}, Case{1, 2, 1, 3}, Case{-1, 1, 3, 4}, Case{0, -1, 0, 4},
                         Case{2, 0, 2, 2}}) {
-    auto layer = NewScaleLayer(MakeScaleConfig(c.axis, c.num_axes, true));
+    auto layer = new_scale_layer(make_scale_config(c.axis, c.num_axes, true));
     LayerHarness h({bottom}, 1, 4);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    layer->Forward(h.bottom(), h.top(), h.ctx());
+    ASSERT_TRUE(h.setup(*layer).ok());
+    layer->forward(h.bottom(), h.top(), h.ctx());
     const float* gamma = layer->params()[0].blob->data();
     const float* beta = layer->params()[1].blob->data();
     for (int64_t i = 0; i < bottom.count(); ++i) {
@@ -137,29 +137,29 @@ TEST(ScaleLayerTest, GradientsMatchFiniteDifferences) {
   };
   for (const Case& c : {Case{1, 1, false}, Case{1, 1, true}, Case{1, 2, true}, Case{-1, 1, true},
                         Case{0, 0, true}}) {
-    auto layer = NewScaleLayer(MakeScaleConfig(c.axis, c.num_axes, c.bias));
+    auto layer = new_scale_layer(make_scale_config(c.axis, c.num_axes, c.bias));
     LayerHarness h({Shape{2, 3, 2, 3}}, 1, 5);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    CheckGradients(*layer, h);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    check_gradients(*layer, h);
   }
 }
 
 TEST(ScaleLayerTest, ParamGradientsAccumulateBottomOverwritten) {
-  auto layer = NewScaleLayer(MakeScaleConfig(1, 1, true));
+  auto layer = new_scale_layer(make_scale_config(1, 1, true));
   LayerHarness h({Shape{3, 4, 2}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 TEST(ScaleLayerTest, ParamGradientsWithoutBottomPropagation) {
-  auto layer = NewScaleLayer(MakeScaleConfig(1, 1, true));
+  auto layer = new_scale_layer(make_scale_config(1, 1, true));
   LayerHarness h({Shape{2, 3, 2}}, 1, 6);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  FillGaussian(h.top()[0]->diff(), 12, 2);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  fill_gaussian(h.top()[0]->diff(), 12, 2);
   std::fill(h.bottom()[0]->diff(), h.bottom()[0]->diff() + 12, 5.0f);
   for (LayerParam& p : layer->params()) std::fill(p.blob->diff(), p.blob->diff() + 3, 0.0f);
-  layer->Backward(h.top(), {false}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {false}, h.bottom(), h.ctx());
   for (int i = 0; i < 12; ++i) EXPECT_EQ(h.bottom()[0]->diff()[i], 5.0f);
   const float* x = h.bottom()[0]->data();
   const float* dy = h.top()[0]->diff();

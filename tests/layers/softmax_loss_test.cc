@@ -16,15 +16,15 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::LayerHarness;
 using Norm = LossConfig::Normalization;
 
 constexpr int kIgnore = 255;
 
-LayerConfig LossLayerConfig(Norm norm, std::optional<int> ignore = kIgnore) {
+LayerConfig loss_layer_config(Norm norm, std::optional<int> ignore = kIgnore) {
   LayerConfig c;
   c.name = "loss";
   c.type = "SoftmaxWithLoss";
@@ -37,7 +37,7 @@ LayerConfig LossLayerConfig(Norm norm, std::optional<int> ignore = kIgnore) {
 // with every fifth position set to kIgnore.
 constexpr int64_t kN = 3, kC = 4, kH = 2, kW = 3;
 
-void FillLabels(Blob* labels, bool with_ignored) {
+void fill_labels(Blob* labels, bool with_ignored) {
   for (int64_t n = 0; n < kN; ++n) {
     for (int64_t p = 0; p < kH * kW; ++p) {
       const int64_t i = n * kH * kW + p;
@@ -54,7 +54,7 @@ struct Reference {
   std::vector<double> prob;
 };
 
-Reference ReferenceLoss(const float* x, const float* labels) {
+Reference reference_loss(const float* x, const float* labels) {
   Reference r;
   r.prob.resize(kN * kC * kH * kW);
   for (int64_t n = 0; n < kN; ++n) {
@@ -74,7 +74,7 @@ Reference ReferenceLoss(const float* x, const float* labels) {
   return r;
 }
 
-double Normalizer(Norm norm, int64_t valid) {
+double normalizer(Norm norm, int64_t valid) {
   switch (norm) {
     case Norm::kFull:
       return kN * kH * kW;
@@ -89,48 +89,48 @@ double Normalizer(Norm norm, int64_t valid) {
 }
 
 TEST(SoftmaxWithLossLayerTest, ShapesDefaultsAndErrors) {
-  auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid));
+  auto layer = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid));
   LayerHarness h({Shape{kN, kC, kH, kW}, Shape{kN, 1, kH, kW}}, 2);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   EXPECT_EQ(h.top()[0]->shape(), Shape{});
   EXPECT_EQ(h.top()[0]->count(), 1);
   EXPECT_EQ(h.top()[1]->shape(), (Shape{kN, kC, kH, kW}));
-  EXPECT_EQ(layer->DefaultLossWeight(0), 1.0f);
-  EXPECT_EQ(layer->DefaultLossWeight(1), 0.0f);
-  EXPECT_TRUE(layer->CanPropagateDown(0));
-  EXPECT_FALSE(layer->CanPropagateDown(1));
+  EXPECT_EQ(layer->default_loss_weight(0), 1.0f);
+  EXPECT_EQ(layer->default_loss_weight(1), 0.0f);
+  EXPECT_TRUE(layer->can_propagate_down(0));
+  EXPECT_FALSE(layer->can_propagate_down(1));
 
-  auto bad = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid));
+  auto bad = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid));
   LayerHarness hb({Shape{kN, kC, kH, kW}, Shape{kN}}, 1);
-  Status s = hb.Setup(*bad);
+  Status s = hb.setup(*bad);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("'loss'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("hold 3 values; expected 18"), std::string::npos) << s.message();
 
-  LayerConfig c = LossLayerConfig(Norm::kValid);
+  LayerConfig c = loss_layer_config(Norm::kValid);
   c.softmax.axis = 4;
-  auto bad_axis = NewSoftmaxWithLossLayer(c);
+  auto bad_axis = new_softmax_with_loss_layer(c);
   LayerHarness ha({Shape{kN, kC, kH, kW}, Shape{kN}}, 1);
-  s = ha.Setup(*bad_axis);
+  s = ha.setup(*bad_axis);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("axis 4"), std::string::npos) << s.message();
 
-  auto three_tops = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid));
+  auto three_tops = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid));
   LayerHarness ht({Shape{2, 3}, Shape{2}}, 3);
-  EXPECT_FALSE(ht.Setup(*three_tops).ok());
+  EXPECT_FALSE(ht.setup(*three_tops).ok());
 }
 
 TEST(SoftmaxWithLossLayerTest, LossMatchesReferenceForEveryNormalization) {
   for (Norm norm : {Norm::kValid, Norm::kFull, Norm::kBatchSize, Norm::kNone}) {
     for (bool with_ignored : {false, true}) {
-      auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(norm));
+      auto layer = new_softmax_with_loss_layer(loss_layer_config(norm));
       LayerHarness h({Shape{kN, kC, kH, kW}, Shape{kN, kH, kW}}, 2, 5);
-      ASSERT_TRUE(h.Setup(*layer).ok());
-      FillLabels(h.bottom()[1], with_ignored);
-      layer->Forward(h.bottom(), h.top(), h.ctx());
-      Reference r = ReferenceLoss(h.bottom()[0]->data(), h.bottom()[1]->data());
+      ASSERT_TRUE(h.setup(*layer).ok());
+      fill_labels(h.bottom()[1], with_ignored);
+      layer->forward(h.bottom(), h.top(), h.ctx());
+      Reference r = reference_loss(h.bottom()[0]->data(), h.bottom()[1]->data());
       EXPECT_EQ(r.valid, with_ignored ? 14 : 18);
-      const double expect = r.loss_sum / Normalizer(norm, r.valid);
+      const double expect = r.loss_sum / normalizer(norm, r.valid);
       EXPECT_NEAR(h.top()[0]->data()[0], expect, 1e-5 * expect)
           << "normalization " << static_cast<int>(norm) << " ignored " << with_ignored;
       for (int64_t i = 0; i < h.top()[1]->count(); ++i) {
@@ -141,59 +141,59 @@ TEST(SoftmaxWithLossLayerTest, LossMatchesReferenceForEveryNormalization) {
 }
 
 TEST(SoftmaxWithLossLayerTest, AllIgnoredGivesZeroLossAndGradient) {
-  auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid, 1));
+  auto layer = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid, 1));
   LayerHarness h({Shape{4, 3}, Shape{4}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   for (int i = 0; i < 4; ++i) h.bottom()[1]->data()[i] = 1.0f;
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   EXPECT_EQ(h.top()[0]->data()[0], 0.0f);
   h.top()[0]->diff()[0] = 1.0f;
-  layer->Backward(h.top(), {true, false}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {true, false}, h.bottom(), h.ctx());
   for (int i = 0; i < 12; ++i) EXPECT_EQ(h.bottom()[0]->diff()[i], 0.0f);
 }
 
 TEST(SoftmaxWithLossLayerTest, ClampsVanishingProbabilityAtFltMin) {
-  auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid, std::nullopt));
+  auto layer = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid, std::nullopt));
   LayerHarness h({Shape{1, 3}, Shape{1}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   float* x = h.bottom()[0]->data();
   x[0] = 200.0f;  // p(class 2) = exp(-200) underflows float
   x[1] = 1.0f;
   x[2] = 0.0f;
   h.bottom()[1]->data()[0] = 2.0f;
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   EXPECT_NEAR(h.top()[0]->data()[0], -std::log(static_cast<double>(FLT_MIN)), 1e-4);
 }
 
 TEST(SoftmaxWithLossLayerTest, GradientsMatchFiniteDifferences) {
   for (Norm norm : {Norm::kValid, Norm::kFull, Norm::kBatchSize, Norm::kNone}) {
-    auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(norm));
+    auto layer = new_softmax_with_loss_layer(loss_layer_config(norm));
     LayerHarness h({Shape{kN, kC, kH, kW}, Shape{kN, kH, kW}}, 1, 23);
-    ASSERT_TRUE(h.Setup(*layer).ok());
-    FillLabels(h.bottom()[1], true);
-    CheckGradients(*layer, h, {}, {true, false});
+    ASSERT_TRUE(h.setup(*layer).ok());
+    fill_labels(h.bottom()[1], true);
+    check_gradients(*layer, h, {}, {true, false});
   }
   // Classes on the last axis, labels (N).
-  LayerConfig c = LossLayerConfig(Norm::kValid);
+  LayerConfig c = loss_layer_config(Norm::kValid);
   c.softmax.axis = -1;
-  auto layer = NewSoftmaxWithLossLayer(c);
+  auto layer = new_softmax_with_loss_layer(c);
   LayerHarness h({Shape{5, 7}, Shape{5, 1}}, 1, 29);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   for (int i = 0; i < 5; ++i) h.bottom()[1]->data()[i] = static_cast<float>((3 * i) % 7);
-  CheckGradients(*layer, h, {}, {true, false});
+  check_gradients(*layer, h, {}, {true, false});
 }
 
 TEST(SoftmaxWithLossLayerTest, GradientScalesByLossWeightAndSparesLabels) {
-  auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid));
+  auto layer = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid));
   LayerHarness h({Shape{kN, kC, kH, kW}, Shape{kN, kH, kW}}, 1, 31);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  FillLabels(h.bottom()[1], true);
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  Reference r = ReferenceLoss(h.bottom()[0]->data(), h.bottom()[1]->data());
+  ASSERT_TRUE(h.setup(*layer).ok());
+  fill_labels(h.bottom()[1], true);
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  Reference r = reference_loss(h.bottom()[0]->data(), h.bottom()[1]->data());
   const float weight = 2.5f;
   h.top()[0]->diff()[0] = weight;
   for (int64_t i = 0; i < h.bottom()[1]->count(); ++i) h.bottom()[1]->diff()[i] = -7.0f;
-  layer->Backward(h.top(), {true, true}, h.bottom(), h.ctx());
+  layer->backward(h.top(), {true, true}, h.bottom(), h.ctx());
   for (int64_t i = 0; i < h.bottom()[1]->count(); ++i) EXPECT_EQ(h.bottom()[1]->diff()[i], -7.0f);
   const float* labels = h.bottom()[1]->data();
   for (int64_t n = 0; n < kN; ++n) {
@@ -210,23 +210,23 @@ TEST(SoftmaxWithLossLayerTest, GradientScalesByLossWeightAndSparesLabels) {
 }
 
 TEST(SoftmaxWithLossLayerTest, ScoreGradientIsOverwritten) {
-  auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid));
+  auto layer = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid));
   LayerHarness h({Shape{kN, kC, kH, kW}, Shape{kN, kH, kW}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  FillLabels(h.bottom()[1], true);
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  fill_labels(h.bottom()[1], true);
+  check_accumulates_twice(*layer, h);
 }
 
 TEST(SoftmaxWithLossLayerDeathTest, LabelOutOfRangeNamesLayerAndValue) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  auto layer = NewSoftmaxWithLossLayer(LossLayerConfig(Norm::kValid));
+  auto layer = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid));
   LayerHarness h({Shape{2, 4}, Shape{2}}, 1);
-  ASSERT_TRUE(h.Setup(*layer).ok());
+  ASSERT_TRUE(h.setup(*layer).ok());
   h.bottom()[1]->data()[0] = 1.0f;
   h.bottom()[1]->data()[1] = 7.0f;
-  EXPECT_DEATH(layer->Forward(h.bottom(), h.top(), h.ctx()), "layer 'loss'.*label 7 ");
+  EXPECT_DEATH(layer->forward(h.bottom(), h.top(), h.ctx()), "layer 'loss'.*label 7 ");
   h.bottom()[1]->data()[1] = -1.0f;
-  EXPECT_DEATH(layer->Forward(h.bottom(), h.top(), h.ctx()), "layer 'loss'.*label -1 ");
+  EXPECT_DEATH(layer->forward(h.bottom(), h.top(), h.ctx()), "layer 'loss'.*label -1 ");
 }
 
 }  // namespace

@@ -11,12 +11,12 @@
 namespace banyan {
 namespace {
 
-using banyan::testing::CheckAccumulatesTwice;
-using banyan::testing::CheckGradients;
-using banyan::testing::FillGaussian;
+using banyan::testing::check_accumulates_twice;
+using banyan::testing::check_gradients;
+using banyan::testing::fill_gaussian;
 using banyan::testing::LayerHarness;
 
-LayerConfig MakeSplitConfig() {
+LayerConfig make_split_config() {
   LayerConfig c;
   c.name = "conv1_split";
   c.type = "Split";
@@ -25,10 +25,10 @@ LayerConfig MakeSplitConfig() {
 
 TEST(SplitLayerTest, EveryTopIsACopy) {
   const Shape shape{2, 3, 5};
-  auto layer = NewSplitLayer(MakeSplitConfig());
+  auto layer = new_split_layer(make_split_config());
   LayerHarness h({shape}, 3, 2);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
   for (Blob* t : h.top()) {
     EXPECT_EQ(t->shape(), shape);
     EXPECT_NE(t->data(), h.bottom()[0]->data());
@@ -38,12 +38,12 @@ TEST(SplitLayerTest, EveryTopIsACopy) {
 
 TEST(SplitLayerTest, BackwardSumsTopGradients) {
   const Shape shape{4, 7};
-  auto layer = NewSplitLayer(MakeSplitConfig());
+  auto layer = new_split_layer(make_split_config());
   LayerHarness h({shape}, 3);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  layer->Forward(h.bottom(), h.top(), h.ctx());
-  for (size_t t = 0; t < 3; ++t) FillGaussian(h.top()[t]->diff(), shape.count(), 10 + t);
-  layer->Backward(h.top(), {true}, h.bottom(), h.ctx());
+  ASSERT_TRUE(h.setup(*layer).ok());
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  for (size_t t = 0; t < 3; ++t) fill_gaussian(h.top()[t]->diff(), shape.count(), 10 + t);
+  layer->backward(h.top(), {true}, h.bottom(), h.ctx());
   for (int64_t i = 0; i < shape.count(); ++i) {
     double sum = 0.0;
     for (Blob* t : h.top()) sum += t->diff()[i];
@@ -52,30 +52,30 @@ TEST(SplitLayerTest, BackwardSumsTopGradients) {
 }
 
 TEST(SplitLayerTest, GradientsMatchFiniteDifferences) {
-  auto layer = NewSplitLayer(MakeSplitConfig());
+  auto layer = new_split_layer(make_split_config());
   LayerHarness h({Shape{3, 2, 3}}, 2, 4);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckGradients(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_gradients(*layer, h);
 }
 
 TEST(SplitLayerTest, BottomGradientIsOverwritten) {
-  auto layer = NewSplitLayer(MakeSplitConfig());
+  auto layer = new_split_layer(make_split_config());
   LayerHarness h({Shape{5}}, 4);
-  ASSERT_TRUE(h.Setup(*layer).ok());
-  CheckAccumulatesTwice(*layer, h);
+  ASSERT_TRUE(h.setup(*layer).ok());
+  check_accumulates_twice(*layer, h);
 }
 
 TEST(SplitLayerTest, RejectsNoTopsAndInPlace) {
-  auto layer = NewSplitLayer(MakeSplitConfig());
+  auto layer = new_split_layer(make_split_config());
   LayerHarness h({Shape{2, 2}}, 0);
-  Status s = h.Setup(*layer);
+  Status s = h.setup(*layer);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("'conv1_split'"), std::string::npos) << s.message();
 
-  auto in_place = NewSplitLayer(MakeSplitConfig());
+  auto in_place = new_split_layer(make_split_config());
   Blob x("x"), y("y");
   x.set_shape(Shape{2, 2});
-  s = in_place->Setup({&x}, {&y, &x});
+  s = in_place->setup({&x}, {&y, &x});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("top 1 'x'"), std::string::npos) << s.message();
 }
