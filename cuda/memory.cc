@@ -1,0 +1,123 @@
+// Device/pinned allocation and copies.  Frees run with the owning device
+// current, so a worker thread may drop buffers of any device.
+#include "cuda/memory.h"
+
+#include <utility>
+
+#include "cuda/check.h"
+
+namespace banyan::cuda {
+
+DeviceGuard::DeviceGuard(int device) {
+  BANYAN_CUDA_CHECK(cudaGetDevice(&previous_));
+  if (previous_ != device) {
+    BANYAN_CUDA_CHECK(cudaSetDevice(device));
+    switched_ = true;
+  }
+}
+
+DeviceGuard::~DeviceGuard() {
+  if (switched_) BANYAN_CUDA_CHECK(cudaSetDevice(previous_));
+}
+
+// --- DeviceBuffer -------------------------------------------------------------
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      bytes_(std::exchange(other.bytes_, 0)),
+      device_(std::exchange(other.device_, -1)) {}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+    device_ = std::exchange(other.device_, -1);
+  }
+  return *this;
+}
+
+bool DeviceBuffer::allocate(int device, size_t bytes, std::string* error) {
+  reset();
+  if (bytes == 0) return true;
+  DeviceGuard guard(device);
+  void* p = nullptr;
+  std::string e = BANYAN_CUDA_ERROR(cudaMalloc(&p, bytes));
+  if (!e.empty()) {
+    if (error != nullptr) {
+      *error = "cannot allocate " + std::to_string(bytes) +
+               " bytes on cuda:" + std::to_string(device) + ": " + e;
+    }
+    return false;
+  }
+  data_ = p;
+  bytes_ = bytes;
+  device_ = device;
+  return true;
+}
+
+void DeviceBuffer::reset() {
+  if (data_ == nullptr) return;
+  DeviceGuard guard(device_);
+  BANYAN_CUDA_CHECK(cudaFree(data_));
+  data_ = nullptr;
+  bytes_ = 0;
+  device_ = -1;
+}
+
+void DeviceBuffer::zero_async(cudaStream_t stream) {
+  if (data_ == nullptr) return;
+  BANYAN_CUDA_CHECK(cudaMemsetAsync(data_, 0, bytes_, stream));
+}
+
+// --- PinnedBuffer -------------------------------------------------------------
+
+PinnedBuffer::PinnedBuffer(PinnedBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+
+PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+bool PinnedBuffer::allocate(size_t bytes, std::string* error) {
+  reset();
+  if (bytes == 0) return true;
+  void* p = nullptr;
+  std::string e = BANYAN_CUDA_ERROR(cudaHostAlloc(&p, bytes, cudaHostAllocPortable));
+  if (!e.empty()) {
+    if (error != nullptr) {
+      *error = "cannot allocate " + std::to_string(bytes) + " bytes of pinned host memory: " + e;
+    }
+    return false;
+  }
+  data_ = p;
+  bytes_ = bytes;
+  return true;
+}
+
+void PinnedBuffer::reset() {
+  if (data_ == nullptr) return;
+  BANYAN_CUDA_CHECK(cudaFreeHost(data_));
+  data_ = nullptr;
+  bytes_ = 0;
+}
+
+// --- copies -------------------------------------------------------------------
+
+void copy_async(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
+  if (bytes == 0) return;
+  BANYAN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream));
+}
+
+void copy_peer_async(void* dst, int dst_device, const void* src, int src_device, size_t bytes,
+                     cudaStream_t stream) {
+  if (bytes == 0) return;
+  BANYAN_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, stream));
+}
+
+}  // namespace banyan::cuda

@@ -1,0 +1,114 @@
+// Device and pinned host memory as RAII, move-only owners, the scoped device
+// switch (DeviceGuard) and explicit, stream-ordered copies.  Allocation
+// reports failure as text (out of memory is a user's error); everything else
+// aborts through the check macros.  None of these is thread-safe.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <string>
+
+namespace banyan::cuda {
+
+// Makes `device` current on this host thread for the scope and restores the
+// previous device on exit.  Neither copyable nor movable.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+  DeviceGuard(DeviceGuard&&) = delete;
+  DeviceGuard& operator=(DeviceGuard&&) = delete;
+
+ private:
+  int previous_ = -1;
+  bool switched_ = false;
+};
+
+// cudaMalloc'd memory on one device (256-byte aligned by the runtime).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  ~DeviceBuffer() { reset(); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& other) noexcept;
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+
+  // Frees what it held, then allocates `bytes` on `device` (contents
+  // undefined).  Returns false with `*error` set (e.g. out of memory, naming
+  // the size and device) and leaves the buffer empty on failure.  0 bytes
+  // gives an empty buffer and true.
+  bool allocate(int device, size_t bytes, std::string* error);
+  // Frees the memory (synchronising as cudaFree does); the buffer is empty after.
+  void reset();
+
+  // Zeroes every byte, ordered on `stream` (which must belong to device()).
+  void zero_async(cudaStream_t stream);
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  template <typename T>
+  T* as() {
+    return static_cast<T*>(data_);
+  }
+  template <typename T>
+  const T* as() const {
+    return static_cast<const T*>(data_);
+  }
+  size_t bytes() const { return bytes_; }
+  int device() const { return device_; }
+  bool empty() const { return data_ == nullptr; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  int device_ = -1;
+};
+
+// Page-locked host memory (cudaHostAlloc, portable: pinned for every device),
+// the source and target of asynchronous host/device copies.
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer() { reset(); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  PinnedBuffer(PinnedBuffer&& other) noexcept;
+  PinnedBuffer& operator=(PinnedBuffer&& other) noexcept;
+
+  // As DeviceBuffer::allocate; contents undefined.
+  bool allocate(size_t bytes, std::string* error);
+  void reset();
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  template <typename T>
+  T* as() {
+    return static_cast<T*>(data_);
+  }
+  template <typename T>
+  const T* as() const {
+    return static_cast<const T*>(data_);
+  }
+  size_t bytes() const { return bytes_; }
+  bool empty() const { return data_ == nullptr; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Copies `bytes` between any two of host, pinned host and device memory
+// (unified addressing decides the direction), ordered on `stream`.  From
+// pageable host memory the call returns only after the source was read.
+void copy_async(void* dst, const void* src, size_t bytes, cudaStream_t stream);
+
+// Device-to-device copy across devices (or within one), ordered on `stream`;
+// goes over NVLink/PCIe peer access when enabled, else through the host.
+void copy_peer_async(void* dst, int dst_device, const void* src, int src_device, size_t bytes,
+                     cudaStream_t stream);
+
+}  // namespace banyan::cuda
