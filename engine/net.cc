@@ -175,6 +175,11 @@ class NetBuilder {
         }
         top.push_back(storage_blob(v.storage));
       }
+      if (ctx_->device().is_cuda() && !layer->supports_gpu()) {
+        return Status::unimplemented(where(node.config) + ": " + node.config.type +
+                                     " has no GPU implementation yet; run on --devices=cpu");
+      }
+      layer->set_device(ctx_->device());
       Status s = layer->setup(bottom, top);
       if (!s.ok()) return s;
       BANYAN_RETURN_IF_ERROR(set_loss_weights(node, *layer));
@@ -310,10 +315,21 @@ class NetBuilder {
       NetParam& np = net_->params_[i];
       np.blob->bind(net_->param_data_ + np.offset, net_->param_diff_ + np.offset, ctx_->device());
       const LayerParam& lp = find_layer_param(np);
-      BANYAN_RETURN_IF_ERROR(fill_param(lp.filler, key_for(ctx_->seed(), np.name), np.blob)
+      BANYAN_RETURN_IF_ERROR(fill_on_device(lp.filler, key_for(ctx_->seed(), np.name), np.blob)
                                  .with_context("layer '" + np.layer + "'"));
     }
     return Status::success();
+  }
+
+  // Fillers run on the host; a device blob is filled through a host copy
+  // (setup only), so CPU and GPU workers start from the same numbers.
+  Status fill_on_device(const FillerConfig& filler, uint64_t key, Blob* blob) {
+    if (blob->device().is_cpu()) return fill_param(filler, key, blob);
+    Blob host(blob->name());
+    host.set_shape(blob->shape());
+    BANYAN_RETURN_IF_ERROR(host.allocate(Device::cpu()));
+    BANYAN_RETURN_IF_ERROR(fill_param(filler, key, &host));
+    return copy_to_device(host.data(), blob->count(), blob->device(), blob->data());
   }
 
   Status share_params(const Net& other) {

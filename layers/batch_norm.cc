@@ -32,7 +32,7 @@ Status BatchNormLayer::setup(const std::vector<Blob*>& bottom, const std::vector
   declare_param(Shape{channels_}, zero, /*learnable=*/false);
   declare_param(Shape{channels_}, zero, /*learnable=*/false);
   declare_param(Shape{1}, zero, /*learnable=*/false);
-  return Buffer::allocate(Device::cpu(), 2 * static_cast<size_t>(channels_) * sizeof(float),
+  return Buffer::allocate(device(), 2 * static_cast<size_t>(channels_) * sizeof(float),
                           &stats_)
       .with_context("layer '" + name() + "' (BatchNorm) statistics");
 }

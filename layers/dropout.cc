@@ -20,7 +20,7 @@ Status DropoutLayer::setup(const std::vector<Blob*>& bottom, const std::vector<B
                  "; expected at least one (sample) axis");
   }
   if (top[0] != bottom[0]) top[0]->set_shape(bottom[0]->shape());
-  return Buffer::allocate(Device::cpu(), static_cast<size_t>(bottom[0]->count()), &mask_)
+  return Buffer::allocate(device(), static_cast<size_t>(bottom[0]->count()), &mask_)
       .with_context("layer '" + name() + "' (Dropout) mask");
 }
 

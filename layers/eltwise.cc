@@ -31,7 +31,7 @@ Status EltwiseLayer::setup(const std::vector<Blob*>& bottom, const std::vector<B
   }
   top[0]->set_shape(first);
   if (c.operation == EltwiseConfig::Op::kMax) {
-    return Buffer::allocate(Device::cpu(), static_cast<size_t>(first.count()) * sizeof(int32_t),
+    return Buffer::allocate(device(), static_cast<size_t>(first.count()) * sizeof(int32_t),
                             &argmax_)
         .with_context("layer '" + name() + "' (Eltwise) argmax");
   }

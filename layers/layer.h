@@ -42,6 +42,12 @@ class Layer {
   const std::string& name() const { return config_.name; }
   const std::string& type() const { return config_.type; }
 
+  // The device the layer runs on; the Net sets it before setup so that setup
+  // allocates layer-owned buffers (masks, indices, statistics) there.
+  // Default: the CPU (tests of the CPU path).
+  void set_device(Device device) { device_ = device; }
+  Device device() const { return device_; }
+
   // See the contract above.  `bottom` blobs have shapes; `top` blobs get them.
   virtual Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) = 0;
 
@@ -51,6 +57,9 @@ class Layer {
 
   // Floats of scratch needed by Forward/Backward, known after Setup.
   virtual size_t workspace_floats() const { return 0; }
+  // Whether the layer has GPU code (forward_gpu/backward_gpu overridden);
+  // the Net refuses to build a net for a CUDA worker otherwise.
+  virtual bool supports_gpu() const { return false; }
   // Whether top[i] may be the same blob as bottom[i] (ReLU, Dropout).
   virtual bool allows_in_place() const { return false; }
   // Loss weight of top `i` when the config gives none (1 for loss layers' top 0).
@@ -86,6 +95,7 @@ class Layer {
 
   LayerConfig config_;
   std::vector<LayerParam> params_;
+  Device device_ = Device::cpu();
 };
 
 }  // namespace banyan

@@ -34,7 +34,7 @@ Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*
   top[0]->set_shape(s);
   scale_ = std::make_unique<Blob>(name() + "/scale");
   scale_->set_shape(s);
-  return scale_->allocate(Device::cpu());
+  return scale_->allocate(device());
 }
 
 void LrnLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,

@@ -96,7 +96,7 @@ Status PoolingLayer::setup(const std::vector<Blob*>& bottom, const std::vector<B
     }
     argmax_ = std::make_unique<Blob>(name() + "/argmax");
     argmax_->set_shape(top_shape);
-    BANYAN_RETURN_IF_ERROR(argmax_->allocate(Device::cpu()));
+    BANYAN_RETURN_IF_ERROR(argmax_->allocate(device()));
   }
   return Status::success();
 }

@@ -38,7 +38,7 @@ Status SoftmaxWithLossLayer::setup(const std::vector<Blob*>& bottom,
   }
   top[0]->set_shape(Shape{});
   if (top.size() > 1) top[1]->set_shape(s);
-  return Buffer::allocate(Device::cpu(), static_cast<size_t>(s.count()) * sizeof(float), &prob_)
+  return Buffer::allocate(device(), static_cast<size_t>(s.count()) * sizeof(float), &prob_)
       .with_context("layer '" + name() + "' (SoftmaxWithLoss) probabilities");
 }
 

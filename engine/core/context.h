@@ -1,15 +1,18 @@
 // WorkerContext: what one worker (one host thread bound to one device) owns
 // and what every layer call receives: its device, its place in the worker
 // groups, the solver seed, the current step (for counter-based randomness)
-// and a scratch workspace planned by the Net.  CUDA streams and library
-// handles join it in the GPU backend.  Not thread-safe: one worker, one thread.
+// and a scratch workspace planned by the Net; on a CUDA device also its
+// streams and library handles (GpuResources).  Not thread-safe: one worker,
+// one thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "engine/core/config.h"
 #include "engine/core/device.h"
+#include "engine/core/status.h"
 
 namespace banyan {
 
@@ -36,12 +39,32 @@ struct StepInfo {
   int64_t sample_base = 0;
 };
 
+// Settings of a worker on a CUDA device.
+struct GpuOptions {
+  // Lets FP32 convolutions and GEMMs use TF32 tensor cores (PyTorch's cuDNN
+  // default); false keeps full FP32 everywhere.
+  bool allow_tf32 = true;
+  // Synchronises after every layer and checks for errors, naming the layer,
+  // to pin down asynchronous faults.  Slow; for debugging.
+  bool debug_sync = false;
+};
+
+class GpuResources;  // engine/core/gpu_resources.h, CUDA builds only
+
 class WorkerContext {
  public:
-  WorkerContext(Device device, uint64_t seed, WorkerPlacement placement = {})
-      : device_(device), seed_(seed), placement_(placement) {}
+  WorkerContext(Device device, uint64_t seed, WorkerPlacement placement = {});
+  ~WorkerContext();
   WorkerContext(const WorkerContext&) = delete;
   WorkerContext& operator=(const WorkerContext&) = delete;
+
+  // For a CUDA device: creates the worker's streams and handles (errors name
+  // the device; Unimplemented in builds without CUDA).  No-op on the CPU.
+  // Call once, before building nets on this context.
+  Status init_device(const GpuOptions& options = {});
+  // The CUDA resources; CHECKs that init_device ran on a CUDA device.
+  GpuResources& gpu() const;
+  bool has_gpu() const { return gpu_ != nullptr; }
 
   Device device() const { return device_; }
   uint64_t seed() const { return seed_; }
@@ -66,6 +89,7 @@ class WorkerContext {
   StepInfo step_;
   float* workspace_ = nullptr;
   size_t workspace_floats_ = 0;
+  std::unique_ptr<GpuResources> gpu_;
 };
 
 }  // namespace banyan

@@ -1,10 +1,16 @@
-// Host allocation for Buffer; CUDA allocation arrives with the cuda/ layer.
+// Buffer allocation: aligned host memory for the CPU; cudaMalloc on the
+// buffer's device (zero-filled with a synchronous memset, since allocation
+// happens at setup, never in the training step) when built with CUDA.
 #include "engine/core/tensor.h"
 
 #include <glog/logging.h>
 
 #include <cstdlib>
 #include <cstring>
+
+#ifdef BANYAN_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
 
 namespace banyan {
 
@@ -32,17 +38,77 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
 
 void Buffer::release() {
   if (data_ != nullptr) {
-    CHECK(device_.is_cpu());
-    std::free(data_);
+    if (device_.is_cpu()) {
+      std::free(data_);
+    } else {
+#ifdef BANYAN_WITH_CUDA
+      int previous = 0;
+      CHECK_EQ(cudaGetDevice(&previous), cudaSuccess);
+      CHECK_EQ(cudaSetDevice(device_.id), cudaSuccess) << device_.to_string();
+      const cudaError_t e = cudaFree(data_);
+      CHECK_EQ(e, cudaSuccess) << "cudaFree on " << device_.to_string() << ": "
+                               << cudaGetErrorString(e);
+      CHECK_EQ(cudaSetDevice(previous), cudaSuccess);
+#else
+      LOG(FATAL) << "device buffer in a build without CUDA";
+#endif
+    }
   }
   data_ = nullptr;
   bytes_ = 0;
 }
 
+namespace {
+
+#ifdef BANYAN_WITH_CUDA
+Status allocate_cuda(Device device, size_t bytes, void** out) {
+  const std::string what = std::to_string(bytes) + " bytes on " + device.to_string();
+  int previous = 0;
+  cudaError_t e = cudaGetDevice(&previous);
+  if (e == cudaSuccess) e = cudaSetDevice(device.id);
+  if (e != cudaSuccess) {
+    return Status::invalid_argument("cannot use " + device.to_string() + ": " +
+                                    cudaGetErrorString(e));
+  }
+  void* p = nullptr;
+  e = cudaMalloc(&p, bytes == 0 ? 256 : bytes);
+  if (e == cudaSuccess) e = cudaMemset(p, 0, bytes == 0 ? 256 : bytes);
+  const cudaError_t restore = cudaSetDevice(previous);
+  if (e != cudaSuccess) {
+    if (p != nullptr) cudaFree(p);
+    cudaGetLastError();  // reset the error so later checks do not report it again
+    if (e == cudaErrorMemoryAllocation) {
+      size_t free_bytes = 0, total_bytes = 0;
+      cudaMemGetInfo(&free_bytes, &total_bytes);
+      return Status::resource_exhausted("cannot allocate " + what + " (" +
+                                        std::to_string(free_bytes >> 20) + " MiB free of " +
+                                        std::to_string(total_bytes >> 20) + " MiB)");
+    }
+    return Status::internal("cannot allocate " + what + ": " + cudaGetErrorString(e));
+  }
+  CHECK_EQ(restore, cudaSuccess);
+  *out = p;
+  return Status::success();
+}
+#endif
+
+}  // namespace
+
 Status Buffer::allocate(Device device, size_t bytes, Buffer* out) {
   if (!device.is_cpu()) {
+#ifdef BANYAN_WITH_CUDA
+    void* p = nullptr;
+    BANYAN_RETURN_IF_ERROR(allocate_cuda(device, bytes, &p));
+    Buffer b;
+    b.data_ = p;
+    b.bytes_ = bytes;
+    b.device_ = device;
+    *out = std::move(b);
+    return Status::success();
+#else
     return Status::unimplemented("allocation on " + device.to_string() +
                                  ": this build has no CUDA support");
+#endif
   }
   constexpr size_t kAlign = 64;
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
@@ -59,6 +125,47 @@ Status Buffer::allocate(Device device, size_t bytes, Buffer* out) {
   b.device_ = device;
   *out = std::move(b);
   return Status::success();
+}
+
+namespace {
+
+Status copy_floats(const void* src, void* dst, int64_t n, Device device, bool to_device) {
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  if (n <= 0) return Status::success();
+  if (device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return Status::success();
+  }
+#ifdef BANYAN_WITH_CUDA
+  int previous = 0;
+  cudaError_t e = cudaGetDevice(&previous);
+  if (e == cudaSuccess) e = cudaSetDevice(device.id);
+  if (e == cudaSuccess) {
+    e = cudaMemcpy(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost);
+    const cudaError_t restore = cudaSetDevice(previous);
+    if (e == cudaSuccess) e = restore;
+  }
+  if (e != cudaSuccess) {
+    return Status::internal(std::string("copy of ") + std::to_string(bytes) + " bytes " +
+                            (to_device ? "to " : "from ") + device.to_string() + ": " +
+                            cudaGetErrorString(e));
+  }
+  return Status::success();
+#else
+  (void)to_device;
+  return Status::unimplemented("copy with " + device.to_string() +
+                               ": this build has no CUDA support");
+#endif
+}
+
+}  // namespace
+
+Status copy_to_device(const float* host, int64_t n, Device device, float* dst) {
+  return copy_floats(host, dst, n, device, true);
+}
+
+Status copy_to_host(const float* src, int64_t n, Device device, float* host) {
+  return copy_floats(src, host, n, device, false);
 }
 
 float* Tensor::f32() const {

@@ -43,6 +43,12 @@ class Buffer {
   Device device_;
 };
 
+// Synchronous float copies between host memory and memory on `device` (a
+// plain memcpy when `device` is the CPU).  For setup, snapshots and tests,
+// never inside the training step.  Errors name the device.
+Status copy_to_device(const float* host, int64_t n, Device device, float* dst);
+Status copy_to_host(const float* src, int64_t n, Device device, float* host);
+
 // Non-owning view of `shape.count()` elements of `dtype` at `data` on `device`.
 class Tensor {
  public:
