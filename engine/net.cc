@@ -50,10 +50,22 @@ class NetBuilder {
     net_->name_ = config_.name;
     net_->phase_ = options_.phase;
     net_->ctx_ = ctx_;
+    if (ctx_->device().is_cuda() && !ctx_->has_gpu()) {
+      return Status::invalid_argument("net '" + config_.name + "' on " +
+                                      ctx_->device().to_string() +
+                                      ": the worker's device is not set up (init_device)");
+    }
     BANYAN_RETURN_IF_ERROR(parse_graph());
     insert_splits();
     BANYAN_RETURN_IF_ERROR(create_and_setup_layers());
     analyze_backward();
+    if (ctx_->device().is_cuda()) {
+      for (auto& layer : net_->layers_) {
+        BANYAN_RETURN_IF_ERROR(layer->prepare_device(*ctx_).with_context(
+            "layer '" + layer->name() + "' (" + layer->type() + ") on " +
+            ctx_->device().to_string()));
+      }
+    }
     BANYAN_RETURN_IF_ERROR(plan_activations());
     BANYAN_RETURN_IF_ERROR(bind_params());
     for (auto& layer : net_->layers_) {

@@ -55,7 +55,13 @@ class Layer {
   void backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                 const std::vector<Blob*>& bottom, WorkerContext& ctx);
 
-  // Floats of scratch needed by Forward/Backward, known after Setup.
+  // CUDA workers only, after every layer's setup and before the Net plans
+  // memory: build library plans (cuDNN descriptors, measured convolution
+  // algorithms) with the worker's handles.  May allocate temporary device
+  // memory for measuring; afterwards workspace_floats() must be final.
+  virtual Status prepare_device(WorkerContext& /*ctx*/) { return Status::success(); }
+  // Floats of scratch needed by Forward/Backward, known after Setup (and
+  // prepare_device on CUDA workers).
   virtual size_t workspace_floats() const { return 0; }
   // Whether the layer has GPU code (forward_gpu/backward_gpu overridden);
   // the Net refuses to build a net for a CUDA worker otherwise.

@@ -106,6 +106,8 @@ void compare_gpu_to_cpu(const std::function<std::unique_ptr<Layer>()>& make,
   gpu_layer->set_device(kGpu);
   Status s = gpu_layer->setup(g.bottom_ptrs, g.top_ptrs);
   ASSERT_TRUE(s.ok()) << s.message();
+  s = gpu_layer->prepare_device(g.ctx);
+  ASSERT_TRUE(s.ok()) << s.message();
   for (Blob* t : g.top_ptrs) ASSERT_TRUE(t->allocate(kGpu).ok());
   ASSERT_EQ(gpu_layer->params().size(), cpu_layer->params().size());
   for (size_t k = 0; k < gpu_layer->params().size(); ++k) {
