@@ -32,6 +32,9 @@ class GpuResources {
   cudaStream_t exchange() const { return exchange_.get(); }
   cudnnHandle_t cudnn() const { return cudnn_.get(); }
   cublasHandle_t cublas() const { return cublas_.get(); }
+  // The wrapper, for cuda::gemm and friends.
+  const cuda::CublasHandle& cublas_handle() const { return cublas_; }
+  const cuda::CudnnHandle& cudnn_handle() const { return cudnn_; }
   cublasLtHandle_t cublas_lt() const { return cublas_lt_.get(); }
 
   // Blocks until the compute stream is idle and checks for asynchronous
