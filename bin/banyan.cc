@@ -36,6 +36,9 @@ DEFINE_int32(synthetic_channels, 3, "time --synthetic: image channels");
 DEFINE_int32(synthetic_size, 0,
              "time --synthetic: image height and width where a Data layer has no crop_size");
 DEFINE_int32(seed, -1, "overrides the solver's random_seed when >= 0");
+DEFINE_bool(tf32, true, "GPU: let FP32 convolutions and GEMMs use TF32 tensor cores");
+DEFINE_bool(gpu_debug_sync, false,
+            "GPU: synchronise and check for errors after every layer (slow; for debugging)");
 
 namespace banyan {
 namespace {
@@ -52,6 +55,13 @@ int fail(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
 }
 
+GpuOptions gpu_options() {
+  GpuOptions o;
+  o.allow_tf32 = FLAGS_tf32;
+  o.debug_sync = FLAGS_gpu_debug_sync;
+  return o;
+}
+
 // One worker on one device for now; worker groups arrive with the exchange.
 Status single_device(Device* device) {
   std::vector<Device> devices;
@@ -60,10 +70,6 @@ Status single_device(Device* device) {
     return Status::unimplemented("--devices=" + FLAGS_devices +
                                  " --group_size=" + std::to_string(FLAGS_group_size) +
                                  ": this version trains on one worker; give one device");
-  }
-  if (!devices[0].is_cpu()) {
-    return Status::unimplemented("--devices=" + FLAGS_devices +
-                                 ": this version has no GPU backend yet; use --devices=cpu");
   }
   *device = devices[0];
   return Status::success();
@@ -87,6 +93,7 @@ int train() {
   }
   SolverOptions opts;
   if (!(s = single_device(&opts.device)).ok()) return fail(s);
+  opts.gpu = gpu_options();
   opts.metrics_path = FLAGS_metrics;
   if (opts.metrics_path.empty() && !sc.snapshot_prefix.empty()) {
     opts.metrics_path = sc.snapshot_prefix + "_metrics.jsonl";
@@ -118,7 +125,7 @@ Status build_net(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
   NetBuildOptions opts;
   opts.phase = phase;
   BANYAN_RETURN_IF_ERROR(Net::create(nc, opts, ctx, net));
-  fill_synthetic_inputs(**net, ctx->seed());
+  BANYAN_RETURN_IF_ERROR(fill_synthetic_inputs(**net, ctx->seed()));
   if (!FLAGS_weights.empty()) BANYAN_RETURN_IF_ERROR(load_weights_into(FLAGS_weights, net->get()));
   return Status::success();
 }
@@ -128,6 +135,7 @@ int test() {
   Status s = single_device(&device);
   if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
+  if (!(s = ctx.init_device(gpu_options())).ok()) return fail(s);
   std::unique_ptr<Net> net;
   if (!(s = build_net(Phase::kTest, &ctx, &net)).ok()) return fail(s);
   if (FLAGS_weights.empty()) LOG(WARNING) << "no --weights: testing freshly initialised weights";
@@ -143,6 +151,7 @@ int time() {
   Status s = single_device(&device);
   if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
+  if (!(s = ctx.init_device(gpu_options())).ok()) return fail(s);
   std::unique_ptr<Net> net;
   if (FLAGS_phase != "TRAIN" && FLAGS_phase != "TEST") {
     return fail(
@@ -179,7 +188,6 @@ int devices() {
                 d.name.c_str(), d.total_memory / 1073741824.0, d.major, d.minor, d.multiprocessors,
                 d.pci_bus_id.c_str());
   }
-  std::printf("training on GPUs: not in this version (CPU workers only)\n");
 #else
   std::printf("cuda: not built (configure with the CUDA toolkit installed)\n");
 #endif

@@ -6,6 +6,11 @@
 
 #include "engine/core/random.h"
 
+#ifdef BANYAN_WITH_CUDA
+#include "cuda/stream.h"
+#include "engine/core/gpu_resources.h"
+#endif
+
 namespace banyan {
 namespace {
 
@@ -13,6 +18,51 @@ double now_ms() {
   using Clock = std::chrono::steady_clock;
   return std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count();
 }
+
+// Per-layer times of one pass: host clocks on the CPU; on a CUDA worker,
+// events recorded on the compute stream around each layer and read once the
+// pass has finished, so timing adds no synchronisation between layers.
+class LayerTimer {
+ public:
+  LayerTimer(WorkerContext& ctx, int layers) : ctx_(ctx), host_(layers + 1, 0.0) {
+#ifdef BANYAN_WITH_CUDA
+    if (ctx.has_gpu()) {
+      for (int i = 0; i <= layers; ++i) {
+        events_.emplace_back(ctx.gpu().ordinal(), cuda::EventTiming::kEnabled);
+      }
+    }
+#endif
+  }
+  // Marks the start of the layer at position k (0-based in this pass's order).
+  void mark(int k) {
+#ifdef BANYAN_WITH_CUDA
+    if (!events_.empty()) {
+      events_[k].record(ctx_.gpu().compute());
+      return;
+    }
+#endif
+    host_[k] = now_ms();
+  }
+  // Milliseconds between marks k and k + 1; call after the pass's last mark.
+  void finish() {
+#ifdef BANYAN_WITH_CUDA
+    if (!events_.empty()) events_.back().synchronize();
+#endif
+  }
+  double elapsed(int k) const {
+#ifdef BANYAN_WITH_CUDA
+    if (!events_.empty()) return cuda::Event::elapsed_ms(events_[k], events_[k + 1]);
+#endif
+    return host_[k + 1] - host_[k];
+  }
+
+ private:
+  WorkerContext& ctx_;
+  std::vector<double> host_;
+#ifdef BANYAN_WITH_CUDA
+  std::vector<cuda::Event> events_;
+#endif
+};
 
 }  // namespace
 
@@ -23,6 +73,7 @@ Status evaluate_net(Net& net, int batches, std::vector<std::pair<std::string, fl
   }
   const WorkerPlacement& place = net.ctx().placement();
   std::vector<double> sums(net.outputs().size(), 0.0);
+  std::vector<float> host;
   for (int b = 0; b < batches; ++b) {
     StepInfo& step = net.ctx().step();
     step.phase = Phase::kTest;
@@ -32,8 +83,9 @@ Status evaluate_net(Net& net, int batches, std::vector<std::pair<std::string, fl
     net.forward();
     for (size_t o = 0; o < net.outputs().size(); ++o) {
       const Blob* blob = net.outputs()[o].blob;
+      BANYAN_RETURN_IF_ERROR(blob_to_host(*blob, false, &host));
       double s = 0.0;
-      for (int64_t j = 0; j < blob->count(); ++j) s += blob->data()[j];
+      for (float v : host) s += v;
       sums[o] += blob->count() > 0 ? s / blob->count() : 0.0;
     }
   }
@@ -60,7 +112,7 @@ Status use_synthetic_inputs(NetConfig* config, int channels, int size) {
   return Status::success();
 }
 
-void fill_synthetic_inputs(Net& net, uint64_t seed) {
+Status fill_synthetic_inputs(Net& net, uint64_t seed) {
   // Labels must be class ids of every classifier that reads them.
   int64_t classes = 0;
   for (int i = 0; i < net.num_layers(); ++i) {
@@ -78,12 +130,15 @@ void fill_synthetic_inputs(Net& net, uint64_t seed) {
     for (size_t t = 0; t < tops.size(); ++t) {
       Blob* b = net.blob(tops[t]);
       uint64_t key = key_for(seed, "synthetic/" + tops[t]);
+      std::vector<float> host(static_cast<size_t>(b->count()));
       for (int64_t j = 0; j < b->count(); ++j) {
-        b->data()[j] =
+        host[j] =
             t == 0 ? normal_at(key, 0, j) : static_cast<float>(uniform_int_at(key, 0, j, classes));
       }
+      BANYAN_RETURN_IF_ERROR(copy_to_device(host.data(), b->count(), b->device(), b->data()));
     }
   }
+  return Status::success();
 }
 
 Status time_net(Net& net, int iterations, int warmup, NetTiming* out) {
@@ -93,6 +148,7 @@ Status time_net(Net& net, int iterations, int warmup, NetTiming* out) {
   }
   const int n = net.num_layers();
   std::vector<double> fwd(n, 0.0), bwd(n, 0.0);
+  LayerTimer forward_timer(net.ctx(), n), backward_timer(net.ctx(), n);
   for (int it = 0; it < warmup + iterations; ++it) {
     StepInfo& step = net.ctx().step();
     step.phase = net.phase();
@@ -100,16 +156,23 @@ Status time_net(Net& net, int iterations, int warmup, NetTiming* out) {
     step.sample_base = it * net.batch_size();
     const bool timed = it >= warmup;
     for (int i = 0; i < n; ++i) {
-      double t0 = now_ms();
+      forward_timer.mark(i);
       net.forward_layer(i);
-      if (timed) fwd[i] += now_ms() - t0;
     }
+    forward_timer.mark(n);
+    forward_timer.finish();
     net.clear_param_diffs();
     net.prepare_backward();
     for (int i = n - 1; i >= 0; --i) {
-      double t0 = now_ms();
+      backward_timer.mark(n - 1 - i);
       net.backward_layer(i);
-      if (timed) bwd[i] += now_ms() - t0;
+    }
+    backward_timer.mark(n);
+    backward_timer.finish();
+    if (!timed) continue;
+    for (int i = 0; i < n; ++i) {
+      fwd[i] += forward_timer.elapsed(i);
+      bwd[i] += backward_timer.elapsed(n - 1 - i);
     }
   }
   *out = NetTiming();

@@ -38,7 +38,7 @@ Status use_synthetic_inputs(NetConfig* config, int channels, int size);
 // Fills every Input layer's first top with N(0, 1) and its second top (the
 // labels) with integers in [0, C), C the fewest classes (dim 1 of the scores)
 // of any SoftmaxWithLoss or Accuracy layer; 10 when there is none.
-void fill_synthetic_inputs(Net& net, uint64_t seed);
+Status fill_synthetic_inputs(Net& net, uint64_t seed);
 
 // Runs `warmup` then `iterations` forward+backward passes layer by layer and
 // reports per-layer wall time (host clock; the CPU path is synchronous).

@@ -8,11 +8,27 @@
 #include <map>
 
 #include "engine/core/math.h"
+#ifdef BANYAN_WITH_CUDA
+#include "cuda/elementwise.h"
+#include "cuda/memory.h"
+#include "cuda/reduce.h"
+#include "engine/core/gpu_resources.h"
+#endif
 #include "engine/core/random.h"
 #include "layers/filler.h"
 #include "layers/registry.h"
 
 namespace banyan {
+
+#ifdef BANYAN_WITH_CUDA
+struct Net::DeviceState {
+  Buffer partials;  // cuda::kReducePartials doubles
+  Buffer sums;      // one double per loss output
+  cuda::PinnedBuffer host_sums;
+};
+#else
+struct Net::DeviceState {};
+#endif
 namespace {
 
 constexpr int64_t kAlignFloats = 16;  // 64 bytes
@@ -71,7 +87,7 @@ class NetBuilder {
     for (auto& layer : net_->layers_) {
       BANYAN_RETURN_IF_ERROR(layer->on_params_bound());
     }
-    return Status::success();
+    return allocate_device_state();
   }
 
  private:
@@ -344,6 +360,24 @@ class NetBuilder {
     return copy_to_device(host.data(), blob->count(), blob->device(), blob->data());
   }
 
+  Status allocate_device_state() {
+    if (!ctx_->device().is_cuda()) return Status::success();
+#ifdef BANYAN_WITH_CUDA
+    auto st = std::make_unique<Net::DeviceState>();
+    const size_t losses = std::max<size_t>(net_->losses_.size(), 1);
+    BANYAN_RETURN_IF_ERROR(
+        Buffer::allocate(ctx_->device(), cuda::kReducePartials * sizeof(double), &st->partials));
+    BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), losses * sizeof(double), &st->sums));
+    std::string error;
+    if (!st->host_sums.allocate(losses * sizeof(double), &error)) {
+      return Status::resource_exhausted("pinned memory for the loss of net '" + config_.name +
+                                        "': " + error);
+    }
+    net_->device_state_ = std::move(st);
+#endif
+    return Status::success();
+  }
+
   Status share_params(const Net& other) {
     for (NetParam& np : net_->params_) {
       const NetParam* src = other.find_param(np.name);
@@ -407,20 +441,70 @@ Status Net::create(const NetConfig& config, const NetBuildOptions& options, Work
 
 Net::~Net() = default;
 
+namespace {
+
+// With GpuOptions::debug_sync: waits for the layer's work and aborts naming
+// the layer when it failed asynchronously.
+void debug_sync_after(WorkerContext& ctx, const Layer& layer, const char* pass) {
+#ifdef BANYAN_WITH_CUDA
+  if (!ctx.has_gpu() || !ctx.gpu().options().debug_sync) return;
+  Status s = ctx.gpu().synchronize(std::string(pass) + " of layer '" + layer.name() + "' (" +
+                                   layer.type() + ")");
+  CHECK(s.ok()) << s.message();
+#else
+  (void)ctx;
+  (void)layer;
+  (void)pass;
+#endif
+}
+
+// Sets n floats at x to value on the worker's device.
+void fill_on(WorkerContext& ctx, int64_t n, float value, float* x) {
+#ifdef BANYAN_WITH_CUDA
+  if (ctx.device().is_cuda()) {
+    cuda::fill(n, value, x, ctx.gpu().compute());
+    return;
+  }
+#endif
+  cpu_set(n, value, x);
+}
+
+}  // namespace
+
 void Net::forward_layer(int i) {
   ctx_->set_workspace(static_cast<float*>(workspace_.data()), workspace_.bytes() / sizeof(float));
   layers_[i]->forward(bottoms_[i], tops_[i], *ctx_);
+  debug_sync_after(*ctx_, *layers_[i], "forward");
 }
 
 void Net::backward_layer(int i) {
   if (!needs_backward_[i]) return;
   ctx_->set_workspace(static_cast<float*>(workspace_.data()), workspace_.bytes() / sizeof(float));
   layers_[i]->backward(tops_[i], propagate_down_[i], bottoms_[i], *ctx_);
+  debug_sync_after(*ctx_, *layers_[i], "backward");
 }
 
 float Net::forward() {
   for (int i = 0; i < num_layers(); ++i) forward_layer(i);
   double loss = 0.0;
+#ifdef BANYAN_WITH_CUDA
+  if (ctx_->device().is_cuda()) {
+    if (losses_.empty()) return 0.0f;
+    DeviceState& st = *device_state_;
+    const cudaStream_t stream = ctx_->gpu().compute();
+    double* sums = static_cast<double*>(st.sums.data());
+    for (size_t k = 0; k < losses_.size(); ++k) {
+      cuda::sum(losses_[k].first->count(), losses_[k].first->data(),
+                static_cast<double*>(st.partials.data()), sums + k, stream);
+    }
+    cuda::copy_async(st.host_sums.data(), sums, losses_.size() * sizeof(double), stream);
+    Status s = ctx_->gpu().synchronize("loss of net '" + name_ + "'");
+    CHECK(s.ok()) << s.message();
+    const double* host = st.host_sums.as<double>();
+    for (size_t k = 0; k < losses_.size(); ++k) loss += losses_[k].second * host[k];
+    return static_cast<float>(loss);
+  }
+#endif
   for (auto [blob, weight] : losses_) {
     double sum = 0.0;
     for (int64_t j = 0; j < blob->count(); ++j) sum += blob->data()[j];
@@ -430,7 +514,7 @@ float Net::forward() {
 }
 
 void Net::prepare_backward() {
-  for (auto [blob, value] : diff_fills_) cpu_set(blob->count(), value, blob->diff());
+  for (auto [blob, value] : diff_fills_) fill_on(*ctx_, blob->count(), value, blob->diff());
 }
 
 void Net::backward() {
@@ -438,7 +522,7 @@ void Net::backward() {
   for (int i = num_layers() - 1; i >= 0; --i) backward_layer(i);
 }
 
-void Net::clear_param_diffs() { cpu_set(param_count_, 0.0f, param_diff_); }
+void Net::clear_param_diffs() { fill_on(*ctx_, param_count_, 0.0f, param_diff_); }
 
 const NetParam* Net::find_param(const std::string& name) const {
   for (const NetParam& p : params_) {

@@ -59,6 +59,8 @@ class Net {
 
   // Runs every layer forward; returns the weighted loss
   // (sum over outputs of loss_weight * sum of the output's elements).
+  // On a CUDA worker the loss is reduced on the device and copied back,
+  // which waits for the forward pass to finish.
   float forward();
   // Backpropagates from the loss outputs: their diffs are set to their loss
   // weights, parameter gradients accumulate into param_diff().
@@ -120,6 +122,9 @@ class Net {
   std::vector<std::pair<Blob*, float>> losses_;  // (output, loss weight != 0)
   std::vector<NetParam> params_;
   Buffer activations_, param_buffer_, workspace_;
+  // CUDA workers: scratch for the loss reduction and its host copy.
+  struct DeviceState;
+  std::unique_ptr<DeviceState> device_state_;
   float* param_data_ = nullptr;
   float* param_diff_ = nullptr;
   int64_t param_count_ = 0;

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "engine/device_update.h"
 #include "engine/evaluate.h"
 #include "engine/lr_policy.h"
 #include "engine/weights_file.h"
@@ -73,9 +74,13 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// Display only (copies device outputs to the host).
 double mean_of(const Blob& b) {
+  std::vector<float> host;
+  Status st = blob_to_host(b, false, &host);
+  CHECK(st.ok()) << st.message();
   double s = 0.0;
-  for (int64_t i = 0; i < b.count(); ++i) s += b.data()[i];
+  for (float v : host) s += v;
   return b.count() > 0 ? s / b.count() : 0.0;
 }
 
@@ -120,6 +125,7 @@ Status Solver::init(const NetConfig& net) {
   const uint64_t seed =
       config_.random_seed < 0 ? kDefaultSolverSeed : static_cast<uint64_t>(config_.random_seed);
   ctx_ = std::make_unique<WorkerContext>(options_.device, seed);
+  BANYAN_RETURN_IF_ERROR(ctx_->init_device(options_.gpu));
   NetBuildOptions train_options;
   train_options.phase = Phase::kTrain;
   BANYAN_RETURN_IF_ERROR(Net::create(net, train_options, ctx_.get(), &train_net_));
@@ -143,6 +149,9 @@ Status Solver::init(const NetConfig& net) {
       history_slots(config_.type) * static_cast<size_t>(train_net_->param_count());
   BANYAN_RETURN_IF_ERROR(Buffer::allocate(options_.device, floats * sizeof(float), &history_)
                              .with_context("solver history"));
+  if (options_.device.is_cuda()) {
+    BANYAN_RETURN_IF_ERROR(DeviceUpdater::create(*ctx_, spans_, &device_updater_));
+  }
   if (!options_.metrics_path.empty()) {
     BANYAN_RETURN_IF_ERROR(MetricsWriter::open(options_.metrics_path, &metrics_));
   }
@@ -195,11 +204,17 @@ Status Solver::train_iteration() {
     net.backward();
   }
   loss /= config_.iter_size;
-  if (config_.iter_size > 1) scale_diffs(spans_, 1.0f / config_.iter_size, net.param_diff());
-  clip_gradients(spans_, config_.clip_gradients, net.param_diff());
   const float lr = learning_rate(config_, iter_);
-  apply_updates(make_update_rule(config_, lr, iter_), spans_, net.param_data(), net.param_diff(),
-                history(0), history(1));
+  if (device_updater_ != nullptr) {
+    device_updater_->step(make_update_rule(config_, lr, iter_), config_.iter_size,
+                          config_.clip_gradients, net.param_data(), net.param_diff(), history(0),
+                          history(1));
+  } else {
+    if (config_.iter_size > 1) scale_diffs(spans_, 1.0f / config_.iter_size, net.param_diff());
+    clip_gradients(spans_, config_.clip_gradients, net.param_diff());
+    apply_updates(make_update_rule(config_, lr, iter_), spans_, net.param_data(), net.param_diff(),
+                  history(0), history(1));
+  }
   losses_.push_back(static_cast<float>(loss));
   while (static_cast<int>(losses_.size()) > config_.average_loss) losses_.pop_front();
   train_seconds_since_display_ += now_seconds() - t0;
@@ -324,9 +339,18 @@ Status Solver::snapshot(std::string* weights_path) {
   const std::string weights = base + ".banyan", state = base + ".solverstate";
   BANYAN_RETURN_IF_ERROR(write_weights(weights, *train_net_));
   std::vector<std::vector<ArrayRef>> hist(history_slots(config_.type));
+  std::vector<float> staged;  // the history in host memory, for CUDA workers
+  const float* values = history(0);
+  if (!options_.device.is_cpu()) {
+    staged.resize(history_.bytes() / sizeof(float));
+    BANYAN_RETURN_IF_ERROR(copy_to_host(history(0), static_cast<int64_t>(staged.size()),
+                                        options_.device, staged.data()));
+    values = staged.data();
+  }
   for (size_t s = 0; s < hist.size(); ++s) {
+    const float* slot = values + s * train_net_->param_count();
     for (const NetParam* p : updated_) {
-      hist[s].push_back({p->name, p->blob->shape(), history(static_cast<int>(s)) + p->offset});
+      hist[s].push_back({p->name, p->blob->shape(), slot + p->offset});
     }
   }
   SolverStateHeader header;
@@ -395,8 +419,9 @@ Status Solver::restore(const std::string& path) {
   for (size_t s = 0; s < matched.size(); ++s) {
     for (size_t i = 0; i < updated_.size(); ++i) {
       const NamedArray& a = *matched[s][i];
-      std::memcpy(history(static_cast<int>(s)) + updated_[i]->offset, a.data.data(),
-                  a.data.size() * sizeof(float));
+      BANYAN_RETURN_IF_ERROR(copy_to_device(a.data.data(), static_cast<int64_t>(a.data.size()),
+                                            options_.device,
+                                            history(static_cast<int>(s)) + updated_[i]->offset));
     }
   }
   iter_ = header.iteration;

@@ -33,8 +33,10 @@ namespace banyan {
 inline constexpr uint64_t kDefaultSolverSeed = 1;
 
 struct SolverOptions {
-  // The one worker's device.  Only the CPU is supported in this version.
+  // The one worker's device: the CPU or a CUDA device.
   Device device;
+  // Settings of a CUDA worker (TF32, per-layer debug synchronisation).
+  GpuOptions gpu;
   // JSON-lines metrics file (engine/metrics.h), appended to; empty: none.
   std::string metrics_path;
   // Polled once per iteration by Solve (set by the SIGINT/SIGTERM handlers
@@ -123,7 +125,8 @@ class Solver {
   // The updated parameters (learnable, lr_mult != 0) and their buffer spans.
   std::vector<const NetParam*> updated_;
   std::vector<UpdateSpan> spans_;
-  Buffer history_;  // HistorySlots(type) arrays of param_count() floats
+  Buffer history_;  // history_slots(type) arrays of param_count() floats
+  std::unique_ptr<class DeviceUpdater> device_updater_;  // CUDA workers
   MetricsWriter metrics_;
 
   int64_t iter_ = 0;

@@ -283,9 +283,15 @@ Status write_weight_arrays(const std::string& path, const std::vector<ArrayRef>&
 
 Status write_weights(const std::string& path, const Net& net) {
   std::vector<ArrayRef> arrays;
-  for (const NetParam& p : net.params()) {
-    CHECK(p.blob->device().is_cpu()) << "weights of '" << p.name << "' are not in host memory";
-    arrays.push_back({p.name, p.blob->shape(), p.blob->data()});
+  std::vector<std::vector<float>> staged(net.params().size());  // device parameters
+  for (size_t i = 0; i < net.params().size(); ++i) {
+    const NetParam& p = net.params()[i];
+    const float* values = p.blob->data();
+    if (!p.blob->device().is_cpu()) {
+      BANYAN_RETURN_IF_ERROR(blob_to_host(*p.blob, false, &staged[i]));
+      values = staged[i].data();
+    }
+    arrays.push_back({p.name, p.blob->shape(), values});
   }
   return write_weight_arrays(path, arrays);
 }
@@ -320,7 +326,8 @@ Status load_weights_into(const std::string& path, Net* net, WeightsLoadReport* r
     matches.push_back({&a, p});
   }
   for (const auto& [a, p] : matches) {
-    std::memcpy(p->blob->data(), a->data.data(), a->data.size() * sizeof(float));
+    BANYAN_RETURN_IF_ERROR(copy_to_device(a->data.data(), static_cast<int64_t>(a->data.size()),
+                                          p->blob->device(), p->blob->data()));
     rep.loaded.push_back(a->name);
   }
   for (const NetParam& p : net->params()) {

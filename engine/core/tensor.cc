@@ -140,6 +140,9 @@ Status copy_floats(const void* src, void* dst, int64_t n, Device device, bool to
   int previous = 0;
   cudaError_t e = cudaGetDevice(&previous);
   if (e == cudaSuccess) e = cudaSetDevice(device.id);
+  // Work queued on the worker's non-blocking streams is not ordered with
+  // cudaMemcpy's legacy stream: wait for the device first (never in the step).
+  if (e == cudaSuccess) e = cudaDeviceSynchronize();
   if (e == cudaSuccess) {
     e = cudaMemcpy(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost);
     const cudaError_t restore = cudaSetDevice(previous);
@@ -192,6 +195,11 @@ Status Blob::allocate(Device device) {
   float* base = static_cast<float*>(owned_.data());
   bind(base, base + n, device);
   return Status::success();
+}
+
+Status blob_to_host(const Blob& blob, bool diff, std::vector<float>* out) {
+  out->resize(static_cast<size_t>(blob.count()));
+  return copy_to_host(diff ? blob.diff() : blob.data(), blob.count(), blob.device(), out->data());
 }
 
 }  // namespace banyan

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/core/device.h"
 #include "engine/core/shape.h"
@@ -44,8 +45,10 @@ class Buffer {
 };
 
 // Synchronous float copies between host memory and memory on `device` (a
-// plain memcpy when `device` is the CPU).  For setup, snapshots and tests,
-// never inside the training step.  Errors name the device.
+// plain memcpy when `device` is the CPU).  They first wait for all work on
+// the device, so results of kernels on any stream are seen.  For setup,
+// snapshots, test passes and tests, never inside the training step.
+// Errors name the device.
 Status copy_to_device(const float* host, int64_t n, Device device, float* dst);
 Status copy_to_host(const float* src, int64_t n, Device device, float* host);
 
@@ -111,5 +114,8 @@ class Blob {
   float* diff_ = nullptr;
   Buffer owned_;  // set only by Allocate
 };
+
+// The values of `blob` (its data, or its diff) in host memory.
+Status blob_to_host(const Blob& blob, bool diff, std::vector<float>* out);
 
 }  // namespace banyan
