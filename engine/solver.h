@@ -53,8 +53,9 @@ class Solver {
   // builds the train net (Phase::kTrain) and one test net (Phase::kTest) per
   // test_iter entry, each evaluating the train net's parameters
   // (NetBuildOptions::share_params_from).  Seed: config.random_seed, or
-  // kDefaultSolverSeed when it is -1.  A device other than the CPU is
-  // Unimplemented; BF16 precision too (it needs the GPU backend).
+  // kDefaultSolverSeed when it is -1.  CUDA devices need every layer's GPU
+  // code (Net::create says which is missing); BF16 precision is not
+  // implemented yet.
   static Status create(const SolverConfig& config, const NetConfig& net,
                        const SolverOptions& options, std::unique_ptr<Solver>* out);
   ~Solver();

@@ -302,6 +302,7 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
       {"models/alexnet/deploy.prototxt", Phase::kTest, 3, 0},
       {"models/caffenet/train_val.prototxt", Phase::kTest, 3, 0},
       {"models/caffenet/deploy.prototxt", Phase::kTest, 3, 0},
+      {"models/alexnet_owt/train_val.prototxt", Phase::kTest, 3, 0},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.net);
