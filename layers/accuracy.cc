@@ -37,7 +37,7 @@ Status AccuracyLayer::setup(const std::vector<Blob*>& bottom, const std::vector<
   }
   top[0]->set_shape(Shape{});
   if (top.size() > 1) top[1]->set_shape(Shape{channels_});
-  return Buffer::allocate(device(), 2 * static_cast<size_t>(channels_) * sizeof(int64_t),
+  return Buffer::allocate(device(), (2 * static_cast<size_t>(channels_) + 3) * sizeof(int64_t),
                           &class_counts_)
       .with_context("layer '" + name() + "' (Accuracy) counters");
 }

@@ -17,13 +17,19 @@ namespace banyan {
 //
 // A position counts as correct when fewer than top_k classes have a score
 // strictly greater than the label's score (so ties favour the label).  A label
-// outside [0, C) fails a CHECK naming the layer and the value.  No gradient:
-// CanPropagateDown is false for both bottoms and backward does nothing.
+// outside [0, C) fails a CHECK naming the layer and the value on the CPU; on a
+// GPU (which cannot stop without a host sync) it makes every output NaN.  The
+// GPU writes its outputs on the device, with integer counts (deterministic).
+// No gradient: CanPropagateDown is false for both bottoms and backward does
+// nothing.
 class AccuracyLayer : public Layer {
  public:
   explicit AccuracyLayer(LayerConfig config) : Layer(std::move(config)) {}
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+#ifdef BANYAN_WITH_CUDA
+  bool supports_gpu() const override { return true; }
+#endif
   bool can_propagate_down(int /*bottom_index*/) const override { return false; }
 
  protected:
@@ -31,10 +37,18 @@ class AccuracyLayer : public Layer {
                    WorkerContext& ctx) override;
   void backward_cpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
                     const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+#ifdef BANYAN_WITH_CUDA
+  void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_gpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                    const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+#endif
 
  private:
   int64_t outer_ = 0, channels_ = 0, inner_ = 0;
-  Buffer class_counts_;  // (2, C) int64: occurrences, then correct, per class
+  // (2C + 3) int64: occurrences, then correct, per class; the GPU adds the
+  // valid, correct and invalid-label totals.
+  Buffer class_counts_;
 };
 
 }  // namespace banyan

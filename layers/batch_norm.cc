@@ -32,9 +32,13 @@ Status BatchNormLayer::setup(const std::vector<Blob*>& bottom, const std::vector
   declare_param(Shape{channels_}, zero, /*learnable=*/false);
   declare_param(Shape{channels_}, zero, /*learnable=*/false);
   declare_param(Shape{1}, zero, /*learnable=*/false);
-  return Buffer::allocate(device(), 2 * static_cast<size_t>(channels_) * sizeof(float),
-                          &stats_)
-      .with_context("layer '" + name() + "' (BatchNorm) statistics");
+  BANYAN_RETURN_IF_ERROR(
+      Buffer::allocate(device(), 2 * static_cast<size_t>(channels_) * sizeof(float), &stats_)
+          .with_context("layer '" + name() + "' (BatchNorm) statistics"));
+#ifdef BANYAN_WITH_CUDA
+  if (device().is_cuda()) return setup_gpu();
+#endif
+  return Status::success();
 }
 
 void BatchNormLayer::load_global_stats() {

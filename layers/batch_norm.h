@@ -31,18 +31,29 @@ namespace banyan {
 // m elements: batch statistics
 //   dx = (dy - mean(dy) - xhat * mean(dy * xhat)) / sqrt(v + eps);
 // global statistics dx = dy / sqrt(v + eps).  Forward records which mode it
-// ran in and the per-channel mu and 1 / sqrt(v + eps) for backward.
+// ran in and the per-channel mu and 1 / sqrt(v + eps) for backward.  The GPU
+// code sums in double in a fixed order (no atomics), so it is bitwise
+// reproducible run to run and agrees with the CPU up to summation order.
 class BatchNormLayer : public Layer {
  public:
   explicit BatchNormLayer(LayerConfig config) : Layer(std::move(config)) {}
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+#ifdef BANYAN_WITH_CUDA
+  bool supports_gpu() const override { return true; }
+#endif
 
  protected:
   void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                    WorkerContext& ctx) override;
   void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#ifdef BANYAN_WITH_CUDA
+  void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_gpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#endif
 
  private:
   // Fills mean() and inv_std() from the stored statistics.
@@ -55,6 +66,13 @@ class BatchNormLayer : public Layer {
   int64_t num_ = 0, channels_ = 0, spatial_ = 0;
   Buffer stats_;  // (2, C): mu, then 1 / sqrt(v + eps), of the last forward
   bool used_global_stats_ = false;
+#ifdef BANYAN_WITH_CUDA
+  // Allocates gpu_scratch_ (called by setup on CUDA devices).
+  Status setup_gpu();
+#endif
+  // CUDA devices: block partials of the per-channel reductions, the batch
+  // mean in double, and backward's per-channel means (batch_norm.cu).
+  Buffer gpu_scratch_;
 };
 
 }  // namespace banyan

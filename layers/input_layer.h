@@ -17,6 +17,10 @@ class InputLayer : public Layer {
   // one per top, every dimension positive.
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
   bool can_propagate_down(int /*bottom_index*/) const override { return false; }
+#ifdef BANYAN_WITH_CUDA
+  // Nothing to compute: the caller writes the tops on the device.
+  bool supports_gpu() const override { return true; }
+#endif
 
  protected:
   void forward_cpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& /*top*/,

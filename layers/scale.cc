@@ -38,6 +38,9 @@ Status ScaleLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blo
   declare_param(gamma_shape, c.filler);
   if (c.bias_term) declare_param(gamma_shape, c.bias_filler);
   top[0]->set_shape(s);
+#ifdef BANYAN_WITH_CUDA
+  if (device().is_cuda()) return setup_gpu();
+#endif
   return Status::success();
 }
 

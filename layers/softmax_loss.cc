@@ -38,8 +38,13 @@ Status SoftmaxWithLossLayer::setup(const std::vector<Blob*>& bottom,
   }
   top[0]->set_shape(Shape{});
   if (top.size() > 1) top[1]->set_shape(s);
-  return Buffer::allocate(device(), static_cast<size_t>(s.count()) * sizeof(float), &prob_)
-      .with_context("layer '" + name() + "' (SoftmaxWithLoss) probabilities");
+  BANYAN_RETURN_IF_ERROR(
+      Buffer::allocate(device(), static_cast<size_t>(s.count()) * sizeof(float), &prob_)
+          .with_context("layer '" + name() + "' (SoftmaxWithLoss) probabilities"));
+#ifdef BANYAN_WITH_CUDA
+  if (device().is_cuda()) return setup_gpu();
+#endif
+  return Status::success();
 }
 
 bool SoftmaxWithLossLayer::is_ignored(float v) const {

@@ -21,8 +21,9 @@ namespace banyan {
 // axis), FULL outer * inner, NONE 1; a normalizer of 0 is taken as 1.
 // Positions whose label equals config.loss.ignore_label contribute nothing,
 // to the loss or the gradient.  A label outside [0, C) (or not an integer) is
-// a broken input that data layers reject earlier: it fails a CHECK naming the
-// layer and the value.
+// a broken input that data layers reject earlier: on the CPU it fails a CHECK
+// naming the layer and the value; on a GPU (which cannot stop without a host
+// sync) it makes the loss and that position's gradient NaN.
 //
 // Backward: d scores = (p - onehot(label)) * top_diff[0] / normalizer; labels
 // receive no gradient (CanPropagateDown(1) is false; their diff is never
@@ -33,6 +34,9 @@ class SoftmaxWithLossLayer : public Layer {
   explicit SoftmaxWithLossLayer(LayerConfig config) : Layer(std::move(config)) {}
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+#ifdef BANYAN_WITH_CUDA
+  bool supports_gpu() const override { return true; }
+#endif
   float default_loss_weight(int top_index) const override { return top_index == 0 ? 1.0f : 0.0f; }
   bool can_propagate_down(int bottom_index) const override { return bottom_index == 0; }
 
@@ -41,6 +45,12 @@ class SoftmaxWithLossLayer : public Layer {
                    WorkerContext& ctx) override;
   void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#ifdef BANYAN_WITH_CUDA
+  void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_gpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#endif
 
  private:
   // True when position value `v` is the ignore label; otherwise CHECKs that it
@@ -50,7 +60,14 @@ class SoftmaxWithLossLayer : public Layer {
 
   int64_t outer_ = 0, channels_ = 0, inner_ = 0;
   Buffer prob_;              // (outer, channels, inner) probabilities of the last forward
-  float normalizer_ = 1.0f;  // of the last forward
+  float normalizer_ = 1.0f;  // of the last forward (CPU)
+#ifdef BANYAN_WITH_CUDA
+  // Allocates gpu_scratch_ (called by setup on CUDA devices).
+  Status setup_gpu();
+#endif
+  // CUDA devices: the loss reduction's block partials and the last forward's
+  // normalizer, which stays on the device (no host readback).
+  Buffer gpu_scratch_;
 };
 
 }  // namespace banyan

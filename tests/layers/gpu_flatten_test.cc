@@ -1,0 +1,32 @@
+// Flatten on the GPU against the CPU: the default axes and partial ranges.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+
+#include "layers/registry.h"
+#include "tests/common/gpu_compare.h"
+
+namespace banyan {
+namespace {
+
+using banyan::testing::compare_gpu_to_cpu;
+using banyan::testing::gpu_available;
+
+TEST(GpuFlattenTest, MatchesCpuForSeveralAxisRanges) {
+  std::string why;
+  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  for (auto [axis, end_axis] :
+       {std::pair{1, -1}, std::pair{0, -1}, std::pair{2, 3}, std::pair{-3, -2}}) {
+    SCOPED_TRACE("axis " + std::to_string(axis) + " end_axis " + std::to_string(end_axis));
+    LayerConfig c;
+    c.name = "flat";
+    c.type = "Flatten";
+    c.flatten.axis = axis;
+    c.flatten.end_axis = end_axis;
+    compare_gpu_to_cpu([&] { return new_flatten_layer(c); }, {Shape{3, 5, 7, 9}}, 1);
+  }
+}
+
+}  // namespace
+}  // namespace banyan
