@@ -23,7 +23,10 @@ Status WorkerContext::init_device(const GpuOptions& options) {
   if (device_.is_cpu()) return Status::success();
   CHECK(gpu_ == nullptr) << "init_device called twice for " << device_.to_string();
 #ifdef BANYAN_WITH_CUDA
-  return GpuResources::create(device_.id, options, &gpu_);
+  BANYAN_RETURN_IF_ERROR(GpuResources::create(device_.id, options, &gpu_));
+  // Kernels launch on the calling thread's current device: a worker's thread
+  // works on its own device from here on.
+  return gpu_->make_current();
 #else
   (void)options;
   return Status::unimplemented(device_.to_string() +

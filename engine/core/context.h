@@ -58,9 +58,10 @@ class WorkerContext {
   WorkerContext(const WorkerContext&) = delete;
   WorkerContext& operator=(const WorkerContext&) = delete;
 
-  // For a CUDA device: creates the worker's streams and handles (errors name
-  // the device; Unimplemented in builds without CUDA).  No-op on the CPU.
-  // Call once, before building nets on this context.
+  // For a CUDA device: creates the worker's streams and handles and makes
+  // the device current on the calling thread, which must be the worker's
+  // thread (errors name the device; Unimplemented in builds without CUDA).
+  // No-op on the CPU.  Call once, before building nets on this context.
   Status init_device(const GpuOptions& options = {});
   // The CUDA resources; CHECKs that init_device ran on a CUDA device.
   GpuResources& gpu() const;

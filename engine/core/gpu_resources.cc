@@ -40,6 +40,15 @@ Status GpuResources::create(int ordinal, const GpuOptions& options,
   return Status::success();
 }
 
+Status GpuResources::make_current() const {
+  const cudaError_t e = cudaSetDevice(ordinal_);
+  if (e != cudaSuccess) {
+    return Status::internal("cuda:" + std::to_string(ordinal_) +
+                            ": cannot make current: " + cudaGetErrorString(e));
+  }
+  return Status::success();
+}
+
 Status GpuResources::synchronize(const std::string& what) const {
   cudaError_t e = cudaStreamSynchronize(compute_.get());
   if (e == cudaSuccess) e = cudaGetLastError();

@@ -37,6 +37,9 @@ class GpuResources {
   const cuda::CudnnHandle& cudnn_handle() const { return cudnn_; }
   cublasLtHandle_t cublas_lt() const { return cublas_lt_.get(); }
 
+  // Makes this device the calling thread's current device.
+  Status make_current() const;
+
   // Blocks until the compute stream is idle and checks for asynchronous
   // errors; `what` names the step in the message (debug_sync, setup, tests).
   Status synchronize(const std::string& what) const;
