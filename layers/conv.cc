@@ -99,6 +99,7 @@ Status ConvolutionLayer::setup(const std::vector<Blob*>& bottom, const std::vect
 }
 
 size_t ConvolutionLayer::workspace_floats() const {
+  if (device().is_cuda()) return gpu_workspace_floats_;
   return pointwise_ ? 0 : static_cast<size_t>(geom_.col_rows() * geom_.col_cols());
 }
 

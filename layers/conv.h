@@ -1,14 +1,21 @@
 // Convolution layer (Caffe's "Convolution"): 2-D cross-correlation over NCHW
 // with groups, stride, pad, dilation and non-square kernels.  The CPU path
 // unrolls one sample at a time into the workspace (Im2Col) and runs one GEMM
-// per group, so the workspace holds a single sample's column matrix.
+// per group, so the workspace holds a single sample's column matrix.  The GPU
+// path (conv.cu) runs cuDNN with algorithms measured once in prepare_device.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
 #include "layers/im2col.h"
 #include "layers/layer.h"
+
+#ifdef BANYAN_WITH_CUDA
+#include "cuda/conv_algo.h"
+#include "cuda/cudnn_desc.h"
+#endif
 
 namespace banyan {
 
@@ -27,20 +34,43 @@ namespace banyan {
 // input that tap (c, i, j) read for that output; db[k] += sum over (n, oy, ox)
 // of dy[n,k,oy,ox]; dx (only when propagate_down[0]) is overwritten with the
 // sum of dy * W over every output that read each input.
+//
+// GPU (CUDA builds): every configuration the CPU accepts, groups natively in
+// cuDNN.  Each direction runs the fastest algorithm cuDNN measures within
+// kGpuWorkspaceLimit bytes of scratch; TF32 only when the worker allows it
+// (GpuOptions::allow_tf32), else FP32 FMA kernels.
 class ConvolutionLayer : public Layer {
  public:
   explicit ConvolutionLayer(LayerConfig config) : Layer(std::move(config)) {}
 
+  // The most scratch one cuDNN algorithm may use.
+  static constexpr size_t kGpuWorkspaceLimit = size_t{512} << 20;
+
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
-  // One sample's column matrix (C*kernel_h*kernel_w, Ho*Wo); 0 for a 1x1
-  // kernel with stride 1 and no pad, which reads the bottom directly.
+  // CPU: one sample's column matrix (C*kernel_h*kernel_w, Ho*Wo); 0 for a
+  // 1x1 kernel with stride 1 and no pad, which reads the bottom directly.
+  // CUDA: the largest workspace of the three chosen cuDNN algorithms (0
+  // until prepare_device ran).
   size_t workspace_floats() const override;
+#ifdef BANYAN_WITH_CUDA
+  bool supports_gpu() const override { return true; }
+  // Builds the cuDNN descriptors and measures the algorithms on temporary
+  // device buffers (synchronises the compute stream).  Errors: out of
+  // memory, no algorithm within the workspace limit.
+  Status prepare_device(WorkerContext& ctx) override;
+#endif
 
  protected:
   void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                    WorkerContext& ctx) override;
   void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#ifdef BANYAN_WITH_CUDA
+  void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_gpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#endif
 
  private:
   // Checks the config values that do not depend on the bottom shape.
@@ -54,6 +84,23 @@ class ConvolutionLayer : public Layer {
   int out_channels_ = 0;
   int group_ = 1;
   bool pointwise_ = false;
+  // Bytes of scratch the GPU algorithms need, rounded up to floats.
+  size_t gpu_workspace_floats_ = 0;
+
+#ifdef BANYAN_WITH_CUDA
+  // The cuDNN plan, built once by prepare_device and only executed after.
+  struct GpuPlan {
+    cuda::ConvDescriptors desc;  // x, y, w and the forward convolution
+    // The same convolution with the math type of each backward algorithm.
+    cuda::ConvDesc backward_data, backward_filter;
+    cuda::TensorDesc bias;  // (1, K, 1, 1)
+    cuda::ConvAlgos algos;
+    bool ready = false;
+  };
+  GpuPlan plan_;
+  // Per layer for now; one per worker would share measurements across layers.
+  cuda::ConvAlgoCache algo_cache_{kGpuWorkspaceLimit};
+#endif
 };
 
 }  // namespace banyan

@@ -18,17 +18,31 @@ namespace banyan {
 // bias_term.  Backward: dW += dy^T * x (or x^T * dy when transposed),
 // db += sum over the M rows of dy, dx = dy * W (or dy * W^T) overwritten.
 // No workspace.
+//
+// GPU (CUDA builds): the same three GEMMs on cuBLAS (cuda::gemm; TF32 when
+// the worker allows it); the bias and its gradient are the layer's own
+// kernels in full FP32 (the gradient summed in double, as on the CPU), not
+// GEMMs with a ones vector, which TF32 would round.
 class InnerProductLayer : public Layer {
  public:
   explicit InnerProductLayer(LayerConfig config) : Layer(std::move(config)) {}
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+#ifdef BANYAN_WITH_CUDA
+  bool supports_gpu() const override { return true; }
+#endif
 
  protected:
   void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                    WorkerContext& ctx) override;
   void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#ifdef BANYAN_WITH_CUDA
+  void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_gpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#endif
 
  private:
   int rows_ = 0;     // M

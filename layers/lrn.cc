@@ -4,6 +4,7 @@
 #include "layers/lrn.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -11,6 +12,15 @@
 #include "layers/registry.h"
 
 namespace banyan {
+namespace {
+
+// The parameter ranges cuDNN's LRN accepts (cudnn_ops.h: CUDNN_LRN_MAX_N,
+// CUDNN_LRN_MIN_K, CUDNN_LRN_MIN_BETA); CPU-only builds do not see that header.
+constexpr int kCudnnMaxN = 16;
+constexpr double kCudnnMinK = 1e-5;
+constexpr double kCudnnMinBeta = 0.01;
+
+}  // namespace
 
 Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
   BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
@@ -32,6 +42,10 @@ Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*
   channels_ = static_cast<int>(s.dim(1));
   plane_ = s.count(2);
   top[0]->set_shape(s);
+  use_cudnn_ = device().is_cuda() && c.local_size <= kCudnnMaxN && c.k >= kCudnnMinK &&
+               c.beta >= kCudnnMinBeta && s.count() > 0 && s.count() < INT_MAX;
+  scale_.reset();
+  if (use_cudnn_) return Status::success();
   scale_ = std::make_unique<Blob>(name() + "/scale");
   scale_->set_shape(s);
   return scale_->allocate(device());

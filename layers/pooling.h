@@ -37,17 +37,31 @@ namespace banyan {
 //        over the in-bounds positions.
 // A window can miss the input entirely under CEIL rounding (a stride larger
 // than the kernel); its output is 0 and it passes no gradient back.
+//
+// GPU (CUDA builds): every configuration, with the layer's own kernels
+// (pooling.cu) that follow the definitions above step for step, so results
+// equal the CPU's: cuDNN's output size, AVE divisor and MAX tie-breaking do
+// not all match Caffe's.
 class PoolingLayer : public Layer {
  public:
   explicit PoolingLayer(LayerConfig config) : Layer(std::move(config)) {}
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+#ifdef BANYAN_WITH_CUDA
+  bool supports_gpu() const override { return true; }
+#endif
 
  protected:
   void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                    WorkerContext& ctx) override;
   void backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#ifdef BANYAN_WITH_CUDA
+  void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_gpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob*>& bottom, WorkerContext& ctx) override;
+#endif
 
  private:
   // One pooling window clipped to the input, and Caffe's AVE divisor.

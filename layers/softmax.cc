@@ -2,6 +2,7 @@
 // the Jacobian-vector product.
 #include "layers/softmax.h"
 
+#include <climits>
 #include <cmath>
 
 #include "layers/registry.h"
@@ -38,6 +39,10 @@ Status SoftmaxLayer::setup(const std::vector<Blob*>& bottom, const std::vector<B
   if (s.dim(a) == 0) {
     return error("bottom '" + bottom[0]->name() + "' of shape " + s.to_string() +
                  " has no elements along axis " + std::to_string(axis));
+  }
+  if (device().is_cuda() && s.count() >= INT_MAX) {
+    return error("bottom '" + bottom[0]->name() + "' of shape " + s.to_string() +
+                 " has 2^31 or more elements, more than cuDNN's softmax takes");
   }
   outer_ = s.count(0, a);
   channels_ = s.dim(a);

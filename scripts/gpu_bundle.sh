@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Packs everything one GPU session needs into .gpu/b.tgz: the CUDA build's
+# executables with their libraries, the models, the benchmark scripts, the
+# Fashion-MNIST LMDBs and scripts/gpu_session.sh, which runs the GPU tests,
+# the benchmarks and the GPU Fashion-MNIST training in one call:
+#   scripts/gpu_bundle.sh && (device) bash .gpu/gpu/run.sh .gpu/b.tgz bash gpu_session.sh
+# Needs ../shared/gpu (bundle.sh, run.sh) beside the checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .gpu
+grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+rm -rf .gpu/gpu && cp -r ../shared/gpu .gpu/gpu
+cmake -S . -B build -G Ninja >/dev/null
+cmake --build build -j"$(nproc)"
+src=/usr/share/datasets/fashion-mnist
+data=out/fashion_mnist
+mkdir -p "$data"
+for split in train:train t10k:test; do
+  name=${split%%:*}; lmdb=$data/${split##*:}_lmdb
+  [ -d "$lmdb" ] || build/bin/convert_mnist "$src/$name-images-idx3-ubyte.gz" \
+    "$src/$name-labels-idx1-ubyte.gz" "$lmdb"
+done
+exes=(build/bin/banyan build/bin/train_bench)
+for t in cuda layers engine core; do exes+=("build/tests/${t}_tests"); done
+for b in build/bin/pipeline_bench build/bin/exchange_bench build/bin/make_synthetic_imageset; do
+  [ -x "$b" ] && exes+=("$b")
+done
+.gpu/gpu/bundle.sh .gpu/b.tgz "${exes[@]}" -- models benchmarks scripts/gpu_session.sh "$data/train_lmdb" "$data/test_lmdb"
