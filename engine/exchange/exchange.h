@@ -1,0 +1,42 @@
+// Choosing and building the all-reduce for one set of participants
+// (--exchange=auto|tree|nccl, DESIGN §5).  auto takes NCCL when every
+// participant is a distinct physical GPU and NCCL is built, else the tree.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/device.h"
+#include "engine/core/status.h"
+#include "engine/exchange/all_reduce.h"
+#include "engine/exchange/topology.h"
+
+namespace banyan {
+
+enum class ExchangeBackend { kAuto, kTree, kNccl };
+
+// "auto", "tree" or "nccl"; InvalidArgument naming the value otherwise.
+Status parse_exchange_backend(const std::string& text, ExchangeBackend* out);
+const char* exchange_backend_name(ExchangeBackend backend);
+
+struct ExchangeOptions {
+  size_t chunk_bytes = size_t{1} << 20;  // tree backends' pipelining unit
+};
+
+// Builds the all-reduce for `participants` (rank i on participants[i]);
+// `topology` must hold every GPU named.  Errors: InvalidArgument for nccl
+// with CPU participants or a repeated GPU, or a GPU outside the topology;
+// Unimplemented for CPU and GPU participants mixed, and for GPU participants
+// in builds without CUDA.  NCCL initialisation failures come back as Internal.
+Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,
+                       const Topology& topology, std::unique_ptr<AllReduce>* out);
+Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,
+                       const Topology& topology, const ExchangeOptions& options,
+                       std::unique_ptr<AllReduce>* out);
+
+// The backend `auto` resolves to for these participants.
+ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
+                                         const std::vector<Device>& participants);
+
+}  // namespace banyan
