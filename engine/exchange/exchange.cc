@@ -108,4 +108,33 @@ Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& parti
 #endif
 }
 
+std::vector<Device> default_exchange_participants(const Topology& topology) {
+  std::vector<Device> out;
+  for (int i = 0; i < topology.num_gpus(); ++i) out.push_back(Device::cuda(i));
+  if (out.empty()) out.push_back(Device::cpu());
+  return out;
+}
+
+Status describe_exchange(const std::vector<Device>& participants, const Topology& topology,
+                         std::string* out) {
+  if (participants.empty()) return Status::invalid_argument("exchange: no participants");
+  LinkMatrix links;
+  BANYAN_RETURN_IF_ERROR(topology.participant_links(participants, &links));
+  const ExchangeTree tree = ExchangeTree::build(links);
+  *out = "Links between the workers (rank:device):\n" +
+         format_link_matrix(participant_labels(participants), links) + "\n" + link_legend() +
+         "\nExchange tree (closest first; rank 0 is the root):\n  " + tree.to_string() + "\n" +
+         tree.to_indented_string();
+  size_t num_cpu = 0;
+  for (const Device& d : participants) num_cpu += d.is_cpu() ? 1 : 0;
+  if (num_cpu != 0 && num_cpu != participants.size()) {
+    *out += "\nno exchange: CPU and GPU workers cannot share one\n";
+  } else {
+    *out += std::string("\n--exchange=auto uses: ") +
+            exchange_backend_name(resolve_exchange_backend(ExchangeBackend::kAuto, participants)) +
+            "\n";
+  }
+  return Status::success();
+}
+
 }  // namespace banyan

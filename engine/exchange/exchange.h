@@ -35,6 +35,17 @@ Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& parti
                        const Topology& topology, const ExchangeOptions& options,
                        std::unique_ptr<AllReduce>* out);
 
+// What `banyan devices` shows when no --devices are given: every GPU of the
+// topology, or one CPU worker when it has none.
+std::vector<Device> default_exchange_participants(const Topology& topology);
+
+// The text `banyan devices` prints for an exchange: the participants' link
+// matrix (nvidia-smi's layout) with its legend, the exchange tree on one
+// line and indented, and the backend auto picks.  InvalidArgument for a GPU
+// outside the topology.
+Status describe_exchange(const std::vector<Device>& participants, const Topology& topology,
+                         std::string* out);
+
 // The backend `auto` resolves to for these participants.
 ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
                                          const std::vector<Device>& participants);
