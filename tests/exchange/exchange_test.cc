@@ -1,16 +1,11 @@
-// Backend choice (--exchange) and make_all_reduce's errors; the GPU tree on
-// repeated device ids (skipped without a GPU).
+// Backend choice (--exchange), make_all_reduce's errors, and a CPU exchange
+// made through the factory.
 #include "engine/exchange/exchange.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <thread>
-
-#include "tests/common/gpu_compare.h"
-#ifdef BANYAN_WITH_CUDA
-#include <cuda_runtime_api.h>
-#endif
 
 namespace banyan {
 namespace {
@@ -81,9 +76,6 @@ TEST(ExchangeTest, CpuParticipantsGetAWorkingExchange) {
   EXPECT_EQ(a, (std::vector<float>{11, 22, 33}));
   EXPECT_EQ(b, a);
 }
-
-#ifdef BANYAN_WITH_CUDA
-#endif
 
 }  // namespace
 }  // namespace banyan
