@@ -89,23 +89,24 @@ Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& parti
         ": nccl needs distinct physical GPUs (use --exchange=tree for the CPU or "
         "repeated GPU ids)");
   }
+#ifndef BANYAN_WITH_CUDA
+  if (num_cpu == 0) return Status::unimplemented(where + ": GPU exchange needs a build with CUDA");
+#endif
   LinkMatrix links;
   BANYAN_RETURN_IF_ERROR(topology.participant_links(participants, &links).with_context(where));
-  if (num_cpu != 0) {
-    *out = std::make_unique<TreeAllReduce>(ExchangeTree::build(links), options.chunk_bytes);
-    return Status::success();
-  }
 #ifdef BANYAN_WITH_CUDA
-  std::vector<int> devices;
-  for (const Device& d : participants) devices.push_back(d.id);
-  if (backend == ExchangeBackend::kNccl) {
-    return NcclAllReduce::create(devices, out).with_context(where);
+  if (num_cpu == 0) {
+    std::vector<int> devices;
+    for (const Device& d : participants) devices.push_back(d.id);
+    if (backend == ExchangeBackend::kNccl) {
+      return NcclAllReduce::create(devices, out).with_context(where);
+    }
+    return GpuTreeAllReduce::create(ExchangeTree::build(links), devices, options.chunk_bytes, out)
+        .with_context(where);
   }
-  return GpuTreeAllReduce::create(ExchangeTree::build(links), devices, options.chunk_bytes, out)
-      .with_context(where);
-#else
-  return Status::unimplemented(where + ": GPU exchange needs a build with CUDA");
 #endif
+  *out = std::make_unique<TreeAllReduce>(ExchangeTree::build(links), options.chunk_bytes);
+  return Status::success();
 }
 
 std::vector<Device> default_exchange_participants(const Topology& topology) {
