@@ -14,6 +14,8 @@
 #include "engine/config/loader.h"
 #include "engine/core/device.h"
 #include "engine/evaluate.h"
+#include "engine/exchange/exchange.h"
+#include "engine/exchange/topology_probe.h"
 #include "engine/net.h"
 #include "engine/solver.h"
 #include "engine/weights_file.h"
@@ -37,6 +39,8 @@ DEFINE_int32(synthetic_size, 0,
              "time --synthetic: image height and width where a Data layer has no crop_size");
 DEFINE_int32(seed, -1, "overrides the solver's random_seed when >= 0");
 DEFINE_bool(tf32, true, "GPU: let FP32 convolutions and GEMMs use TF32 tensor cores");
+DEFINE_string(topology, "",
+              "devices: an `nvidia-smi topo -m` file to use instead of probing this machine");
 DEFINE_bool(gpu_debug_sync, false,
             "GPU: synchronise and check for errors after every layer (slow; for debugging)");
 
@@ -191,6 +195,16 @@ int devices() {
 #else
   std::printf("cuda: not built (configure with the CUDA toolkit installed)\n");
 #endif
+  Topology topology;
+  std::string notes;
+  Status s = FLAGS_topology.empty() ? probe_topology(&topology, &notes)
+                                    : Topology::read_file(FLAGS_topology, &topology);
+  std::vector<Device> participants = default_exchange_participants(topology);
+  if (s.ok() && !FLAGS_devices.empty()) s = parse_device_list(FLAGS_devices, &participants);
+  std::string report;
+  if (s.ok()) s = describe_exchange(participants, topology, &report);
+  if (!s.ok()) return fail(s);
+  std::printf("\n%s%s", notes.c_str(), report.c_str());
   return 0;
 }
 
@@ -203,7 +217,7 @@ int main(int argc, char** argv) {
       "  train   --solver=S [--snapshot=STATE | --weights=W] [--iterations=N] [--devices=...]\n"
       "  test    --model=NET --weights=W [--iterations=N]\n"
       "  time    --model=NET [--iterations=N] [--phase=TRAIN|TEST] [--synthetic]\n"
-      "  devices");
+      "  devices [--devices=...] [--topology=FILE]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

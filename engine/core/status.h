@@ -17,6 +17,7 @@ enum class StatusCode {
   kUnimplemented,    // valid request the engine cannot honour
   kResourceExhausted,
   kCancelled,  // stopped by a signal or a peer
+  kAborted,    // a collective torn down because a participant failed
   kInternal,
 };
 
@@ -37,6 +38,7 @@ class [[nodiscard]] Status {
     return {StatusCode::kResourceExhausted, std::move(m)};
   }
   static Status cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }

@@ -1,0 +1,141 @@
+// Backend choice and construction for the gradient exchange.
+#include "engine/exchange/exchange.h"
+
+#include <set>
+
+#include "engine/exchange/tree.h"
+#include "engine/exchange/tree_all_reduce.h"
+#ifdef BANYAN_WITH_CUDA
+#include "engine/exchange/gpu_tree_all_reduce.h"
+#include "engine/exchange/nccl_all_reduce.h"
+#endif
+
+namespace banyan {
+namespace {
+
+bool all_distinct_gpus(const std::vector<Device>& participants) {
+  std::set<int> ids;
+  for (const Device& d : participants) {
+    if (!d.is_cuda() || !ids.insert(d.id).second) return false;
+  }
+  return true;
+}
+
+std::string device_list(const std::vector<Device>& participants) {
+  std::string out;
+  for (const Device& d : participants) out += (out.empty() ? "" : ",") + d.to_string();
+  return out;
+}
+
+}  // namespace
+
+Status parse_exchange_backend(const std::string& text, ExchangeBackend* out) {
+  if (text == "auto") {
+    *out = ExchangeBackend::kAuto;
+  } else if (text == "tree") {
+    *out = ExchangeBackend::kTree;
+  } else if (text == "nccl") {
+    *out = ExchangeBackend::kNccl;
+  } else {
+    return Status::invalid_argument("--exchange: '" + text + "' is not auto, tree or nccl");
+  }
+  return Status::success();
+}
+
+const char* exchange_backend_name(ExchangeBackend backend) {
+  switch (backend) {
+    case ExchangeBackend::kAuto:
+      return "auto";
+    case ExchangeBackend::kTree:
+      return "tree";
+    case ExchangeBackend::kNccl:
+      return "nccl";
+  }
+  return "?";
+}
+
+ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
+                                         const std::vector<Device>& participants) {
+  if (backend != ExchangeBackend::kAuto) return backend;
+#ifdef BANYAN_WITH_CUDA
+  if (participants.size() > 1 && all_distinct_gpus(participants)) return ExchangeBackend::kNccl;
+#endif
+  return ExchangeBackend::kTree;
+}
+
+Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,
+                       const Topology& topology, std::unique_ptr<AllReduce>* out) {
+  return make_all_reduce(backend, participants, topology, ExchangeOptions{}, out);
+}
+
+Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,
+                       const Topology& topology, const ExchangeOptions& options,
+                       std::unique_ptr<AllReduce>* out) {
+  const std::string where = "exchange over " + device_list(participants);
+  if (participants.empty()) return Status::invalid_argument("exchange: no participants");
+  if (options.chunk_bytes < sizeof(float)) {
+    return Status::invalid_argument(where + ": chunk of " + std::to_string(options.chunk_bytes) +
+                                    " bytes is smaller than one float");
+  }
+  size_t num_cpu = 0;
+  for (const Device& d : participants) num_cpu += d.is_cpu() ? 1 : 0;
+  if (num_cpu != 0 && num_cpu != participants.size()) {
+    return Status::unimplemented(where + ": CPU and GPU participants cannot share an exchange");
+  }
+  backend = resolve_exchange_backend(backend, participants);
+  if (backend == ExchangeBackend::kNccl && !all_distinct_gpus(participants)) {
+    return Status::invalid_argument(
+        where +
+        ": nccl needs distinct physical GPUs (use --exchange=tree for the CPU or "
+        "repeated GPU ids)");
+  }
+#ifndef BANYAN_WITH_CUDA
+  if (num_cpu == 0) return Status::unimplemented(where + ": GPU exchange needs a build with CUDA");
+#endif
+  LinkMatrix links;
+  BANYAN_RETURN_IF_ERROR(topology.participant_links(participants, &links).with_context(where));
+#ifdef BANYAN_WITH_CUDA
+  if (num_cpu == 0) {
+    std::vector<int> devices;
+    for (const Device& d : participants) devices.push_back(d.id);
+    if (backend == ExchangeBackend::kNccl) {
+      return NcclAllReduce::create(devices, out).with_context(where);
+    }
+    return GpuTreeAllReduce::create(ExchangeTree::build(links), devices, options.chunk_bytes, out)
+        .with_context(where);
+  }
+#endif
+  *out = std::make_unique<TreeAllReduce>(ExchangeTree::build(links), options.chunk_bytes);
+  return Status::success();
+}
+
+std::vector<Device> default_exchange_participants(const Topology& topology) {
+  std::vector<Device> out;
+  for (int i = 0; i < topology.num_gpus(); ++i) out.push_back(Device::cuda(i));
+  if (out.empty()) out.push_back(Device::cpu());
+  return out;
+}
+
+Status describe_exchange(const std::vector<Device>& participants, const Topology& topology,
+                         std::string* out) {
+  if (participants.empty()) return Status::invalid_argument("exchange: no participants");
+  LinkMatrix links;
+  BANYAN_RETURN_IF_ERROR(topology.participant_links(participants, &links));
+  const ExchangeTree tree = ExchangeTree::build(links);
+  *out = "Links between the workers (rank:device):\n" +
+         format_link_matrix(participant_labels(participants), links) + "\n" + link_legend() +
+         "\nExchange tree (closest first; rank 0 is the root):\n  " + tree.to_string() + "\n" +
+         tree.to_indented_string();
+  size_t num_cpu = 0;
+  for (const Device& d : participants) num_cpu += d.is_cpu() ? 1 : 0;
+  if (num_cpu != 0 && num_cpu != participants.size()) {
+    *out += "\nno exchange: CPU and GPU workers cannot share one\n";
+  } else {
+    *out += std::string("\n--exchange=auto uses: ") +
+            exchange_backend_name(resolve_exchange_backend(ExchangeBackend::kAuto, participants)) +
+            "\n";
+  }
+  return Status::success();
+}
+
+}  // namespace banyan

@@ -1,0 +1,53 @@
+// Choosing and building the all-reduce for one set of participants
+// (--exchange=auto|tree|nccl, DESIGN §5).  auto takes NCCL when every
+// participant is a distinct physical GPU and NCCL is built, else the tree.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/device.h"
+#include "engine/core/status.h"
+#include "engine/exchange/all_reduce.h"
+#include "engine/exchange/topology.h"
+
+namespace banyan {
+
+enum class ExchangeBackend { kAuto, kTree, kNccl };
+
+// "auto", "tree" or "nccl"; InvalidArgument naming the value otherwise.
+Status parse_exchange_backend(const std::string& text, ExchangeBackend* out);
+const char* exchange_backend_name(ExchangeBackend backend);
+
+struct ExchangeOptions {
+  size_t chunk_bytes = size_t{1} << 20;  // tree backends' pipelining unit
+};
+
+// Builds the all-reduce for `participants` (rank i on participants[i]);
+// `topology` must hold every GPU named.  Errors: InvalidArgument for nccl
+// with CPU participants or a repeated GPU, or a GPU outside the topology;
+// Unimplemented for CPU and GPU participants mixed, and for GPU participants
+// in builds without CUDA.  NCCL initialisation failures come back as Internal.
+Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,
+                       const Topology& topology, std::unique_ptr<AllReduce>* out);
+Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,
+                       const Topology& topology, const ExchangeOptions& options,
+                       std::unique_ptr<AllReduce>* out);
+
+// What `banyan devices` shows when no --devices are given: every GPU of the
+// topology, or one CPU worker when it has none.
+std::vector<Device> default_exchange_participants(const Topology& topology);
+
+// The text `banyan devices` prints for an exchange: the participants' link
+// matrix (nvidia-smi's layout) with its legend, the exchange tree on one
+// line and indented, and the backend auto picks.  InvalidArgument for a GPU
+// outside the topology.
+Status describe_exchange(const std::vector<Device>& participants, const Topology& topology,
+                         std::string* out);
+
+// The backend `auto` resolves to for these participants.
+ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
+                                         const std::vector<Device>& participants);
+
+}  // namespace banyan

@@ -1,0 +1,52 @@
+// NcclAllReduce: the all-reduce on one NCCL communicator over distinct
+// physical GPUs (CUDA builds only; DESIGN §5).  The communicator is created
+// with ncclCommInitAll from the constructing thread; each rank then calls
+// ncclAllReduce(sum, float, in place) on its own communicator and stream from
+// its own thread.  abort() aborts every communicator (ncclCommAbort), which
+// also releases a rank blocked inside NCCL.  NCCL fixes its own summation
+// order per communicator and size, so results are bitwise equal on every
+// rank and across reruns on the same machine, but not equal to the tree's.
+#pragma once
+
+#ifdef BANYAN_WITH_CUDA
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cuda/nccl.h"
+#include "engine/exchange/all_reduce.h"
+
+namespace banyan {
+
+class NcclAllReduce : public AllReduce {
+ public:
+  // Rank i on devices[i], all distinct; Internal with NCCL's message when
+  // the communicator cannot be created.
+  static Status create(const std::vector<int>& devices, std::unique_ptr<AllReduce>* out);
+  ~NcclAllReduce() override;
+  NcclAllReduce(const NcclAllReduce&) = delete;
+  NcclAllReduce& operator=(const NcclAllReduce&) = delete;
+
+  int size() const override { return comms_.size(); }
+  Status all_reduce(int rank, float* data, size_t count, void* stream) override;
+  void abort(const std::string& reason) override;
+
+ private:
+  NcclAllReduce() = default;
+  Status aborted_status();
+
+  cuda::NcclCommGroup comms_;
+  // rank_mu_[r] is held while rank r enqueues, so abort frees no
+  // communicator between a rank's check of aborted_ and its NCCL call.
+  std::vector<std::unique_ptr<std::timed_mutex>> rank_mu_;
+  std::atomic<bool> aborted_{false};
+  std::mutex reason_mu_;
+  std::string reason_;
+};
+
+}  // namespace banyan
+
+#endif  // BANYAN_WITH_CUDA
