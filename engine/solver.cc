@@ -89,6 +89,23 @@ uint64_t checksum_of(const float* values, int64_t n) {
   return h;
 }
 
+// CPU workers: InternalError naming the first parameter whose gradient holds
+// a NaN or an infinity (SoftmaxWithLoss clamps its loss, so a bad input or a
+// divergence shows in the gradients first).
+Status check_finite_gradients(const Net& net, int64_t iteration) {
+  for (const NetParam& p : net.params()) {
+    const float* diff = p.blob->diff();
+    for (int64_t i = 0; i < p.blob->count(); ++i) {
+      if (!std::isfinite(diff[i])) {
+        return Status::internal("parameter '" + p.name + "' has a non-finite gradient (" +
+                                std::to_string(diff[i]) + ") at iteration " +
+                                std::to_string(iteration) + " (diverged or bad input)");
+      }
+    }
+  }
+  return Status::success();
+}
+
 std::string mib(size_t bytes) {
   char s[32];
   std::snprintf(s, sizeof(s), "%.2f MiB", bytes / 1048576.0);
@@ -299,6 +316,7 @@ Status Solver::train_worker(int w, float lr) {
     return Status::internal("the loss is " + std::to_string(loss) + " at iteration " +
                             std::to_string(iter_) + " (diverged or bad input)");
   }
+  if (ctx.device().is_cpu()) BANYAN_RETURN_IF_ERROR(check_finite_gradients(net, iter_));
   if (AllReduce* exchange = workers_->exchange(place.rank_in_group)) {
     void* stream = nullptr;
 #ifdef BANYAN_WITH_CUDA
