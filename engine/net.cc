@@ -329,7 +329,13 @@ class NetBuilder {
                                      " has no GPU implementation yet; run on --devices=cpu");
       }
       layer->set_device(ctx_->device());
-      Status s = layer->setup(bottom, top);
+      Status s;
+      if (node.config.type == "Data" && options_.data_setup_mutex != nullptr) {
+        std::lock_guard<std::mutex> lock(*options_.data_setup_mutex);
+        s = layer->setup(bottom, top);
+      } else {
+        s = layer->setup(bottom, top);
+      }
       if (!s.ok()) return s;
       std::vector<bool> unused;
       const bool grad = node_grad(node, *layer, grad_, &unused);

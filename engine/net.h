@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct NetBuildOptions {
   // "test0", ...).  Required when K > 1; ignored when K = 1.
   TransferHub* transfers = nullptr;
   std::string transfer_scope;
+  // When several workers build nets at once: held around the setup of every
+  // Data layer, because one process must not open LMDB environments
+  // concurrently (an open re-initialises the shared lock region that other
+  // readers of the same LMDB are using).  Null: no locking.
+  std::mutex* data_setup_mutex = nullptr;
 };
 
 // One parameter of the net, in buffer order.

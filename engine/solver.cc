@@ -203,6 +203,7 @@ Status Solver::init_worker(int w, const NetConfig& net) {
   train_options.phase = Phase::kTrain;
   train_options.transfers = hub;
   train_options.transfer_scope = "train";
+  train_options.data_setup_mutex = workers_->data_setup_mutex();
   BANYAN_RETURN_IF_ERROR(Net::create(net, train_options, &ctx, &st.train_net));
   for (size_t i = 0; i < config_.test_iter.size(); ++i) {
     NetBuildOptions test_options;
@@ -210,6 +211,7 @@ Status Solver::init_worker(int w, const NetConfig& net) {
     test_options.share_params_from = st.train_net.get();
     test_options.transfers = hub;
     test_options.transfer_scope = "test" + std::to_string(i);
+    test_options.data_setup_mutex = workers_->data_setup_mutex();
     std::unique_ptr<Net> test_net;
     BANYAN_RETURN_IF_ERROR(Net::create(net, test_options, &ctx, &test_net));
     st.test_nets.push_back(std::move(test_net));

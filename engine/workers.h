@@ -65,6 +65,8 @@ class Workers {
   // The AllReduce among the workers of rank `rank` (participant = group
   // index); null with one group.
   AllReduce* exchange(int rank) const;
+  // For NetBuildOptions::data_setup_mutex while the workers build nets.
+  std::mutex* data_setup_mutex() { return &data_setup_mutex_; }
   // "worker 3 (cpu, group 1, rank 1)".
   std::string describe(int worker) const;
 
@@ -88,6 +90,7 @@ class Workers {
   std::vector<std::unique_ptr<AllReduce>> exchanges_;
   std::vector<std::thread> threads_;
 
+  std::mutex data_setup_mutex_;
   mutable std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
   const std::function<Status(int)>* job_ = nullptr;
