@@ -327,6 +327,7 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
       {"models/caffenet/train_val.prototxt", Phase::kTest, 3, 0},
       {"models/caffenet/deploy.prototxt", Phase::kTest, 3, 0},
       {"models/alexnet_owt/train_val.prototxt", Phase::kTest, 3, 0},
+      {"models/alexnet_2col/train_val.prototxt", Phase::kTest, 3, 0},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.net);
@@ -343,8 +344,9 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
     ASSERT_TRUE(s.ok()) << s.message();
     EXPECT_GT(net->num_layers(), 3);
   }
-  for (const char* solver : {"models/fashion_mnist/solver.prototxt",
-                             "models/alexnet/solver.prototxt", "models/caffenet/solver.prototxt"}) {
+  for (const char* solver :
+       {"models/fashion_mnist/solver.prototxt", "models/alexnet/solver.prototxt",
+        "models/caffenet/solver.prototxt", "models/alexnet_2col/solver.prototxt"}) {
     SCOPED_TRACE(solver);
     SolverConfig sc;
     Status s = load_solver_config(kSource + "/" + solver, &sc);

@@ -416,6 +416,52 @@ TEST(WorkersCoreTest, ReferenceAllReduceSumsInRankOrder) {
   for (auto& t : threads) t.join();
 }
 
+// The shipped two-column AlexNet (narrowed: fewer filters and units) splits
+// into its columns on 2 workers and folds onto 1: the same parameters either
+// way, each on its column's partition.
+TEST(WorkersCoreTest, AlexNet2ColSplitsIntoColumns) {
+  Watchdog watchdog(120);
+  NetConfig config;
+  Status s = load_net_config(
+      std::string(BANYAN_SOURCE_DIR) + "/models/alexnet_2col/deploy.prototxt", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  for (LayerConfig& l : config.layers) {  // fewer outputs: the fillers dominate the time
+    l.convolution.num_output /= 8;
+    l.inner_product.num_output /= 64;
+  }
+  WorkerContext single(Device::cpu(), 1);
+  std::unique_ptr<Net> whole;
+  ASSERT_TRUE(Net::create(config, {}, &single, &whole).ok());
+  WorkersOptions o;
+  o.devices.assign(2, Device::cpu());
+  o.group_size = 2;
+  std::unique_ptr<Workers> workers;
+  ASSERT_TRUE(Workers::create(o, &workers).ok());
+  std::unique_ptr<Net> parts[2];
+  s = workers->run([&](int w) {
+    NetBuildOptions b;
+    b.phase = Phase::kTest;
+    b.transfers = &workers->hub(0);
+    b.transfer_scope = "deploy";
+    return Net::create(config, b, &workers->ctx(w), &parts[w]);
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::map<std::string, int> owner;
+  for (int w = 0; w < 2; ++w) {
+    for (const NetParam& p : parts[w]->params()) owner[p.name] = w;
+  }
+  ASSERT_EQ(owner.size(), whole->params().size());
+  for (const NetParam& p : whole->params()) {
+    ASSERT_TRUE(owner.count(p.name)) << p.name;
+    const bool column_b = p.name.find("_b/") != std::string::npos;
+    EXPECT_EQ(owner[p.name], column_b ? 1 : 0) << p.name;
+  }
+  EXPECT_EQ(parts[0]->params().back().name, "fc8/1");
+  ASSERT_EQ(parts[0]->outputs().size(), 1u);
+  EXPECT_EQ(parts[0]->outputs()[0].name, "prob");
+  EXPECT_TRUE(parts[1]->outputs().empty());
+}
+
 TEST(WorkersCoreTest, BadLayoutsAreRefused) {
   std::vector<Device> three(3, Device::cpu());
   Status s = validate_worker_layout(three, 2);
