@@ -14,8 +14,6 @@ void TransferChannel::publish(const Shape& shape, bool needs_grad) {
   shape_ = shape;
   needs_grad_ = needs_grad;
   published_ = true;
-  forward_.values.resize(static_cast<size_t>(shape.count()));
-  backward_.values.resize(static_cast<size_t>(shape.count()));
   cv_.notify_all();
 }
 
@@ -28,39 +26,31 @@ bool TransferChannel::wait_published(Shape* shape, bool* needs_grad) {
   return true;
 }
 
-bool TransferChannel::put(Slot* slot, const float* data, int64_t count) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return aborted_ || !slot->full; });
-  if (aborted_) return false;
-  CHECK_EQ(static_cast<size_t>(count), slot->values.size());
-  std::copy(data, data + count, slot->values.begin());
-  slot->full = true;
-  cv_.notify_all();
-  return true;
+namespace {
+
+// Host copies between a blob and a slot's values (CPU workers; allocated on
+// first use, so CUDA channels hold no host copy).
+void copy_in(const float* data, int64_t count, std::vector<float>* values) {
+  values->assign(data, data + count);
+}
+void copy_out(const std::vector<float>& values, int64_t count, float* data) {
+  CHECK_EQ(static_cast<size_t>(count), values.size());
+  std::copy(values.begin(), values.end(), data);
 }
 
-bool TransferChannel::take(Slot* slot, float* data, int64_t count) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return aborted_ || slot->full; });
-  if (aborted_) return false;
-  CHECK_EQ(static_cast<size_t>(count), slot->values.size());
-  std::copy(slot->values.begin(), slot->values.end(), data);
-  slot->full = false;
-  cv_.notify_all();
-  return true;
-}
+}  // namespace
 
 bool TransferChannel::put_forward(const float* data, int64_t count) {
-  return put(&forward_, data, count);
+  return put(&forward_, [&] { copy_in(data, count, &forward_.values); });
 }
 bool TransferChannel::take_forward(float* data, int64_t count) {
-  return take(&forward_, data, count);
+  return take(&forward_, [&] { copy_out(forward_.values, count, data); });
 }
 bool TransferChannel::put_backward(const float* diff, int64_t count) {
-  return put(&backward_, diff, count);
+  return put(&backward_, [&] { copy_in(diff, count, &backward_.values); });
 }
 bool TransferChannel::take_backward(float* diff, int64_t count) {
-  return take(&backward_, diff, count);
+  return take(&backward_, [&] { copy_out(backward_.values, count, diff); });
 }
 
 void TransferChannel::abort() {
@@ -93,6 +83,12 @@ std::string TransferHub::reason() const {
 
 Status TransferSendLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
   BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 0, 0));
+#ifdef BANYAN_WITH_CUDA
+  if (device_.is_cuda()) {
+    BANYAN_RETURN_IF_ERROR(channel_->prepare_gpu_sender(device_.id, bottom[0]->count())
+                               .with_context("layer '" + name() + "'"));
+  }
+#endif
   channel_->publish(bottom[0]->shape(), needs_grad_);
   return Status::success();
 }
@@ -117,6 +113,12 @@ Status TransferRecvLayer::setup(const std::vector<Blob*>& bottom, const std::vec
     return Status::cancelled("layer '" + name() + "': the worker group was aborted during setup");
   }
   top[0]->set_shape(shape);
+#ifdef BANYAN_WITH_CUDA
+  if (device_.is_cuda()) {
+    BANYAN_RETURN_IF_ERROR(channel_->prepare_gpu_receiver(device_.id, shape.count())
+                               .with_context("layer '" + name() + "'"));
+  }
+#endif
   return Status::success();
 }
 
