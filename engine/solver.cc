@@ -16,6 +16,9 @@
 #include <cstring>
 #include <sstream>
 
+#ifdef BANYAN_WITH_CUDA
+#include "engine/core/gpu_resources.h"
+#endif
 #include "engine/evaluate.h"
 #include "engine/lr_policy.h"
 #include "engine/solver_worker.h"
