@@ -209,7 +209,7 @@ class WorkersTest : public ::testing::Test {
   }
 
   static std::unique_ptr<Solver> make(const std::string& net_text, const Layout& layout,
-                                      const std::string& lmdb = "lmdb") {
+                                      int iter_size = 1) {
     NetConfig net;
     Status s = parse_net_config(net_text, "workers_test.prototxt", &net);
     EXPECT_TRUE(s.ok()) << s.message();
@@ -218,7 +218,9 @@ class WorkersTest : public ::testing::Test {
     o.group_size = layout.group_size;
     o.check_replicas = true;
     std::unique_ptr<Solver> solver;
-    s = Solver::create(solver_config(), net, o, &solver);
+    SolverConfig c = solver_config();
+    c.iter_size = iter_size;
+    s = Solver::create(c, net, o, &solver);
     EXPECT_TRUE(s.ok()) << s.message();
     return solver;
   }
@@ -319,6 +321,20 @@ TEST_F(WorkersTest, TwoColumnNetSameWeightsForEveryLayout) {
   const std::string lmdb = dir() + "/lmdb";
   check_layouts_agree([&](int batch) { return two_column_net(lmdb, batch); },
                       {std::begin(kLayouts), std::end(kLayouts)});
+}
+
+// iter_size accumulation composes with groups and partitions: 2 groups x 2
+// partitions of batch B with iter_size 2 train like 1 worker of batch 4B.
+TEST_F(WorkersTest, IterSizeWithGroupsMatchesOneWorker) {
+  Watchdog watchdog(120);
+  const std::string lmdb = dir() + "/lmdb";
+  std::unique_ptr<Solver> one = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB});
+  std::unique_ptr<Solver> split = make(two_column_net(lmdb, kB), {4, 2, kB}, 2);
+  ASSERT_TRUE(one->step(10).ok());
+  Status s = split->step(10);
+  ASSERT_TRUE(s.ok()) << s.message();
+  expect_close(params_of(*one, 0), params_of(*split, 0), "iter_size 2, 2 x 2 workers");
+  EXPECT_NEAR(one->last_loss(), split->last_loss(), 1e-5f);
 }
 
 TEST_F(WorkersTest, PartitionsHoldOnlyTheirParameters) {
