@@ -143,10 +143,10 @@ Status Solver::create(const SolverConfig& config, const NetConfig& net,
   BANYAN_RETURN_IF_ERROR(validate_solver_fields(config));
   BANYAN_RETURN_IF_ERROR(validate_lr_policy(config));
   BANYAN_RETURN_IF_ERROR(validate_update_config(config));
-  if (o.group_size > 1 && config.clip_gradients > 0) {
+  if (o.group_size > 1 && config.clip_gradients > 0 && !o.devices[0].is_cpu()) {
     return Status::unimplemented(solver_file(config) +
-                                 ": clip_gradients with --group_size > 1 (the norm spans "
-                                 "partitions) is not implemented yet");
+                                 ": clip_gradients with --group_size > 1 on CUDA workers (the "
+                                 "norm spans the partitions) is not implemented yet");
   }
   std::unique_ptr<Solver> solver(new Solver(config, o));
   BANYAN_RETURN_IF_ERROR(solver->init(net));
@@ -341,7 +341,11 @@ Status Solver::train_worker(int w, float lr) {
                             net.param_diff(), history(w, 0), history(w, 1));
   } else {
     if (divisor > 1) scale_diffs(st.spans, 1.0f / divisor, net.param_diff());
-    clip_gradients(st.spans, config_.clip_gradients, net.param_diff());
+    if (place.group_size == 1) {
+      clip_gradients(st.spans, config_.clip_gradients, net.param_diff());
+    } else {
+      BANYAN_RETURN_IF_ERROR(clip_across_partitions(w));
+    }
     apply_updates(rule, st.spans, net.param_data(), net.param_diff(), history(w, 0), history(w, 1));
   }
   st.loss = loss / config_.iter_size;
@@ -350,6 +354,33 @@ Status Solver::train_worker(int w, float lr) {
   BANYAN_RETURN_IF_ERROR(
       copy_to_host(net.param_data(), net.param_count(), ctx.device(), host.data()));
   st.checksum = checksum_of(host.data(), net.param_count());
+  return Status::success();
+}
+
+// clip_gradients when the replica is split: the squared norms of the
+// partitions are summed across the group, so every partition scales by the
+// factor one worker would use.
+Status Solver::clip_across_partitions(int w) {
+  const float clip = config_.clip_gradients;
+  if (!(clip > 0.0f)) return Status::success();
+  WorkerState& st = *states_[w];
+  const float* diff = st.train_net->param_diff();
+  double sum = 0.0;
+  for (const UpdateSpan& s : st.spans) {
+    for (int64_t i = 0; i < s.count; ++i) {
+      sum += static_cast<double>(diff[s.offset + i]) * diff[s.offset + i];
+    }
+  }
+  BANYAN_RETURN_IF_ERROR(workers_->group_sum(w, &sum));
+  const double norm = std::sqrt(sum);
+  if (norm > clip) {
+    const float scale = static_cast<float>(clip / norm);
+    if (w == 0) {
+      LOG(INFO) << "Gradient clipping: scaling down gradients (L2 norm " << norm << " > " << clip
+                << ") by scale factor " << scale;
+    }
+    scale_diffs(st.spans, scale, st.train_net->param_diff());
+  }
   return Status::success();
 }
 

@@ -136,6 +136,7 @@ class Solver {
   void log_layout(uint64_t seed) const;
   Status train_iteration();
   Status train_worker(int worker, float lr);
+  Status clip_across_partitions(int worker);
   Status check_replicas() const;
   Status test_worker(int worker, size_t test_net);
   // The test outputs of test net `i` summed over its batches, merged over

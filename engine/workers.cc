@@ -50,7 +50,11 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
     w->contexts_.push_back(
         std::make_unique<WorkerContext>(options.devices[i], options.seed, place));
   }
-  for (int g = 0; g < groups; ++g) w->hubs_.push_back(std::make_unique<TransferHub>());
+  for (int g = 0; g < groups; ++g) {
+    w->hubs_.push_back(std::make_unique<TransferHub>());
+    w->group_sums_.push_back(std::make_unique<GroupSum>());
+    w->group_sums_.back()->values.assign(options.group_size, 0.0);
+  }
   if (groups > 1) {
     for (int k = 0; k < options.group_size; ++k) {
       std::vector<Device> devices;
@@ -98,6 +102,38 @@ void Workers::abort(const std::string& reason) {
   LOG(ERROR) << "stopping all workers: " << reason;
   for (auto& hub : hubs_) hub->abort(reason);
   for (auto& exchange : exchanges_) exchange->abort(reason);
+  for (auto& b : group_sums_) {
+    std::lock_guard<std::mutex> lock(b->mu);
+    b->aborted = true;
+    b->reason = reason;
+    b->cv.notify_all();
+  }
+}
+
+Status Workers::group_sum(int worker, double* value) {
+  const WorkerPlacement& place = contexts_[worker]->placement();
+  GroupSum& b = *group_sums_[place.group_index];
+  std::unique_lock<std::mutex> lock(b.mu);
+  // Wait until the previous sum has been read by every rank.
+  b.cv.wait(lock, [&] { return b.aborted || b.leaving == 0; });
+  if (b.aborted) return Status::cancelled("group sum aborted: " + b.reason);
+  b.values[place.rank_in_group] = *value;
+  const uint64_t generation = b.generation;
+  if (++b.arrived == group_size_) {
+    double sum = 0.0;
+    for (double v : b.values) sum += v;
+    b.sum = sum;
+    b.arrived = 0;
+    b.leaving = group_size_;
+    ++b.generation;
+    b.cv.notify_all();
+  } else {
+    b.cv.wait(lock, [&] { return b.aborted || b.generation != generation; });
+    if (b.aborted) return Status::cancelled("group sum aborted: " + b.reason);
+  }
+  *value = b.sum;
+  if (--b.leaving == 0) b.cv.notify_all();
+  return Status::success();
 }
 
 bool Workers::failed() const {

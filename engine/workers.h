@@ -76,7 +76,11 @@ class Workers {
   // later call returns that error without running anything.  Call from one
   // thread at a time (not from a worker).
   Status run(const std::function<Status(int worker)>& fn);
-  // Aborts every hub and exchange with `reason`; thread-safe.
+  // Called by every worker of `worker`'s group from its own thread (a
+  // barrier): replaces *value with the sum over the group's workers, added
+  // in rank order, the same on every rank.  Cancelled after an abort.
+  Status group_sum(int worker, double* value);
+  // Aborts every hub, exchange and group_sum with `reason`; thread-safe.
   void abort(const std::string& reason);
   bool failed() const;
 
@@ -84,7 +88,20 @@ class Workers {
   Workers() = default;
   void loop(int worker);
 
+  // The barrier behind group_sum, one per group.
+  struct GroupSum {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<double> values;
+    double sum = 0.0;
+    int arrived = 0, leaving = 0;
+    uint64_t generation = 0;
+    bool aborted = false;
+    std::string reason;
+  };
+
   int group_size_ = 1;
+  std::vector<std::unique_ptr<GroupSum>> group_sums_;
   std::vector<std::unique_ptr<WorkerContext>> contexts_;
   std::vector<std::unique_ptr<TransferHub>> hubs_;
   std::vector<std::unique_ptr<AllReduce>> exchanges_;

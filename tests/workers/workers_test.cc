@@ -209,7 +209,7 @@ class WorkersTest : public ::testing::Test {
   }
 
   static std::unique_ptr<Solver> make(const std::string& net_text, const Layout& layout,
-                                      int iter_size = 1) {
+                                      const std::function<void(SolverConfig*)>& tweak = nullptr) {
     NetConfig net;
     Status s = parse_net_config(net_text, "workers_test.prototxt", &net);
     EXPECT_TRUE(s.ok()) << s.message();
@@ -219,7 +219,7 @@ class WorkersTest : public ::testing::Test {
     o.check_replicas = true;
     std::unique_ptr<Solver> solver;
     SolverConfig c = solver_config();
-    c.iter_size = iter_size;
+    if (tweak) tweak(&c);
     s = Solver::create(c, net, o, &solver);
     EXPECT_TRUE(s.ok()) << s.message();
     return solver;
@@ -329,12 +329,30 @@ TEST_F(WorkersTest, IterSizeWithGroupsMatchesOneWorker) {
   Watchdog watchdog(120);
   const std::string lmdb = dir() + "/lmdb";
   std::unique_ptr<Solver> one = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB});
-  std::unique_ptr<Solver> split = make(two_column_net(lmdb, kB), {4, 2, kB}, 2);
+  std::unique_ptr<Solver> split =
+      make(two_column_net(lmdb, kB), {4, 2, kB}, [](SolverConfig* c) { c->iter_size = 2; });
   ASSERT_TRUE(one->step(10).ok());
   Status s = split->step(10);
   ASSERT_TRUE(s.ok()) << s.message();
   expect_close(params_of(*one, 0), params_of(*split, 0), "iter_size 2, 2 x 2 workers");
   EXPECT_NEAR(one->last_loss(), split->last_loss(), 1e-5f);
+}
+
+// Gradient clipping uses the norm of the whole replica, summed over its
+// partitions: with a threshold that clips every step, the layouts agree.
+TEST_F(WorkersTest, ClippingSpansPartitions) {
+  Watchdog watchdog(120);
+  const std::string lmdb = dir() + "/lmdb";
+  auto clip = [](SolverConfig* c) { c->clip_gradients = 0.05f; };
+  std::unique_ptr<Solver> one = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB}, clip);
+  std::unique_ptr<Solver> unclipped = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB});
+  std::unique_ptr<Solver> split = make(two_column_net(lmdb, 2 * kB), {4, 2, 2 * kB}, clip);
+  ASSERT_TRUE(one->step(10).ok());
+  ASSERT_TRUE(unclipped->step(10).ok());
+  Status s = split->step(10);
+  ASSERT_TRUE(s.ok()) << s.message();
+  expect_close(params_of(*one, 0), params_of(*split, 0), "clipped, 2 x 2 workers");
+  EXPECT_FALSE(params_of(*one, 0) == params_of(*unclipped, 0)) << "the threshold never clipped";
 }
 
 TEST_F(WorkersTest, PartitionsHoldOnlyTheirParameters) {
