@@ -407,6 +407,28 @@ TEST_F(WorkersTest, FailingWorkerStopsAllWithoutHang) {
   }
 }
 
+// A setup error on partition 1 (Concat of mismatched columns) while
+// partition 0 waits in a TransferRecv's setup for partition 1's shape: the
+// build fails with the layer's error instead of hanging.
+TEST_F(WorkersTest, BuildErrorOnOnePartitionDoesNotHang) {
+  Watchdog watchdog(60);
+  std::string text = two_column_net(dir() + "/lmdb", kB);
+  const std::string b = "name: \"convB\"";
+  const size_t at = text.find("kernel_size: 3", text.find(b));
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 14, "kernel_size: 5");
+  NetConfig net;
+  ASSERT_TRUE(parse_net_config(text, "broken.prototxt", &net).ok());
+  SolverOptions o;
+  o.devices.assign(4, Device::cpu());
+  o.group_size = 2;
+  std::unique_ptr<Solver> solver;
+  Status s = Solver::create(solver_config(), net, o, &solver);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("layer 'both'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("rank 1)"), std::string::npos) << s.message();
+}
+
 TEST(WorkersCoreTest, ErrorInOneWorkerReleasesPeersInExchangeAndTransfer) {
   Watchdog watchdog(60);
   WorkersOptions o;
