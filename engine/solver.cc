@@ -247,9 +247,11 @@ void Solver::log_layout(uint64_t seed) const {
             << " parameters updated, " << config_.test_iter.size() << " test net(s)";
   for (int w = 0; w < workers_->size(); ++w) {
     const Net& net = *states_[w]->train_net;
+    size_t test_bytes = 0;
+    for (const auto& t : states_[w]->test_nets) test_bytes += t->activation_bytes();
     LOG(INFO) << "    " << workers_->describe(w) << ": " << net.num_layers() << " layers, "
-              << "activations " << mib(net.activation_bytes()) << ", parameters + gradients "
-              << mib(net.param_bytes());
+              << "activations " << mib(net.activation_bytes()) << " (test nets " << mib(test_bytes)
+              << "), parameters + gradients " << mib(net.param_bytes());
   }
 }
 
