@@ -29,8 +29,14 @@ DEFINE_string(weights, "", "weights file(s) to start from, comma-separated (trai
 DEFINE_string(snapshot, "", "solver state to resume from (train)");
 DEFINE_int32(iterations, 0,
              "train: overrides max_iter; test: batches (default 50); time: passes (default 10)");
-DEFINE_string(devices, "", "workers' devices, e.g. cpu, 0, 0,1,2,3, 0,0 (default: cpu)");
-DEFINE_int32(group_size, 1, "workers per group (model parallelism)");
+DEFINE_string(devices, "",
+              "workers' devices, one worker per entry, ids may repeat: cpu, 0, 0,1,2,3, 0,0, "
+              "cpu,cpu (default: cpu)");
+DEFINE_int32(group_size, 1,
+             "train: workers per group; a group splits the model by layer partition, groups "
+             "split the batch (the config's batch_size is per group)");
+DEFINE_bool(check_replicas, false,
+            "train: after every update, check that all replicas hold the same parameters");
 DEFINE_string(metrics, "", "JSON-lines metrics file (default: <snapshot_prefix>_metrics.jsonl)");
 DEFINE_string(phase, "TRAIN", "time: which phase's net to time, TRAIN or TEST");
 DEFINE_bool(synthetic, false, "time: replace Data layers by random inputs (no LMDB needed)");
@@ -66,14 +72,15 @@ GpuOptions gpu_options() {
   return o;
 }
 
-// One worker on one device for now; worker groups arrive with the exchange.
-Status single_device(Device* device) {
+// `test` and `time` run on one worker.
+Status single_device(const char* command, Device* device) {
   std::vector<Device> devices;
   BANYAN_RETURN_IF_ERROR(parse_device_list(FLAGS_devices, &devices));
   if (devices.size() != 1 || FLAGS_group_size != 1) {
-    return Status::unimplemented("--devices=" + FLAGS_devices +
-                                 " --group_size=" + std::to_string(FLAGS_group_size) +
-                                 ": this version trains on one worker; give one device");
+    return Status::unimplemented("--devices=" + FLAGS_devices + " --group_size=" +
+                                 std::to_string(FLAGS_group_size) + ": `banyan " + command +
+                                 "` runs on one worker; give one device (only `banyan "
+                                 "train` uses several)");
   }
   *device = devices[0];
   return Status::success();
@@ -96,7 +103,9 @@ int train() {
     return fail(s);
   }
   SolverOptions opts;
-  if (!(s = single_device(&opts.device)).ok()) return fail(s);
+  if (!(s = parse_device_list(FLAGS_devices, &opts.devices)).ok()) return fail(s);
+  opts.group_size = FLAGS_group_size;
+  opts.check_replicas = FLAGS_check_replicas;
   opts.gpu = gpu_options();
   opts.metrics_path = FLAGS_metrics;
   if (opts.metrics_path.empty() && !sc.snapshot_prefix.empty()) {
@@ -136,7 +145,7 @@ Status build_net(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
 
 int test() {
   Device device;
-  Status s = single_device(&device);
+  Status s = single_device("test", &device);
   if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
   if (!(s = ctx.init_device(gpu_options())).ok()) return fail(s);
@@ -152,7 +161,7 @@ int test() {
 
 int time() {
   Device device;
-  Status s = single_device(&device);
+  Status s = single_device("time", &device);
   if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
   if (!(s = ctx.init_device(gpu_options())).ok()) return fail(s);
@@ -214,7 +223,8 @@ int devices() {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "banyan <command> [flags]\n"
-      "  train   --solver=S [--snapshot=STATE | --weights=W] [--iterations=N] [--devices=...]\n"
+      "  train   --solver=S [--snapshot=STATE | --weights=W] [--iterations=N]\n"
+      "          [--devices=cpu,cpu,... | 0,1,...] [--group_size=K] [--check_replicas]\n"
       "  test    --model=NET --weights=W [--iterations=N]\n"
       "  time    --model=NET [--iterations=N] [--phase=TRAIN|TEST] [--synthetic]\n"
       "  devices [--devices=...] [--topology=FILE]");

@@ -1,11 +1,13 @@
 // Net construction: phase filter, graph of blob versions, Split insertion,
-// layer setup, backward analysis, memory planning, parameter binding.
+// partitioning (Transfer layers where a blob crosses partitions), layer
+// setup, backward analysis, memory planning, parameter binding.
 #include "engine/net.h"
 
 #include <glog/logging.h>
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "engine/core/math.h"
 #ifdef BANYAN_WITH_CUDA
@@ -17,6 +19,7 @@
 #include "engine/core/random.h"
 #include "layers/filler.h"
 #include "layers/registry.h"
+#include "layers/transfer.h"
 
 namespace banyan {
 
@@ -34,12 +37,17 @@ namespace {
 constexpr int64_t kAlignFloats = 16;  // 64 bytes
 int64_t round_up(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
+// What a node of the graph is: a configured layer or one end of a transfer.
+enum class Role { kLayer, kSend, kRecv };
+
 // One layer of the graph after phase filtering and Split insertion.
 struct Node {
   LayerConfig config;
-  std::vector<int> bottoms;      // version ids
-  std::vector<int> tops;         // version ids
-  std::vector<int> in_place_of;  // per top: index of the bottom it overwrites, or -1
+  Role role = Role::kLayer;
+  TransferChannel* channel = nullptr;  // kSend, kRecv
+  std::vector<int> bottoms;            // version ids
+  std::vector<int> tops;               // version ids
+  std::vector<int> in_place_of;        // per top: index of the bottom it overwrites, or -1
 };
 
 // One value of a named blob: written by `producer`, read by `consumers`.
@@ -73,6 +81,7 @@ class NetBuilder {
     }
     BANYAN_RETURN_IF_ERROR(parse_graph());
     insert_splits();
+    BANYAN_RETURN_IF_ERROR(partition_nodes());
     BANYAN_RETURN_IF_ERROR(create_and_setup_layers());
     analyze_backward();
     if (ctx_->device().is_cuda()) {
@@ -171,8 +180,15 @@ class NetBuilder {
       for (Node& s : after[i]) ordered.push_back(std::move(s));
     }
     nodes_ = std::move(ordered);
-    // Recompute producers and consumers over the final order.
-    for (Version& v : versions_) v.consumers.clear();
+    relink();
+  }
+
+  // Recomputes producers and consumers over the current node order.
+  void relink() {
+    for (Version& v : versions_) {
+      v.consumers.clear();
+      v.producer = -1;
+    }
     for (size_t i = 0; i < nodes_.size(); ++i) {
       for (size_t b = 0; b < nodes_[i].bottoms.size(); ++b) {
         versions_[nodes_[i].bottoms[b]].consumers.push_back(
@@ -182,10 +198,115 @@ class NetBuilder {
     }
   }
 
+  int partition_of(const Node& node) const {
+    return node.config.partition % ctx_->placement().group_size;
+  }
+
+  // Model parallelism: keeps the nodes of this worker's partition, with a
+  // TransferSend after a local producer for each other partition that reads
+  // its version and a TransferRecv before the first local reader of a
+  // version produced elsewhere.  Every worker parses the same full graph, so
+  // version ids (which key the channels) agree across the group.
+  Status partition_nodes() {
+    const WorkerPlacement& place = ctx_->placement();
+    if (place.group_size <= 1) return Status::success();
+    if (options_.transfers == nullptr) {
+      return Status::invalid_argument("net '" + config_.name + "': group_size " +
+                                      std::to_string(place.group_size) +
+                                      " needs the group's transfer hub");
+    }
+    const int rank = place.rank_in_group;
+    std::vector<Node> kept;
+    std::map<int, int> received;  // remote version -> its local copy
+    for (const Node& original : nodes_) {
+      if (partition_of(original) != rank) continue;
+      Node node = original;
+      for (int& b : node.bottoms) {
+        const int from = partition_of(nodes_[versions_[b].producer]);
+        if (from == rank) continue;
+        auto it = received.find(b);
+        if (it == received.end()) {
+          kept.push_back(transfer_node(Role::kRecv, b, from, rank));
+          it = received.emplace(b, kept.back().tops[0]).first;
+        }
+        b = it->second;
+      }
+      kept.push_back(node);
+      for (int t : node.tops) {
+        std::set<int> readers;
+        for (auto [c, b] : versions_[t].consumers) readers.insert(partition_of(nodes_[c]));
+        readers.erase(rank);
+        for (int q : readers) kept.push_back(transfer_node(Role::kSend, t, rank, q));
+      }
+    }
+    nodes_ = std::move(kept);
+    relink();
+    return Status::success();
+  }
+
+  // One end of the transfer of version `v` from partition `from` to `to`.
+  Node transfer_node(Role role, int v, int from, int to) {
+    Node n;
+    n.role = role;
+    const std::string name = versions_[v].name;
+    n.channel = options_.transfers->channel(options_.transfer_scope + "/" + std::to_string(v) +
+                                            "/" + std::to_string(to));
+    n.config.location = nodes_[versions_[v].producer].config.location;
+    if (role == Role::kSend) {
+      n.config.name = name + "_send_to_" + std::to_string(to);
+      n.config.type = "TransferSend";
+      n.config.partition = from;
+      n.config.bottom = {name};
+      n.bottoms = {v};
+      return n;
+    }
+    n.config.name = name + "_recv_from_" + std::to_string(from);
+    n.config.type = "TransferRecv";
+    n.config.partition = to;
+    n.config.top = {name};
+    Version copy;
+    copy.name = name;
+    versions_.push_back(copy);
+    n.tops = {static_cast<int>(versions_.size()) - 1};
+    n.in_place_of = {-1};
+    return n;
+  }
+
+  Status make_layer(const Node& node, std::unique_ptr<Layer>* layer) {
+    if (node.role == Role::kLayer) return create_layer(node.config, layer);
+    if (node.role == Role::kRecv) {
+      *layer = std::make_unique<TransferRecvLayer>(node.config, node.channel);
+      return Status::success();
+    }
+    auto send = std::make_unique<TransferSendLayer>(node.config, node.channel);
+    send->set_needs_grad(grad_[node.bottoms[0]]);
+    *layer = std::move(send);
+    return Status::success();
+  }
+
+  // Whether gradients flow out of `node` (learnable parameters, a bottom
+  // that takes a gradient, or a transfer from a partition that wants one);
+  // `bottom_grad` receives, per bottom, whether it takes a gradient.
+  bool node_grad(const Node& node, const Layer& layer, const std::vector<bool>& needs_grad,
+                 std::vector<bool>* bottom_grad) const {
+    bool any = false;
+    for (const LayerParam& p : layer.params()) any = any || (p.learnable && p.lr_mult != 0.0f);
+    if (node.role == Role::kRecv) any = static_cast<const TransferRecvLayer&>(layer).needs_grad();
+    const auto& pd = node.config.propagate_down;
+    for (size_t b = 0; b < node.bottoms.size(); ++b) {
+      bool g = needs_grad[node.bottoms[b]] && layer.can_propagate_down(static_cast<int>(b)) &&
+               !(b < pd.size() && !pd[b]);
+      bottom_grad->push_back(g);
+      any = any || g;
+    }
+    return any;
+  }
+
   Status create_and_setup_layers() {
+    grad_.assign(versions_.size(), false);
     for (Node& node : nodes_) {
       std::unique_ptr<Layer> layer;
-      BANYAN_RETURN_IF_ERROR(create_layer(node.config, &layer));
+      BANYAN_RETURN_IF_ERROR(make_layer(node, &layer));
       std::vector<Blob*> bottom, top;
       for (int v : node.bottoms) bottom.push_back(storage_blob(versions_[v].storage));
       for (size_t t = 0; t < node.tops.size(); ++t) {
@@ -208,8 +329,17 @@ class NetBuilder {
                                      " has no GPU implementation yet; run on --devices=cpu");
       }
       layer->set_device(ctx_->device());
-      Status s = layer->setup(bottom, top);
+      Status s;
+      if (node.config.type == "Data" && options_.data_setup_mutex != nullptr) {
+        std::lock_guard<std::mutex> lock(*options_.data_setup_mutex);
+        s = layer->setup(bottom, top);
+      } else {
+        s = layer->setup(bottom, top);
+      }
       if (!s.ok()) return s;
+      std::vector<bool> unused;
+      const bool grad = node_grad(node, *layer, grad_, &unused);
+      for (int t : node.tops) grad_[t] = grad;
       BANYAN_RETURN_IF_ERROR(set_loss_weights(node, *layer));
       if (net_->batch_size_ == 0 && (node.config.type == "Data" || node.config.type == "Input") &&
           !top.empty() && top[0]->num_axes() > 0) {
@@ -220,11 +350,14 @@ class NetBuilder {
       net_->tops_.push_back(top);
     }
     for (const auto& [name, v] : final_names_) {
+      if (versions_[v].storage < 0) continue;  // on another partition
       net_->names_.push_back({name, storage_blob(versions_[v].storage)});
     }
-    for (const Version& v : versions_) {
+    for (size_t i = 0; i < versions_.size(); ++i) {
+      const Version& v = versions_[i];
       if (v.consumers.empty() && v.storage >= 0) {
-        net_->outputs_.push_back({v.name, storage_blob(v.storage), v.loss_weight});
+        net_->outputs_.push_back(
+            {v.name, storage_blob(v.storage), v.loss_weight, static_cast<int>(i)});
       }
       if (v.loss_weight != 0.0f) net_->losses_.push_back({storage_blob(v.storage), v.loss_weight});
     }
@@ -253,18 +386,8 @@ class NetBuilder {
     std::vector<std::vector<bool>> bottom_grad(n);
     std::vector<bool> node_grad(n, false);
     for (size_t i = 0; i < n; ++i) {
-      const Layer& layer = *net_->layers_[i];
-      bool any = false;
-      for (const LayerParam& p : layer.params()) any = any || (p.learnable && p.lr_mult != 0.0f);
-      const auto& pd = nodes_[i].config.propagate_down;
-      for (size_t b = 0; b < nodes_[i].bottoms.size(); ++b) {
-        bool g = needs_grad[nodes_[i].bottoms[b]] &&
-                 layer.can_propagate_down(static_cast<int>(b)) && !(b < pd.size() && !pd[b]);
-        bottom_grad[i].push_back(g);
-        any = any || g;
-      }
-      node_grad[i] = any;
-      for (int t : nodes_[i].tops) needs_grad[t] = any;
+      node_grad[i] = this->node_grad(nodes_[i], *net_->layers_[i], needs_grad, &bottom_grad[i]);
+      for (int t : nodes_[i].tops) needs_grad[t] = node_grad[i];
     }
     for (size_t v = 0; v < versions_.size(); ++v) contributes[v] = versions_[v].loss_weight != 0.0f;
     net_->needs_backward_.assign(n, false);
@@ -272,6 +395,10 @@ class NetBuilder {
     for (size_t r = n; r-- > 0;) {
       bool c = false;
       for (int t : nodes_[r].tops) c = c || contributes[t];
+      // The two ends of a transfer run backward exactly when gradients
+      // cross it (both know that flag), whether or not a loss lies beyond.
+      if (nodes_[r].role == Role::kSend) c = node_grad[r];
+      if (nodes_[r].role == Role::kRecv) c = true;
       if (c) {
         for (int b : nodes_[r].bottoms) contributes[b] = true;
       }
@@ -418,6 +545,7 @@ class NetBuilder {
   std::vector<Node> nodes_;
   std::vector<Version> versions_;
   std::map<std::string, int> final_names_;
+  std::vector<bool> grad_;  // per version: carries a gradient (set during setup)
 };
 
 Status Net::create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,

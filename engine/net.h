@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,27 @@
 
 namespace banyan {
 
+class TransferHub;  // layers/transfer.h
+
 struct NetBuildOptions {
   Phase phase = Phase::kTrain;
   // When set, parameters are not allocated but bound to this net's
   // parameters of the same layer name and index (a test net evaluating the
   // train net's weights).  Shapes must match.  Must outlive the new net.
   const class Net* share_params_from = nullptr;
+  // Model parallelism (ctx's placement has group_size K > 1): the net holds
+  // only the layers whose partition mod K is the worker's rank_in_group;
+  // blobs that cross partitions go through Transfer layers whose channels
+  // live in `transfers` (the group's hub, shared by its K workers' nets),
+  // keyed by `transfer_scope` (distinct per net of a group: "train",
+  // "test0", ...).  Required when K > 1; ignored when K = 1.
+  TransferHub* transfers = nullptr;
+  std::string transfer_scope;
+  // When several workers build nets at once: held around the setup of every
+  // Data layer, because one process must not open LMDB environments
+  // concurrently (an open re-initialises the shared lock region that other
+  // readers of the same LMDB are using).  Null: no locking.
+  std::mutex* data_setup_mutex = nullptr;
 };
 
 // One parameter of the net, in buffer order.
@@ -45,6 +61,9 @@ struct NetOutput {
   std::string name;
   Blob* blob = nullptr;
   float loss_weight = 0.0f;
+  // Position among the outputs of the whole (unpartitioned) net, so the
+  // outputs of a group's workers merge into the one-worker order.
+  int order = 0;
 };
 
 class Net {

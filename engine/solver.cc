@@ -1,7 +1,8 @@
-// Solver: construction and validation, the training iteration, test passes,
-// display and metrics, snapshots, resume and fine-tuning.  Gradients are
-// averaged over iter_size before clipping, so clip_gradients means the same
-// whatever iter_size is.
+// Solver: construction and validation, the training iteration on every
+// worker (forward/backward, the exchange, the update), test passes sharded
+// over the groups, display and metrics.  Gradients are averaged over
+// iter_size x groups before clipping, so clip_gradients means the same
+// whatever the batch is split into.  Snapshots: solver_snapshot.cc.
 #include "engine/solver.h"
 
 #include <glog/logging.h>
@@ -15,10 +16,12 @@
 #include <cstring>
 #include <sstream>
 
-#include "engine/device_update.h"
+#ifdef BANYAN_WITH_CUDA
+#include "engine/core/gpu_resources.h"
+#endif
 #include "engine/evaluate.h"
 #include "engine/lr_policy.h"
-#include "engine/weights_file.h"
+#include "engine/solver_worker.h"
 
 namespace banyan {
 namespace {
@@ -69,11 +72,6 @@ std::string directory_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-std::string base_name(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 // Display only (copies device outputs to the host).
 double mean_of(const Blob& b) {
   std::vector<float> host;
@@ -84,6 +82,39 @@ double mean_of(const Blob& b) {
   return b.count() > 0 ? s / b.count() : 0.0;
 }
 
+// FNV-1a over the bytes of n floats (host memory).
+uint64_t checksum_of(const float* values, int64_t n) {
+  uint64_t h = 1469598103934665603ull;
+  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(values);
+  for (int64_t i = 0; i < n * static_cast<int64_t>(sizeof(float)); ++i) {
+    h = (h ^ bytes[i]) * 1099511628211ull;
+  }
+  return h;
+}
+
+// CPU workers: InternalError naming the first parameter whose gradient holds
+// a NaN or an infinity (SoftmaxWithLoss clamps its loss, so a bad input or a
+// divergence shows in the gradients first).
+Status check_finite_gradients(const Net& net, int64_t iteration) {
+  for (const NetParam& p : net.params()) {
+    const float* diff = p.blob->diff();
+    for (int64_t i = 0; i < p.blob->count(); ++i) {
+      if (!std::isfinite(diff[i])) {
+        return Status::internal("parameter '" + p.name + "' has a non-finite gradient (" +
+                                std::to_string(diff[i]) + ") at iteration " +
+                                std::to_string(iteration) + " (diverged or bad input)");
+      }
+    }
+  }
+  return Status::success();
+}
+
+std::string mib(size_t bytes) {
+  char s[32];
+  std::snprintf(s, sizeof(s), "%.2f MiB", bytes / 1048576.0);
+  return s;
+}
+
 }  // namespace
 
 Solver::Solver(const SolverConfig& config, const SolverOptions& options)
@@ -91,17 +122,33 @@ Solver::Solver(const SolverConfig& config, const SolverOptions& options)
 
 Solver::~Solver() = default;
 
+Net& Solver::train_net(int worker) { return *states_[worker]->train_net; }
+
+const std::vector<std::unique_ptr<Net>>& Solver::test_nets(int worker) {
+  return states_[worker]->test_nets;
+}
+
 Status Solver::create(const SolverConfig& config, const NetConfig& net,
                       const SolverOptions& options, std::unique_ptr<Solver>* out) {
-  if (!options.device.is_cpu()) {
-    return Status::unimplemented("device " + options.device.to_string() +
-                                 ": the solver runs on the CPU only in this version; use "
-                                 "--devices=cpu");
+  SolverOptions o = options;
+  if (o.devices.empty()) o.devices = {o.device};
+  for (const Device& d : o.devices) {
+    if (!d.is_cpu()) {
+      return Status::unimplemented("device " + d.to_string() +
+                                   ": the solver runs on the CPU only in this version; use "
+                                   "--devices=cpu");
+    }
   }
+  BANYAN_RETURN_IF_ERROR(validate_worker_layout(o.devices, o.group_size));
   BANYAN_RETURN_IF_ERROR(validate_solver_fields(config));
   BANYAN_RETURN_IF_ERROR(validate_lr_policy(config));
   BANYAN_RETURN_IF_ERROR(validate_update_config(config));
-  std::unique_ptr<Solver> solver(new Solver(config, options));
+  if (o.group_size > 1 && config.clip_gradients > 0 && !o.devices[0].is_cpu()) {
+    return Status::unimplemented(solver_file(config) +
+                                 ": clip_gradients with --group_size > 1 on CUDA workers (the "
+                                 "norm spans the partitions) is not implemented yet");
+  }
+  std::unique_ptr<Solver> solver(new Solver(config, o));
   BANYAN_RETURN_IF_ERROR(solver->init(net));
   *out = std::move(solver);
   return Status::success();
@@ -124,50 +171,94 @@ Status Solver::init(const NetConfig& net) {
   }
   const uint64_t seed =
       config_.random_seed < 0 ? kDefaultSolverSeed : static_cast<uint64_t>(config_.random_seed);
-  ctx_ = std::make_unique<WorkerContext>(options_.device, seed);
-  BANYAN_RETURN_IF_ERROR(ctx_->init_device(options_.gpu));
-  NetBuildOptions train_options;
-  train_options.phase = Phase::kTrain;
-  BANYAN_RETURN_IF_ERROR(Net::create(net, train_options, ctx_.get(), &train_net_));
-  for (size_t i = 0; i < config_.test_iter.size(); ++i) {
-    NetBuildOptions test_options;
-    test_options.phase = Phase::kTest;
-    test_options.share_params_from = train_net_.get();
-    std::unique_ptr<Net> test_net;
-    BANYAN_RETURN_IF_ERROR(Net::create(net, test_options, ctx_.get(), &test_net));
-    test_nets_.push_back(std::move(test_net));
+  WorkersOptions wo;
+  wo.devices = options_.devices;
+  wo.group_size = options_.group_size;
+  wo.seed = seed;
+  wo.gpu = options_.gpu;
+  BANYAN_RETURN_IF_ERROR(Workers::create(wo, &workers_));
+  for (int w = 0; w < workers_->size(); ++w) states_.push_back(std::make_unique<WorkerState>());
+  BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return init_worker(w, net); }));
+  // A group's batch: the Data/Input layers may sit on any of its partitions.
+  test_batches_.assign(config_.test_iter.size(), 0);
+  for (const auto& st : states_) {
+    batch_ = std::max(batch_, st->train_net->batch_size());
+    for (size_t i = 0; i < st->test_nets.size(); ++i) {
+      test_batches_[i] = std::max(test_batches_[i], st->test_nets[i]->batch_size());
+    }
   }
-  if (config_.test_interval > 0 && test_nets_.empty()) {
+  if (config_.test_interval > 0 && config_.test_iter.empty()) {
     LOG(WARNING) << solver_file(config_) << ": test_interval is set but there is no test_iter; "
                  << "no test passes will run";
-  }
-  for (const NetParam& p : train_net_->params()) {
-    if (p.learnable && p.lr_mult != 0.0f) updated_.push_back(&p);
-  }
-  spans_ = update_spans_for(train_net_->params());
-  const size_t floats =
-      history_slots(config_.type) * static_cast<size_t>(train_net_->param_count());
-  BANYAN_RETURN_IF_ERROR(Buffer::allocate(options_.device, floats * sizeof(float), &history_)
-                             .with_context("solver history"));
-  if (options_.device.is_cuda()) {
-    BANYAN_RETURN_IF_ERROR(DeviceUpdater::create(*ctx_, spans_, &device_updater_));
   }
   if (!options_.metrics_path.empty()) {
     BANYAN_RETURN_IF_ERROR(MetricsWriter::open(options_.metrics_path, &metrics_));
   }
-  const WorkerPlacement& place = ctx_->placement();
-  LOG(INFO) << "Solver " << solver_type_name(config_.type) << " on " << options_.device.to_string()
-            << ", seed " << seed << ", global batch " << place.num_groups << " x "
-            << train_net_->batch_size() << " x iter_size " << config_.iter_size << " = "
-            << place.num_groups * train_net_->batch_size() * config_.iter_size << ", "
-            << spans_.size() << " of " << train_net_->params().size() << " parameters updated, "
-            << test_nets_.size() << " test net(s)";
+  log_layout(seed);
   return Status::success();
 }
 
-float* Solver::history(int slot) const {
+Status Solver::init_worker(int w, const NetConfig& net) {
+  WorkerContext& ctx = workers_->ctx(w);
+  WorkerState& st = *states_[w];
+  TransferHub* hub = &workers_->hub(ctx.placement().group_index);
+  NetBuildOptions train_options;
+  train_options.phase = Phase::kTrain;
+  train_options.transfers = hub;
+  train_options.transfer_scope = "train";
+  train_options.data_setup_mutex = workers_->data_setup_mutex();
+  BANYAN_RETURN_IF_ERROR(Net::create(net, train_options, &ctx, &st.train_net));
+  for (size_t i = 0; i < config_.test_iter.size(); ++i) {
+    NetBuildOptions test_options;
+    test_options.phase = Phase::kTest;
+    test_options.share_params_from = st.train_net.get();
+    test_options.transfers = hub;
+    test_options.transfer_scope = "test" + std::to_string(i);
+    test_options.data_setup_mutex = workers_->data_setup_mutex();
+    std::unique_ptr<Net> test_net;
+    BANYAN_RETURN_IF_ERROR(Net::create(net, test_options, &ctx, &test_net));
+    st.test_nets.push_back(std::move(test_net));
+  }
+  for (const NetParam& p : st.train_net->params()) {
+    if (p.learnable && p.lr_mult != 0.0f) st.updated.push_back(&p);
+  }
+  st.spans = update_spans_for(st.train_net->params());
+  const size_t floats =
+      history_slots(config_.type) * static_cast<size_t>(st.train_net->param_count());
+  BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx.device(), floats * sizeof(float), &st.history)
+                             .with_context("solver history"));
+  if (ctx.device().is_cuda()) {
+    BANYAN_RETURN_IF_ERROR(DeviceUpdater::create(ctx, st.spans, &st.device_updater));
+  }
+  return Status::success();
+}
+
+void Solver::log_layout(uint64_t seed) const {
+  size_t params = 0, updated = 0;
+  for (int k = 0; k < workers_->group_size(); ++k) {
+    params += states_[k]->train_net->params().size();
+    updated += states_[k]->spans.size();
+  }
+  LOG(INFO) << "Solver " << solver_type_name(config_.type) << " on " << workers_->size()
+            << " worker(s) in " << num_groups() << " group(s) of " << workers_->group_size()
+            << ", seed " << seed << ", global batch = " << num_groups() << " x " << batch_
+            << " x iter_size " << config_.iter_size << " = "
+            << num_groups() * batch_ * config_.iter_size << ", " << updated << " of " << params
+            << " parameters updated, " << config_.test_iter.size() << " test net(s)";
+  for (int w = 0; w < workers_->size(); ++w) {
+    const Net& net = *states_[w]->train_net;
+    size_t test_bytes = 0;
+    for (const auto& t : states_[w]->test_nets) test_bytes += t->activation_bytes();
+    LOG(INFO) << "    " << workers_->describe(w) << ": " << net.num_layers() << " layers, "
+              << "activations " << mib(net.activation_bytes()) << " (test nets " << mib(test_bytes)
+              << "), parameters + gradients " << mib(net.param_bytes());
+  }
+}
+
+float* Solver::history(int w, int slot) const {
   if (slot >= history_slots(config_.type)) return nullptr;
-  return static_cast<float*>(history_.data()) + slot * train_net_->param_count();
+  return static_cast<float*>(states_[w]->history.data()) +
+         slot * states_[w]->train_net->param_count();
 }
 
 float Solver::smoothed_loss() const {
@@ -191,30 +282,14 @@ Status Solver::train_iteration() {
     started_ = true;
     start_seconds_ = t0;
   }
-  Net& net = *train_net_;
-  const WorkerPlacement& place = ctx_->placement();
-  net.clear_param_diffs();
-  double loss = 0.0;
-  for (int k = 0; k < config_.iter_size; ++k) {
-    StepInfo& step = ctx_->step();
-    step.phase = Phase::kTrain;
-    step.iteration = iter_ * config_.iter_size + k;
-    step.sample_base = (step.iteration * place.num_groups + place.group_index) * net.batch_size();
-    loss += net.forward();
-    net.backward();
-  }
-  loss /= config_.iter_size;
   const float lr = learning_rate(config_, iter_);
-  if (device_updater_ != nullptr) {
-    device_updater_->step(make_update_rule(config_, lr, iter_), config_.iter_size,
-                          config_.clip_gradients, net.param_data(), net.param_diff(), history(0),
-                          history(1));
-  } else {
-    if (config_.iter_size > 1) scale_diffs(spans_, 1.0f / config_.iter_size, net.param_diff());
-    clip_gradients(spans_, config_.clip_gradients, net.param_diff());
-    apply_updates(make_update_rule(config_, lr, iter_), spans_, net.param_data(), net.param_diff(),
-                  history(0), history(1));
-  }
+  BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return train_worker(w, lr); }));
+  if (options_.check_replicas) BANYAN_RETURN_IF_ERROR(check_replicas());
+  // Each group's loss is the sum of its partitions'; the global loss (a
+  // mean over the global batch) is the mean over the groups.
+  double loss = 0.0;
+  for (const auto& st : states_) loss += st->loss;
+  loss /= num_groups();
   losses_.push_back(static_cast<float>(loss));
   while (static_cast<int>(losses_.size()) > config_.average_loss) losses_.pop_front();
   train_seconds_since_display_ += now_seconds() - t0;
@@ -224,11 +299,126 @@ Status Solver::train_iteration() {
   return Status::success();
 }
 
+// One worker's iteration: forward/backward passes, the exchange with the
+// workers of the same rank, the update.
+Status Solver::train_worker(int w, float lr) {
+  WorkerContext& ctx = workers_->ctx(w);
+  const WorkerPlacement& place = ctx.placement();
+  const TransferHub& hub = workers_->hub(place.group_index);
+  WorkerState& st = *states_[w];
+  Net& net = *st.train_net;
+  net.clear_param_diffs();
+  double loss = 0.0;
+  for (int k = 0; k < config_.iter_size; ++k) {
+    StepInfo& step = ctx.step();
+    step.phase = Phase::kTrain;
+    step.iteration = iter_ * config_.iter_size + k;
+    step.sample_base = (step.iteration * place.num_groups + place.group_index) * batch_;
+    loss += net.forward();
+    if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
+    net.backward();
+    if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
+  }
+  if (!std::isfinite(loss)) {
+    return Status::internal("the loss is " + std::to_string(loss) + " at iteration " +
+                            std::to_string(iter_) + " (diverged or bad input)");
+  }
+  if (ctx.device().is_cpu()) BANYAN_RETURN_IF_ERROR(check_finite_gradients(net, iter_));
+  if (AllReduce* exchange = workers_->exchange(place.rank_in_group)) {
+    void* stream = nullptr;
+#ifdef BANYAN_WITH_CUDA
+    if (ctx.has_gpu()) stream = ctx.gpu().compute();
+#endif
+    BANYAN_RETURN_IF_ERROR(exchange
+                               ->all_reduce(place.group_index, net.param_diff(),
+                                            static_cast<size_t>(net.param_count()), stream)
+                               .with_context("gradient exchange"));
+  }
+  // G groups of batch B each normalised their loss by B: the sum over the
+  // groups divided by G is the gradient of one worker with batch G x B.
+  const int divisor = config_.iter_size * place.num_groups;
+  const UpdateRule rule = make_update_rule(config_, lr, iter_);
+  if (st.device_updater != nullptr) {
+    st.device_updater->step(rule, divisor, config_.clip_gradients, net.param_data(),
+                            net.param_diff(), history(w, 0), history(w, 1));
+  } else {
+    if (divisor > 1) scale_diffs(st.spans, 1.0f / divisor, net.param_diff());
+    if (place.group_size == 1) {
+      clip_gradients(st.spans, config_.clip_gradients, net.param_diff());
+    } else {
+      BANYAN_RETURN_IF_ERROR(clip_across_partitions(w));
+    }
+    apply_updates(rule, st.spans, net.param_data(), net.param_diff(), history(w, 0), history(w, 1));
+  }
+  st.loss = loss / config_.iter_size;
+  if (!options_.check_replicas || place.num_groups == 1) return Status::success();
+  std::vector<float> host(static_cast<size_t>(net.param_count()));
+  BANYAN_RETURN_IF_ERROR(
+      copy_to_host(net.param_data(), net.param_count(), ctx.device(), host.data()));
+  st.checksum = checksum_of(host.data(), net.param_count());
+  return Status::success();
+}
+
+// clip_gradients when the replica is split: the squared norms of the
+// partitions are summed across the group, so every partition scales by the
+// factor one worker would use.
+Status Solver::clip_across_partitions(int w) {
+  const float clip = config_.clip_gradients;
+  if (!(clip > 0.0f)) return Status::success();
+  WorkerState& st = *states_[w];
+  const float* diff = st.train_net->param_diff();
+  double sum = 0.0;
+  for (const UpdateSpan& s : st.spans) {
+    for (int64_t i = 0; i < s.count; ++i) {
+      sum += static_cast<double>(diff[s.offset + i]) * diff[s.offset + i];
+    }
+  }
+  BANYAN_RETURN_IF_ERROR(workers_->group_sum(w, &sum));
+  const double norm = std::sqrt(sum);
+  if (norm > clip) {
+    const float scale = static_cast<float>(clip / norm);
+    if (w == 0) {
+      LOG(INFO) << "Gradient clipping: scaling down gradients (L2 norm " << norm << " > " << clip
+                << ") by scale factor " << scale;
+    }
+    scale_diffs(st.spans, scale, st.train_net->param_diff());
+  }
+  return Status::success();
+}
+
+Status Solver::check_replicas() const {
+  if (num_groups() == 1) return Status::success();
+  for (int k = 0; k < workers_->group_size(); ++k) {
+    const int first = workers_->worker_index(0, k);
+    for (int g = 1; g < num_groups(); ++g) {
+      const int w = workers_->worker_index(g, k);
+      if (states_[w]->checksum != states_[first]->checksum) {
+        Status s = Status::internal("replicas diverged after iteration " + std::to_string(iter_) +
+                                    ": the parameters of " + workers_->describe(w) +
+                                    " differ from those of " + workers_->describe(first));
+        workers_->abort(s.message());
+        return s;
+      }
+    }
+  }
+  return Status::success();
+}
+
+std::vector<NetOutput> Solver::train_outputs() const {
+  std::vector<NetOutput> out;
+  for (int k = 0; k < workers_->group_size(); ++k) {
+    for (const NetOutput& o : states_[k]->train_net->outputs()) out.push_back(o);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const NetOutput& a, const NetOutput& b) { return a.order < b.order; });
+  return out;
+}
+
 Status Solver::display(float lr) {
   const double secs = std::max(train_seconds_since_display_, 1e-9);
   const double iters_per_s = iters_since_display_ / secs;
-  const double images_per_s = iters_since_display_ * static_cast<double>(train_net_->batch_size()) *
-                              config_.iter_size * ctx_->placement().num_groups / secs;
+  const double images_per_s =
+      iters_since_display_ * static_cast<double>(batch_) * config_.iter_size * num_groups() / secs;
   const float loss = smoothed_loss();
   // ETA from the current training rate; test passes are not included.
   const long long eta_s =
@@ -239,7 +429,7 @@ Status Solver::display(float lr) {
                 static_cast<long long>(iter_), iters_per_s, images_per_s, eta_s / 3600,
                 eta_s / 60 % 60, eta_s % 60, loss);
   LOG(INFO) << line;
-  const auto& outputs = train_net_->outputs();
+  const std::vector<NetOutput> outputs = train_outputs();
   for (size_t o = 0; o < outputs.size(); ++o) {
     LOG(INFO) << "    Train net output #" << o << ": " << outputs[o].name << " = "
               << mean_of(*outputs[o].blob);
@@ -258,38 +448,8 @@ Status Solver::display(float lr) {
   return metrics_.write(m);
 }
 
-Status Solver::test_all(TestResults* results) {
-  if (results != nullptr) results->clear();
-  for (size_t i = 0; i < test_nets_.size(); ++i) {
-    LOG(INFO) << "Iteration " << iter_ << ", Testing net (#" << i << ")";
-    std::vector<std::pair<std::string, float>> means;
-    BANYAN_RETURN_IF_ERROR(evaluate_net(*test_nets_[i], config_.test_iter[i], &means));
-    MetricsLine m;
-    m.iter = iter_;
-    m.phase = "test";
-    m.values.push_back({"test_net", static_cast<double>(i)});
-    const auto& outputs = test_nets_[i]->outputs();
-    for (size_t o = 0; o < means.size(); ++o) {
-      const float w = outputs[o].loss_weight;
-      std::ostringstream line;
-      line << "    Test net output #" << o << ": " << means[o].first << " = " << means[o].second;
-      if (w != 0.0f) line << " (* " << w << " = " << w * means[o].second << " loss)";
-      LOG(INFO) << line.str();
-      m.values.push_back({means[o].first, means[o].second});
-    }
-    if (metrics_.is_open()) BANYAN_RETURN_IF_ERROR(metrics_.write(m));
-    if (results != nullptr) results->push_back(std::move(means));
-  }
-  return Status::success();
-}
-
-bool Solver::test_due() const {
-  return config_.test_interval > 0 && !test_nets_.empty() && iter_ % config_.test_interval == 0 &&
-         (iter_ > 0 || config_.test_initialization);
-}
-
 Status Solver::solve() {
-  LOG(INFO) << "Solving " << train_net_->name() << " from iteration " << iter_ << " to "
+  LOG(INFO) << "Solving " << train_net().name() << " from iteration " << iter_ << " to "
             << config_.max_iter;
   while (iter_ < config_.max_iter) {
     if (options_.stop_requested != nullptr && options_.stop_requested->load()) {
@@ -302,7 +462,8 @@ Status Solver::solve() {
   if (config_.snapshot_after_train && last_snapshot_iter_ != iter_) {
     BANYAN_RETURN_IF_ERROR(snapshot());
   }
-  if (config_.test_interval > 0 && !test_nets_.empty() && iter_ % config_.test_interval == 0) {
+  if (config_.test_interval > 0 && !config_.test_iter.empty() &&
+      iter_ % config_.test_interval == 0) {
     BANYAN_RETURN_IF_ERROR(test_all());
   }
   LOG(INFO) << "Optimization done at iteration " << iter_;
@@ -320,130 +481,6 @@ Status Solver::stop_with_snapshot() {
   }
   return Status::cancelled(at + "; resume with --snapshot=" + prefix + "_iter_" +
                            std::to_string(iter_) + ".solverstate");
-}
-
-std::string Solver::snapshot_prefix() const {
-  if (!config_.snapshot_prefix.empty()) return config_.snapshot_prefix;
-  const std::string& f = config_.source_file;
-  const size_t dot = f.find_last_of('.');
-  const size_t slash = f.find_last_of('/');
-  const bool has_extension =
-      dot != std::string::npos && (slash == std::string::npos || dot > slash);
-  return has_extension ? f.substr(0, dot) : f;
-}
-
-Status Solver::snapshot(std::string* weights_path) {
-  const std::string prefix = snapshot_prefix();
-  if (prefix.empty()) return invalid(config_, "cannot snapshot: snapshot_prefix is empty");
-  const std::string base = prefix + "_iter_" + std::to_string(iter_);
-  const std::string weights = base + ".banyan", state = base + ".solverstate";
-  BANYAN_RETURN_IF_ERROR(write_weights(weights, *train_net_));
-  std::vector<std::vector<ArrayRef>> hist(history_slots(config_.type));
-  std::vector<float> staged;  // the history in host memory, for CUDA workers
-  const float* values = history(0);
-  if (!options_.device.is_cpu()) {
-    staged.resize(history_.bytes() / sizeof(float));
-    BANYAN_RETURN_IF_ERROR(copy_to_host(history(0), static_cast<int64_t>(staged.size()),
-                                        options_.device, staged.data()));
-    values = staged.data();
-  }
-  for (size_t s = 0; s < hist.size(); ++s) {
-    const float* slot = values + s * train_net_->param_count();
-    for (const NetParam* p : updated_) {
-      hist[s].push_back({p->name, p->blob->shape(), slot + p->offset});
-    }
-  }
-  SolverStateHeader header;
-  header.iteration = iter_;
-  header.type = config_.type;
-  header.weights_file = base_name(weights);
-  BANYAN_RETURN_IF_ERROR(write_solver_state(state, header, hist));
-  LOG(INFO) << "Snapshot at iteration " << iter_ << ": " << weights << ", " << state;
-  last_snapshot_iter_ = iter_;
-  if (weights_path != nullptr) *weights_path = weights;
-  return Status::success();
-}
-
-Status Solver::match_history(const std::string& path,
-                             const std::vector<std::vector<NamedArray>>& history,
-                             std::vector<std::vector<const NamedArray*>>* matched) const {
-  matched->assign(history.size(), {});
-  for (size_t s = 0; s < history.size(); ++s) {
-    if (history[s].size() != updated_.size()) {
-      return Status::invalid_argument("'" + path + "' has history for " +
-                                      std::to_string(history[s].size()) + " parameters but net '" +
-                                      train_net_->name() + "' updates " +
-                                      std::to_string(updated_.size()));
-    }
-    for (const NetParam* p : updated_) {
-      const NamedArray* found = nullptr;
-      for (const NamedArray& a : history[s]) found = a.name == p->name ? &a : found;
-      if (found == nullptr || found->shape != p->blob->shape()) {
-        return Status::invalid_argument("'" + path + "' has no history of shape " +
-                                        p->blob->shape().to_string() + " for parameter '" +
-                                        p->name + "' (was it written for another net?)");
-      }
-      (*matched)[s].push_back(found);
-    }
-  }
-  return Status::success();
-}
-
-Status Solver::restore(const std::string& path) {
-  SolverStateHeader header;
-  std::vector<std::vector<NamedArray>> hist;
-  BANYAN_RETURN_IF_ERROR(read_solver_state(path, &header, &hist));
-  if (header.type != config_.type) {
-    return Status::invalid_argument(
-        "'" + path + "' holds the state of a " + solver_type_name(header.type) + " solver but " +
-        solver_file(config_) + " asks for type " + solver_type_name(config_.type));
-  }
-  if (static_cast<int>(hist.size()) != history_slots(config_.type)) {
-    return Status::data_loss("'" + path + "': " + std::to_string(hist.size()) +
-                             " history slots, expected " +
-                             std::to_string(history_slots(config_.type)));
-  }
-  // Match every history array to an updated parameter before changing anything.
-  std::vector<std::vector<const NamedArray*>> matched;
-  BANYAN_RETURN_IF_ERROR(match_history(path, hist, &matched));
-  const std::string weights = resolve_paired_weights(path, header.weights_file);
-  WeightsLoadReport report;
-  BANYAN_RETURN_IF_ERROR(load_weights_into(weights, train_net_.get(), &report)
-                             .with_context("resuming from '" + path + "'"));
-  if (!report.missing.empty()) {
-    std::string list;
-    for (const std::string& n : report.missing) list += (list.empty() ? "" : ", ") + n;
-    return Status::invalid_argument("resuming from '" + path + "': weights file '" + weights +
-                                    "' lacks parameters of the net: " + list);
-  }
-  for (size_t s = 0; s < matched.size(); ++s) {
-    for (size_t i = 0; i < updated_.size(); ++i) {
-      const NamedArray& a = *matched[s][i];
-      BANYAN_RETURN_IF_ERROR(copy_to_device(a.data.data(), static_cast<int64_t>(a.data.size()),
-                                            options_.device,
-                                            history(static_cast<int>(s)) + updated_[i]->offset));
-    }
-  }
-  iter_ = header.iteration;
-  last_snapshot_iter_ = iter_;
-  losses_.clear();
-  LOG(INFO) << "Resumed from '" << path << "' at iteration " << iter_;
-  return Status::success();
-}
-
-Status Solver::load_weights(const std::string& paths) {
-  size_t start = 0;
-  while (start <= paths.size()) {
-    size_t comma = paths.find(',', start);
-    if (comma == std::string::npos) comma = paths.size();
-    const std::string path = paths.substr(start, comma - start);
-    if (path.empty()) {
-      return Status::invalid_argument("weights list '" + paths + "' has an empty entry");
-    }
-    BANYAN_RETURN_IF_ERROR(load_weights_into(path, train_net_.get()));
-    start = comma + 1;
-  }
-  return Status::success();
 }
 
 }  // namespace banyan

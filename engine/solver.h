@@ -1,7 +1,11 @@
-// Solver: trains the net of a SolverConfig on one worker.  Each iteration
-// runs iter_size forward/backward passes, averages the gradients, clips
-// them, regularises and applies the update rule (engine/sgd_update.h) at the
-// policy's learning rate (engine/lr_policy.h).  Test passes, display logs,
+// Solver: trains the net of a SolverConfig on the workers of
+// engine/workers.h (one worker is the case of one group of one).  Each
+// iteration every worker runs iter_size forward/backward passes of its
+// partition of its group's replica; then the gradients of each rank are
+// summed across the groups (one AllReduce per rank), divided by
+// iter_size x groups, clipped, regularised, and every replica applies the
+// same update rule (engine/sgd_update.h) at the policy's learning rate
+// (engine/lr_policy.h), so replicas stay bitwise equal.  Test passes, display logs,
 // JSON-lines metrics and snapshots (engine/weights_file.h) happen on their
 // intervals.  Resume is exact: randomness and data order are pure functions
 // of (seed, iteration, sample), so iteration + parameters + update history
@@ -25,6 +29,7 @@
 #include "engine/net.h"
 #include "engine/sgd_update.h"
 #include "engine/weights_file.h"
+#include "engine/workers.h"
 
 namespace banyan {
 
@@ -33,8 +38,17 @@ namespace banyan {
 inline constexpr uint64_t kDefaultSolverSeed = 1;
 
 struct SolverOptions {
-  // The one worker's device: the CPU or a CUDA device.
+  // The one worker's device when `devices` is empty.
   Device device;
+  // The workers, one per entry (ids may repeat); consecutive runs of
+  // group_size workers form a group holding one replica of the model, split
+  // by LayerConfig::partition (partition mod group_size).  The batch size of
+  // the config is per group.
+  std::vector<Device> devices;
+  int group_size = 1;
+  // After every update, compares a checksum of the parameters of every
+  // replica and fails naming the workers when they differ (debugging).
+  bool check_replicas = false;
   // Settings of a CUDA worker (TF32, per-layer debug synchronisation).
   GpuOptions gpu;
   // JSON-lines metrics file (engine/metrics.h), appended to; empty: none.
@@ -49,10 +63,12 @@ using TestResults = std::vector<std::vector<std::pair<std::string, float>>>;
 
 class Solver {
  public:
-  // Validates `config` (policy, update rule, intervals, snapshot directory),
-  // builds the train net (Phase::kTrain) and one test net (Phase::kTest) per
-  // test_iter entry, each evaluating the train net's parameters
-  // (NetBuildOptions::share_params_from).  Seed: config.random_seed, or
+  // Validates `config` (policy, update rule, intervals, snapshot directory)
+  // and the worker layout, starts the workers and builds on each its train
+  // net (Phase::kTrain) and one test net (Phase::kTest) per test_iter entry,
+  // each evaluating the train net's parameters
+  // (NetBuildOptions::share_params_from).  Logs the global batch and every
+  // worker's memory.  Seed: config.random_seed, or
   // kDefaultSolverSeed when it is -1.  CUDA devices need every layer's GPU
   // code (Net::create says which is missing); BF16 precision is not
   // implemented yet.
@@ -77,16 +93,20 @@ class Solver {
   Status step(int iterations);
 
   // One pass per test net over its test_iter batches; logs and records the
-  // mean of each output.  `results` (optional) receives them per test net.
+  // mean of each output.  Batch b goes to group b mod groups and reads what
+  // one worker's batch b reads, so results do not depend on the layout.  `results` (optional)
+  // receives them per test net.
   Status test_all(TestResults* results = nullptr);
 
   // Writes <prefix>_iter_<N>.banyan (weights) and <prefix>_iter_<N>.solverstate,
-  // both atomically; the prefix is snapshot_prefix, or the solver file's
+  // both atomically, from replica 0 (gathered from its partitions, named as
+  // in a one-worker run); the prefix is snapshot_prefix, or the solver file's
   // name without extension.  `weights_path` (optional) receives the first name.
   Status snapshot(std::string* weights_path = nullptr);
 
-  // Exact resume from a .solverstate file: the paired weights file (every
-  // parameter must be present), the update history and the iteration.  The
+  // Exact resume from a .solverstate file into every replica: the paired
+  // weights file (every parameter must be present), the update history and
+  // the iteration.  The
   // solver type must match the state's.  On error the parameters may be
   // partly overwritten.
   Status restore(const std::string& solverstate_path);
@@ -97,8 +117,12 @@ class Solver {
 
   int64_t iteration() const { return iter_; }
   const SolverConfig& config() const { return config_; }
-  Net& train_net() { return *train_net_; }
-  const std::vector<std::unique_ptr<Net>>& test_nets() { return test_nets_; }
+  // Worker 0's nets (the whole net with one worker per group).
+  Net& train_net() { return train_net(0); }
+  const std::vector<std::unique_ptr<Net>>& test_nets() { return test_nets(0); }
+  Net& train_net(int worker);
+  const std::vector<std::unique_ptr<Net>>& test_nets(int worker);
+  Workers& workers() { return *workers_; }
   // The loss of the last iteration (mean over its iter_size passes) and its
   // average over the last average_loss iterations.
   float last_loss() const { return losses_.empty() ? 0.0f : losses_.back(); }
@@ -106,28 +130,39 @@ class Solver {
 
  private:
   Solver(const SolverConfig& config, const SolverOptions& options);
+  struct WorkerState;
   Status init(const NetConfig& net);
+  Status init_worker(int worker, const NetConfig& net);
+  void log_layout(uint64_t seed) const;
   Status train_iteration();
+  Status train_worker(int worker, float lr);
+  Status clip_across_partitions(int worker);
+  Status check_replicas() const;
+  Status test_worker(int worker, size_t test_net);
+  // The test outputs of test net `i` summed over its batches, merged over
+  // every worker in the one-worker output order: (name, sum, loss weight).
+  void merge_test_sums(size_t i, std::vector<std::pair<NetOutput, double>>* merged) const;
+  // Group 0's outputs of its train nets, in the one-worker order.
+  std::vector<NetOutput> train_outputs() const;
   Status display(float lr);
   Status stop_with_snapshot();
   // Pairs each history slot's arrays with updated_, in order; InvalidArgument
   // naming `path` when a parameter's array is missing or has another shape.
+  // (for worker `worker`'s updated parameters).
   Status match_history(const std::string& path, const std::vector<std::vector<NamedArray>>& history,
-                       std::vector<std::vector<const NamedArray*>>* matched) const;
+                       int worker, std::vector<std::vector<const NamedArray*>>* matched) const;
+  Status write_snapshot_files(const std::string& weights, const std::string& state);
   bool test_due() const;
   std::string snapshot_prefix() const;
-  float* history(int slot) const;
+  float* history(int worker, int slot) const;
+  int num_groups() const { return workers_->num_groups(); }
 
   SolverConfig config_;
   SolverOptions options_;
-  std::unique_ptr<WorkerContext> ctx_;
-  std::unique_ptr<Net> train_net_;
-  std::vector<std::unique_ptr<Net>> test_nets_;
-  // The updated parameters (learnable, lr_mult != 0) and their buffer spans.
-  std::vector<const NetParam*> updated_;
-  std::vector<UpdateSpan> spans_;
-  Buffer history_;  // history_slots(type) arrays of param_count() floats
-  std::unique_ptr<class DeviceUpdater> device_updater_;  // CUDA workers
+  std::unique_ptr<Workers> workers_;
+  std::vector<std::unique_ptr<WorkerState>> states_;  // per worker
+  int64_t batch_ = 0;                                 // per group, train net
+  std::vector<int64_t> test_batches_;                 // per group, per test net
   MetricsWriter metrics_;
 
   int64_t iter_ = 0;

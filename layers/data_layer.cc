@@ -80,6 +80,9 @@ size_t DataLayer::record_for(bool shuffled, uint64_t seed, int64_t s) {
 }
 
 int64_t DataLayer::first_sample(const WorkerContext& ctx, int batch) const {
+  // TEST: the caller's sample_base, so that test batches sharded over the
+  // groups read what one worker's batch of the same index reads.
+  if (ctx.step().phase == Phase::kTest) return ctx.step().sample_base;
   const WorkerPlacement& p = ctx.placement();
   int64_t first = (ctx.step().iteration * p.num_groups + p.group_index) * batch;
   if (ctx.step().phase == Phase::kTrain && config_.data.rand_skip > 0) {

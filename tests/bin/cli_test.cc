@@ -192,9 +192,17 @@ TEST_F(CliTest, MissingAndMalformedFilesNameTheFile) {
 
 TEST_F(CliTest, DevicesThatCannotRunAreRefused) {
   write_net_and_solver(10, 0);
-  RunResult r = run_command(kBin + "banyan train --solver=solver.prototxt --devices=cpu,cpu", dir_);
+  RunResult r = run_command(
+      kBin + "banyan train --solver=solver.prototxt --devices=cpu,cpu,cpu --group_size=2", dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("3 workers"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--group_size=2"), std::string::npos) << r.output;
+  r = run_command(kBin + "banyan train --solver=solver.prototxt --group_size=0", dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--group_size must be >= 1"), std::string::npos) << r.output;
+  r = run_command(kBin + "banyan time --model=net.prototxt --synthetic --devices=cpu,cpu", dir_);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("--devices=cpu,cpu"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("runs on one worker"), std::string::npos) << r.output;
   r = run_command(kBin + "banyan train --solver=solver.prototxt --devices=gpu7", dir_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("gpu7"), std::string::npos) << r.output;
@@ -246,6 +254,22 @@ TEST_F(CliTest, TrainTestAndResumeBitwise) {
   EXPECT_NE(r.output.find("from iteration 20"), std::string::npos) << r.output;
   EXPECT_EQ(read_all(dir_ + "/snap/q_iter_40.banyan"), straight)
       << "10 + resume + 10 differs from 40 straight";
+}
+
+// Two groups of two CPU workers train through the CLI, checking replicas.
+TEST_F(CliTest, TrainsOnWorkerGroups) {
+  make_dataset("train", 64, 1);
+  make_dataset("test", 20, 2);
+  write_net_and_solver(6, 0);
+  RunResult r = run_command(kBin +
+                                "banyan train --solver=solver.prototxt --devices=cpu,cpu,cpu,cpu "
+                                "--group_size=2 --check_replicas",
+                            dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("4 worker(s) in 2 group(s) of 2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("global batch = 2 x"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("worker 3 (cpu, group 1, rank 1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Optimization done at iteration 6"), std::string::npos) << r.output;
 }
 
 // SIGTERM mid-training: a snapshot at the current iteration, exit code 0,
@@ -303,6 +327,7 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
       {"models/caffenet/train_val.prototxt", Phase::kTest, 3, 0},
       {"models/caffenet/deploy.prototxt", Phase::kTest, 3, 0},
       {"models/alexnet_owt/train_val.prototxt", Phase::kTest, 3, 0},
+      {"models/alexnet_2col/train_val.prototxt", Phase::kTest, 3, 0},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.net);
@@ -319,8 +344,9 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
     ASSERT_TRUE(s.ok()) << s.message();
     EXPECT_GT(net->num_layers(), 3);
   }
-  for (const char* solver : {"models/fashion_mnist/solver.prototxt",
-                             "models/alexnet/solver.prototxt", "models/caffenet/solver.prototxt"}) {
+  for (const char* solver :
+       {"models/fashion_mnist/solver.prototxt", "models/alexnet/solver.prototxt",
+        "models/caffenet/solver.prototxt", "models/alexnet_2col/solver.prototxt"}) {
     SCOPED_TRACE(solver);
     SolverConfig sc;
     Status s = load_solver_config(kSource + "/" + solver, &sc);

@@ -83,6 +83,8 @@ struct Runner {
     std::fill(data.data(), data.data() + data.count(), -7.0f);  // poison
     std::fill(label.data(), label.data() + label.count(), -7.0f);
     ctx.step().iteration = it;
+    const WorkerPlacement& p = ctx.placement();
+    ctx.step().sample_base = (it * p.num_groups + p.group_index) * data.dim(0);
     layer->forward({}, {&data, &label}, ctx);
     return std::vector<int>(label.data(), label.data() + label.count());
   }

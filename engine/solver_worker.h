@@ -1,0 +1,28 @@
+// Solver::WorkerState: what the solver keeps per worker (its nets, its
+// updated parameters, its update history).  Internal to engine/solver*.cc.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/device_update.h"
+#include "engine/net.h"
+#include "engine/sgd_update.h"
+#include "engine/solver.h"
+
+namespace banyan {
+
+struct Solver::WorkerState {
+  std::unique_ptr<Net> train_net;
+  std::vector<std::unique_ptr<Net>> test_nets;
+  // The updated parameters (learnable, lr_mult != 0) and their buffer spans.
+  std::vector<const NetParam*> updated;
+  std::vector<UpdateSpan> spans;
+  Buffer history;  // history_slots(type) arrays of param_count() floats
+  std::unique_ptr<DeviceUpdater> device_updater;  // CUDA workers
+  double loss = 0.0;                              // this worker's part of the last iteration's loss
+  uint64_t checksum = 0;                          // of the parameters after the last update
+  std::vector<double> test_sums;                  // per output of the test net last run
+};
+
+}  // namespace banyan

@@ -1,0 +1,186 @@
+// Workers: thread start-up and shutdown, the job hand-off, failure
+// propagation (abort every hub and exchange), the default exchange.
+#include "engine/workers.h"
+
+#include <glog/logging.h>
+
+#include "engine/exchange/reference_all_reduce.h"
+
+namespace banyan {
+
+Status make_default_all_reduce(const std::vector<Device>& devices,
+                               std::unique_ptr<AllReduce>* out) {
+  for (const Device& d : devices) {
+    if (!d.is_cpu()) {
+      return Status::unimplemented("gradient exchange among " + std::to_string(devices.size()) +
+                                   " workers on " + d.to_string() +
+                                   ": no GPU exchange backend is built in yet");
+    }
+  }
+  *out = std::make_unique<ReferenceAllReduce>(static_cast<int>(devices.size()));
+  return Status::success();
+}
+
+Status validate_worker_layout(const std::vector<Device>& devices, int group_size) {
+  if (devices.empty()) return Status::invalid_argument("--devices lists no worker");
+  if (group_size < 1) {
+    return Status::invalid_argument("--group_size must be >= 1, got " + std::to_string(group_size));
+  }
+  if (devices.size() % group_size != 0) {
+    return Status::invalid_argument(
+        "--devices lists " + std::to_string(devices.size()) + " workers, which is not a multiple " +
+        "of --group_size=" + std::to_string(group_size) + " (groups are consecutive runs of " +
+        std::to_string(group_size) + " workers)");
+  }
+  return Status::success();
+}
+
+Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* out) {
+  BANYAN_RETURN_IF_ERROR(validate_worker_layout(options.devices, options.group_size));
+  std::unique_ptr<Workers> w(new Workers());
+  w->group_size_ = options.group_size;
+  const int n = static_cast<int>(options.devices.size());
+  const int groups = n / options.group_size;
+  for (int i = 0; i < n; ++i) {
+    WorkerPlacement place;
+    place.group_index = i / options.group_size;
+    place.num_groups = groups;
+    place.rank_in_group = i % options.group_size;
+    place.group_size = options.group_size;
+    w->contexts_.push_back(
+        std::make_unique<WorkerContext>(options.devices[i], options.seed, place));
+  }
+  for (int g = 0; g < groups; ++g) {
+    w->hubs_.push_back(std::make_unique<TransferHub>());
+    w->group_sums_.push_back(std::make_unique<GroupSum>());
+    w->group_sums_.back()->values.assign(options.group_size, 0.0);
+  }
+  if (groups > 1) {
+    for (int k = 0; k < options.group_size; ++k) {
+      std::vector<Device> devices;
+      for (int g = 0; g < groups; ++g) devices.push_back(options.devices[w->worker_index(g, k)]);
+      std::unique_ptr<AllReduce> exchange;
+      BANYAN_RETURN_IF_ERROR(options.make_all_reduce(devices, &exchange)
+                                 .with_context("exchange of rank " + std::to_string(k)));
+      w->exchanges_.push_back(std::move(exchange));
+    }
+  }
+  w->statuses_.resize(n);
+  for (int i = 0; i < n; ++i) w->threads_.emplace_back([raw = w.get(), i] { raw->loop(i); });
+  const GpuOptions gpu = options.gpu;
+  BANYAN_RETURN_IF_ERROR(w->run([&](int i) { return w->ctx(i).init_device(gpu); }));
+  *out = std::move(w);
+  return Status::success();
+}
+
+Workers::~Workers() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  start_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+AllReduce* Workers::exchange(int rank) const {
+  return exchanges_.empty() ? nullptr : exchanges_[rank].get();
+}
+
+std::string Workers::describe(int worker) const {
+  const WorkerPlacement& p = contexts_[worker]->placement();
+  return "worker " + std::to_string(worker) + " (" + contexts_[worker]->device().to_string() +
+         ", group " + std::to_string(p.group_index) + ", rank " + std::to_string(p.rank_in_group) +
+         ")";
+}
+
+void Workers::abort(const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (abort_called_) return;
+    abort_called_ = true;
+  }
+  LOG(ERROR) << "stopping all workers: " << reason;
+  for (auto& hub : hubs_) hub->abort(reason);
+  for (auto& exchange : exchanges_) exchange->abort(reason);
+  for (auto& b : group_sums_) {
+    std::lock_guard<std::mutex> lock(b->mu);
+    b->aborted = true;
+    b->reason = reason;
+    b->cv.notify_all();
+  }
+}
+
+Status Workers::group_sum(int worker, double* value) {
+  const WorkerPlacement& place = contexts_[worker]->placement();
+  GroupSum& b = *group_sums_[place.group_index];
+  std::unique_lock<std::mutex> lock(b.mu);
+  // Wait until the previous sum has been read by every rank.
+  b.cv.wait(lock, [&] { return b.aborted || b.leaving == 0; });
+  if (b.aborted) return Status::aborted("group sum aborted: " + b.reason);
+  b.values[place.rank_in_group] = *value;
+  const uint64_t generation = b.generation;
+  if (++b.arrived == group_size_) {
+    double sum = 0.0;
+    for (double v : b.values) sum += v;
+    b.sum = sum;
+    b.arrived = 0;
+    b.leaving = group_size_;
+    ++b.generation;
+    b.cv.notify_all();
+  } else {
+    b.cv.wait(lock, [&] { return b.aborted || b.generation != generation; });
+    if (b.aborted) return Status::aborted("group sum aborted: " + b.reason);
+  }
+  *value = b.sum;
+  if (--b.leaving == 0) b.cv.notify_all();
+  return Status::success();
+}
+
+bool Workers::failed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !failure_.ok();
+}
+
+void Workers::loop(int worker) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<Status(int)>* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+      job = job_;
+    }
+    Status s = (*job)(worker);
+    if (!s.ok()) s = s.with_context(describe(worker));
+    if (!s.ok()) abort(s.message());
+    std::lock_guard<std::mutex> lock(mu_);
+    statuses_[worker] = s;
+    if (--pending_ == 0) done_cv_.notify_all();
+  }
+}
+
+Status Workers::run(const std::function<Status(int)>& fn) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!failure_.ok()) return failure_;
+  job_ = &fn;
+  pending_ = size();
+  ++generation_;
+  start_cv_.notify_all();
+  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  job_ = nullptr;
+  // The root cause: the first error that is not a peer's Aborted.
+  for (const Status& s : statuses_) {
+    if (!s.ok() && s.code() != StatusCode::kAborted) {
+      failure_ = s;
+      break;
+    }
+  }
+  for (const Status& s : statuses_) {
+    if (failure_.ok() && !s.ok()) failure_ = s;
+  }
+  return failure_;
+}
+
+}  // namespace banyan

@@ -1,0 +1,122 @@
+// Workers: the worker threads of a training run (DESIGN §4).  `devices`
+// lists one logical worker per entry (ids may repeat); consecutive runs of
+// group_size workers form a group, whose workers split the model by
+// partition and talk through the group's TransferHub; the workers of the
+// same rank in every group exchange gradients through one AllReduce per
+// rank.  Each worker has its own host thread and WorkerContext; run() hands
+// every thread the same job and waits.  The first failure aborts every hub
+// and every AllReduce, so no peer is left waiting, and every later run()
+// returns that failure.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/core/context.h"
+#include "engine/core/device.h"
+#include "engine/core/status.h"
+#include "engine/exchange/all_reduce.h"
+#include "layers/transfer.h"
+
+namespace banyan {
+
+// Makes the AllReduce among `devices` (the workers of one rank, group order).
+using AllReduceFactory =
+    std::function<Status(const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out)>;
+
+// The default factory: ReferenceAllReduce for CPU workers; Unimplemented for
+// CUDA workers until a GPU backend is plugged in.
+Status make_default_all_reduce(const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out);
+
+// InvalidArgument unless `devices` is non-empty, group_size >= 1 and the
+// number of workers is a multiple of group_size.
+Status validate_worker_layout(const std::vector<Device>& devices, int group_size);
+
+struct WorkersOptions {
+  std::vector<Device> devices;  // one worker per entry
+  int group_size = 1;
+  uint64_t seed = 1;
+  GpuOptions gpu;
+  AllReduceFactory make_all_reduce = make_default_all_reduce;
+};
+
+class Workers {
+ public:
+  // Validates the layout, starts one thread per worker, initialises each
+  // worker's device on its own thread and builds the exchanges (one
+  // AllReduce per rank when there are several groups).
+  static Status create(const WorkersOptions& options, std::unique_ptr<Workers>* out);
+  // Stops and joins the threads (after the current job).
+  ~Workers();
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  int size() const { return static_cast<int>(contexts_.size()); }
+  int num_groups() const { return size() / group_size_; }
+  int group_size() const { return group_size_; }
+  int worker_index(int group, int rank) const { return group * group_size_ + rank; }
+  WorkerContext& ctx(int worker) const { return *contexts_[worker]; }
+  TransferHub& hub(int group) const { return *hubs_[group]; }
+  // The AllReduce among the workers of rank `rank` (participant = group
+  // index); null with one group.
+  AllReduce* exchange(int rank) const;
+  // For NetBuildOptions::data_setup_mutex while the workers build nets.
+  std::mutex* data_setup_mutex() { return &data_setup_mutex_; }
+  // "worker 3 (cpu, group 1, rank 1)".
+  std::string describe(int worker) const;
+
+  // Runs fn(worker) on every worker's thread at once and waits for all.  The
+  // first error (other than a peer's Aborted) aborts the run for everyone
+  // and is returned, prefixed with the failing worker; once failed, every
+  // later call returns that error without running anything.  Call from one
+  // thread at a time (not from a worker).
+  Status run(const std::function<Status(int worker)>& fn);
+  // Called by every worker of `worker`'s group from its own thread (a
+  // barrier): replaces *value with the sum over the group's workers, added
+  // in rank order, the same on every rank.  Aborted after an abort.
+  Status group_sum(int worker, double* value);
+  // Aborts every hub, exchange and group_sum with `reason`; thread-safe.
+  void abort(const std::string& reason);
+  bool failed() const;
+
+ private:
+  Workers() = default;
+  void loop(int worker);
+
+  // The barrier behind group_sum, one per group.
+  struct GroupSum {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<double> values;
+    double sum = 0.0;
+    int arrived = 0, leaving = 0;
+    uint64_t generation = 0;
+    bool aborted = false;
+    std::string reason;
+  };
+
+  int group_size_ = 1;
+  std::vector<std::unique_ptr<GroupSum>> group_sums_;
+  std::vector<std::unique_ptr<WorkerContext>> contexts_;
+  std::vector<std::unique_ptr<TransferHub>> hubs_;
+  std::vector<std::unique_ptr<AllReduce>> exchanges_;
+  std::vector<std::thread> threads_;
+
+  std::mutex data_setup_mutex_;
+  mutable std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  const std::function<Status(int)>* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+  std::vector<Status> statuses_;
+  Status failure_;  // the first failure, sticky
+  bool abort_called_ = false;
+};
+
+}  // namespace banyan

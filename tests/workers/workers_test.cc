@@ -1,0 +1,538 @@
+// Worker groups on CPU workers: 1 worker with batch 4B, 4 groups of B, 1
+// group of 2 partitions with 4B and 2 groups x 2 partitions with 2B train
+// to the same weights and test results (dropout on, fixed seed); replicas
+// stay bitwise equal; snapshots move between layouts; a failing worker
+// stops everyone without a hang; bad layouts are refused.
+#include "engine/workers.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "data/datum.h"
+#include "data/lmdb.h"
+#include "engine/config/loader.h"
+#include "engine/core/random.h"
+#include "engine/exchange/reference_all_reduce.h"
+#include "engine/solver.h"
+
+namespace banyan {
+namespace {
+
+constexpr int kRecords = 48;
+constexpr int kClasses = 3;
+constexpr int kSide = 8;
+constexpr int kB = 2;  // the per-group batch of the 4-group layout
+
+// Ends the process when a test hangs (a deadlock must fail, not stall CI).
+class Watchdog {
+ public:
+  explicit Watchdog(int seconds) {
+    thread_ = std::thread([this, seconds] {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait_for(lock, std::chrono::seconds(seconds), [&] { return done_; })) {
+        std::fprintf(stderr, "watchdog: test hung for %d s\n", seconds);
+        std::_Exit(3);
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// kRecords grey 8x8 images with class-dependent bright halves plus noise;
+// record `nan_record` (if >= 0) holds a NaN pixel (float data).
+void write_lmdb(const std::string& path, int nan_record) {
+  LmdbWriterOptions options;
+  options.initial_map_bytes = size_t{1} << 22;
+  LmdbWriter writer;
+  ASSERT_TRUE(LmdbWriter::open(path, options, &writer).ok());
+  const uint64_t key = key_for(5, "workers_test_images");
+  for (int r = 0; r < kRecords; ++r) {
+    DatumRecord d;
+    d.channels = 1;
+    d.height = kSide;
+    d.width = kSide;
+    d.label = r % kClasses;
+    d.float_data.resize(kSide * kSide);
+    for (int y = 0; y < kSide; ++y) {
+      for (int x = 0; x < kSide; ++x) {
+        const bool bright = d.label == 0 ? y < kSide / 2 : (d.label == 1 ? x < kSide / 2 : y >= 4);
+        const float noise = static_cast<float>(uniform_int_at(key, r, y * kSide + x, 80));
+        d.float_data[y * kSide + x] = (bright ? 150.0f : 30.0f) + noise;
+      }
+    }
+    if (r == nan_record) d.float_data[5] = std::nanf("");
+    char k[16];
+    std::snprintf(k, sizeof(k), "%05d", r);
+    ASSERT_TRUE(writer.put(k, serialize_datum(d)).ok());
+  }
+  ASSERT_TRUE(writer.close().ok());
+}
+
+// The data layers of both nets: TRAIN with batch `batch`, TEST with batch 5.
+std::string data_layers(const std::string& lmdb, int batch) {
+  return R"(
+layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
+        data_param { source: ")" +
+         lmdb + R"(" batch_size: )" + std::to_string(batch) + R"( }
+        transform_param { scale: 0.00390625 mirror: true } }
+layer { name: "tdata" type: "Data" top: "data" top: "label" include { phase: TEST }
+        data_param { source: ")" +
+         lmdb + R"(" batch_size: 5 } transform_param { scale: 0.00390625 } }
+)";
+}
+
+// (i) conv + pool + ip + relu + dropout + ip + softmax loss; one partition.
+std::string small_net(const std::string& lmdb, int batch) {
+  return "name: \"small\"\n" + data_layers(lmdb, batch) + R"(
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+        convolution_param { num_output: 3 kernel_size: 3
+                            weight_filler { type: "gaussian" std: 0.2 }
+                            bias_filler { type: "constant" value: 0.1 } } }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1"
+        pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "ip1" type: "InnerProduct" bottom: "pool1" top: "ip1"
+        inner_product_param { num_output: 10 weight_filler { type: "gaussian" std: 0.1 }
+                              bias_filler { type: "constant" value: 0.05 } } }
+layer { name: "relu1" type: "ReLU" bottom: "ip1" top: "ip1" }
+layer { name: "drop1" type: "Dropout" bottom: "ip1" top: "ip1" dropout_param { dropout_ratio: 0.3 } }
+layer { name: "ip2" type: "InnerProduct" bottom: "ip1" top: "score"
+        inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.1 } } }
+layer { name: "acc" type: "Accuracy" bottom: "score" bottom: "label" top: "accuracy"
+        include { phase: TEST } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top: "loss" }
+)";
+}
+
+// (ii) two columns: A on partition 0, B on partition 1, a Concat of both on
+// partition 1, the classifier back on partition 0, accuracy on 1.
+std::string two_column_net(const std::string& lmdb, int batch) {
+  return "name: \"columns\"\n" + data_layers(lmdb, batch) + R"(
+layer { name: "convA" type: "Convolution" bottom: "data" top: "convA" partition: 0
+        convolution_param { num_output: 2 kernel_size: 3
+                            weight_filler { type: "gaussian" std: 0.2 }
+                            bias_filler { type: "constant" value: 0.1 } } }
+layer { name: "reluA" type: "ReLU" bottom: "convA" top: "convA" partition: 0 }
+layer { name: "poolA" type: "Pooling" bottom: "convA" top: "poolA" partition: 0
+        pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "convB" type: "Convolution" bottom: "data" top: "convB" partition: 1
+        convolution_param { num_output: 2 kernel_size: 3
+                            weight_filler { type: "gaussian" std: 0.2 }
+                            bias_filler { type: "constant" value: 0.1 } } }
+layer { name: "reluB" type: "ReLU" bottom: "convB" top: "convB" partition: 1 }
+layer { name: "poolB" type: "Pooling" bottom: "convB" top: "poolB" partition: 1
+        pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "both" type: "Concat" bottom: "poolA" bottom: "poolB" top: "both" partition: 1 }
+layer { name: "ip1" type: "InnerProduct" bottom: "both" top: "ip1" partition: 1
+        inner_product_param { num_output: 10 weight_filler { type: "gaussian" std: 0.1 }
+                              bias_filler { type: "constant" value: 0.05 } } }
+layer { name: "relu1" type: "ReLU" bottom: "ip1" top: "ip1" partition: 1 }
+layer { name: "drop1" type: "Dropout" bottom: "ip1" top: "ip1" partition: 1
+        dropout_param { dropout_ratio: 0.3 } }
+layer { name: "ip2" type: "InnerProduct" bottom: "ip1" top: "score" partition: 0
+        inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.1 } } }
+layer { name: "acc" type: "Accuracy" bottom: "score" bottom: "label" top: "accuracy"
+        partition: 1 include { phase: TEST } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top: "loss"
+        partition: 0 }
+)";
+}
+
+// For the failure test: data (partition 0) -> ip (partition 1) -> loss
+// (partition 0); nothing on the way turns a NaN input into a number.
+std::string fragile_net(const std::string& lmdb, int batch) {
+  return "name: \"fragile\"\n" + data_layers(lmdb, batch) + R"(
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "score" partition: 1
+        inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.1 } } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top: "loss" }
+)";
+}
+
+struct Layout {
+  int workers;
+  int group_size;
+  int batch;  // per group
+};
+
+// (a) 1 worker, 4B; (b) 4 groups of B; (c) 1 group of 2 partitions, 4B;
+// (d) 2 groups x 2 partitions, 2B.
+const Layout kLayouts[] = {{1, 1, 4 * kB}, {4, 1, kB}, {2, 2, 4 * kB}, {4, 2, 2 * kB}};
+
+using Params = std::map<std::string, std::vector<float>>;
+
+class WorkersTest : public ::testing::Test {
+ public:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(::testing::TempDir() + "banyan_workers_XXXXXX");
+    ASSERT_NE(mkdtemp(dir_->data()), nullptr);
+    write_lmdb(*dir_ + "/lmdb", -1);
+    write_lmdb(*dir_ + "/nan_lmdb", 13);
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  static SolverConfig solver_config() {
+    SolverConfig c;
+    c.source_file = "workers_solver.prototxt";
+    c.base_lr = 0.05f;
+    c.momentum = 0.9f;
+    c.weight_decay = 1e-3f;
+    c.max_iter = 20;
+    c.random_seed = 3;
+    c.snapshot_after_train = false;
+    c.snapshot_prefix = *dir_ + "/snap";
+    c.test_iter = {3};  // 3 batches over 4 groups: uneven on purpose
+    return c;
+  }
+
+  static std::unique_ptr<Solver> make(const std::string& net_text, const Layout& layout,
+                                      const std::function<void(SolverConfig*)>& tweak = nullptr) {
+    NetConfig net;
+    Status s = parse_net_config(net_text, "workers_test.prototxt", &net);
+    EXPECT_TRUE(s.ok()) << s.message();
+    SolverOptions o;
+    o.devices.assign(layout.workers, Device::cpu());
+    o.group_size = layout.group_size;
+    o.check_replicas = true;
+    std::unique_ptr<Solver> solver;
+    SolverConfig c = solver_config();
+    if (tweak) tweak(&c);
+    s = Solver::create(c, net, o, &solver);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return solver;
+  }
+
+  // The parameters of replica `group`, gathered from its partitions.
+  static Params params_of(Solver& solver, int group) {
+    Params out;
+    Workers& w = solver.workers();
+    for (int k = 0; k < w.group_size(); ++k) {
+      for (const NetParam& p : solver.train_net(w.worker_index(group, k)).params()) {
+        const float* v = p.blob->data();
+        out[p.name] = std::vector<float>(v, v + p.blob->count());
+      }
+    }
+    return out;
+  }
+
+  static std::string dir() { return *dir_; }
+  static std::string* dir_;
+};
+
+std::string* WorkersTest::dir_ = nullptr;
+
+// Every parameter within 1e-5 of the largest magnitude of its array.
+void expect_close(const Params& expected, const Params& actual, const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what;
+  for (const auto& [name, e] : expected) {
+    auto it = actual.find(name);
+    ASSERT_NE(it, actual.end()) << what << ": " << name;
+    ASSERT_EQ(e.size(), it->second.size()) << what << ": " << name;
+    float scale = 0.0f, worst = 0.0f;
+    for (size_t i = 0; i < e.size(); ++i) {
+      scale = std::max(scale, std::fabs(e[i]));
+      worst = std::max(worst, std::fabs(e[i] - it->second[i]));
+    }
+    EXPECT_LE(worst, 1e-5f * scale) << what << ": parameter " << name;
+  }
+}
+
+void expect_results_close(const TestResults& a, const TestResults& b, float tolerance) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].size(), b[i].size());
+    for (size_t o = 0; o < a[i].size(); ++o) {
+      EXPECT_EQ(a[i][o].first, b[i][o].first);
+      EXPECT_NEAR(a[i][o].second, b[i][o].second, tolerance * std::max(1.0f, a[i][o].second))
+          << a[i][o].first;
+    }
+  }
+}
+
+// Trains every layout for 20 iterations and compares with layout (a).
+void check_layouts_agree(const std::function<std::string(int)>& net_text,
+                         const std::vector<Layout>& layouts) {
+  Watchdog watchdog(120);
+  Params reference;
+  TestResults reference_initial, reference_final;
+  for (const Layout& layout : layouts) {
+    const std::string what = std::to_string(layout.workers) + " workers in groups of " +
+                             std::to_string(layout.group_size);
+    std::unique_ptr<Solver> solver = WorkersTest::make(net_text(layout.batch), layout);
+    ASSERT_NE(solver, nullptr) << what;
+    TestResults initial, final_results;
+    ASSERT_TRUE(solver->test_all(&initial).ok()) << what;
+    Status s = solver->step(20);
+    ASSERT_TRUE(s.ok()) << what << ": " << s.message();
+    ASSERT_TRUE(solver->test_all(&final_results).ok()) << what;
+    const int groups = layout.workers / layout.group_size;
+    Params replica0 = WorkersTest::params_of(*solver, 0);
+    for (int g = 1; g < groups; ++g) {
+      EXPECT_TRUE(WorkersTest::params_of(*solver, g) == replica0)
+          << what << ": replica " << g << " differs bitwise from replica 0";
+    }
+    if (reference.empty()) {
+      reference = replica0;
+      reference_initial = initial;
+      reference_final = final_results;
+      ASSERT_EQ(initial.size(), 1u);
+      ASSERT_EQ(initial[0].size(), 2u);  // accuracy, loss
+      EXPECT_LT(final_results[0][1].second, initial[0][1].second) << "the loss must fall";
+      continue;
+    }
+    expect_close(reference, replica0, what);
+    expect_results_close(reference_initial, initial, 1e-6f);
+    expect_results_close(reference_final, final_results, 1e-4f);
+  }
+}
+
+TEST_F(WorkersTest, SmallNetSameWeightsForEveryLayout) {
+  const std::string lmdb = dir() + "/lmdb";
+  // The small net has one partition: with group_size 2 its second worker
+  // holds nothing, so layouts (c) and (d) also check empty partitions.
+  check_layouts_agree([&](int batch) { return small_net(lmdb, batch); },
+                      {std::begin(kLayouts), std::end(kLayouts)});
+}
+
+TEST_F(WorkersTest, TwoColumnNetSameWeightsForEveryLayout) {
+  const std::string lmdb = dir() + "/lmdb";
+  check_layouts_agree([&](int batch) { return two_column_net(lmdb, batch); },
+                      {std::begin(kLayouts), std::end(kLayouts)});
+}
+
+// iter_size accumulation composes with groups and partitions: 2 groups x 2
+// partitions of batch B with iter_size 2 train like 1 worker of batch 4B.
+TEST_F(WorkersTest, IterSizeWithGroupsMatchesOneWorker) {
+  Watchdog watchdog(120);
+  const std::string lmdb = dir() + "/lmdb";
+  std::unique_ptr<Solver> one = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB});
+  std::unique_ptr<Solver> split =
+      make(two_column_net(lmdb, kB), {4, 2, kB}, [](SolverConfig* c) { c->iter_size = 2; });
+  ASSERT_TRUE(one->step(10).ok());
+  Status s = split->step(10);
+  ASSERT_TRUE(s.ok()) << s.message();
+  expect_close(params_of(*one, 0), params_of(*split, 0), "iter_size 2, 2 x 2 workers");
+  EXPECT_NEAR(one->last_loss(), split->last_loss(), 1e-5f);
+}
+
+// Gradient clipping uses the norm of the whole replica, summed over its
+// partitions: with a threshold that clips every step, the layouts agree.
+TEST_F(WorkersTest, ClippingSpansPartitions) {
+  Watchdog watchdog(120);
+  const std::string lmdb = dir() + "/lmdb";
+  auto clip = [](SolverConfig* c) { c->clip_gradients = 0.05f; };
+  std::unique_ptr<Solver> one = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB}, clip);
+  std::unique_ptr<Solver> unclipped = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB});
+  std::unique_ptr<Solver> split = make(two_column_net(lmdb, 2 * kB), {4, 2, 2 * kB}, clip);
+  ASSERT_TRUE(one->step(10).ok());
+  ASSERT_TRUE(unclipped->step(10).ok());
+  Status s = split->step(10);
+  ASSERT_TRUE(s.ok()) << s.message();
+  expect_close(params_of(*one, 0), params_of(*split, 0), "clipped, 2 x 2 workers");
+  EXPECT_FALSE(params_of(*one, 0) == params_of(*unclipped, 0)) << "the threshold never clipped";
+}
+
+TEST_F(WorkersTest, PartitionsHoldOnlyTheirParameters) {
+  std::unique_ptr<Solver> solver = make(two_column_net(dir() + "/lmdb", 4), {2, 2, 4});
+  ASSERT_NE(solver, nullptr);
+  std::vector<std::string> names[2];
+  for (int k = 0; k < 2; ++k) {
+    for (const NetParam& p : solver->train_net(k).params()) names[k].push_back(p.name);
+  }
+  EXPECT_EQ(names[0], (std::vector<std::string>{"convA/0", "convA/1", "ip2/0", "ip2/1"}));
+  EXPECT_EQ(names[1], (std::vector<std::string>{"convB/0", "convB/1", "ip1/0", "ip1/1"}));
+}
+
+// A snapshot of 2 groups x 2 partitions resumes in 1 worker and back, and
+// both continue like an uninterrupted run.
+TEST_F(WorkersTest, SnapshotsMoveBetweenLayouts) {
+  Watchdog watchdog(120);
+  const std::string lmdb = dir() + "/lmdb";
+  std::unique_ptr<Solver> split = make(two_column_net(lmdb, 2 * kB), {4, 2, 2 * kB});
+  ASSERT_TRUE(split->step(6).ok());
+  ASSERT_TRUE(split->snapshot().ok());
+  const std::string state = dir() + "/snap_iter_6.solverstate";
+  std::unique_ptr<Solver> single = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB});
+  ASSERT_TRUE(single->restore(state).ok());
+  EXPECT_TRUE(params_of(*single, 0) == params_of(*split, 0));
+  ASSERT_TRUE(single->step(4).ok());
+  ASSERT_TRUE(single->snapshot().ok());
+  std::unique_ptr<Solver> back = make(two_column_net(lmdb, 2 * kB), {4, 2, 2 * kB});
+  Status s = back->restore(dir() + "/snap_iter_10.solverstate");
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_TRUE(params_of(*back, 1) == params_of(*single, 0));
+  ASSERT_TRUE(split->step(4).ok());
+  expect_close(params_of(*split, 0), params_of(*single, 0), "resumed on one worker");
+}
+
+// NaN in one record: the worker whose slice holds it fails (in the 2 x 2
+// layout only a rank-1 worker, so rank 1's exchange is left incomplete), its
+// peers waiting in the exchange are released, and the error names the worker.
+TEST_F(WorkersTest, FailingWorkerStopsAllWithoutHang) {
+  Watchdog watchdog(60);
+  for (const Layout& layout : {Layout{4, 1, kB}, Layout{4, 2, 2 * kB}}) {
+    std::unique_ptr<Solver> solver = make(fragile_net(dir() + "/nan_lmdb", layout.batch), layout);
+    ASSERT_NE(solver, nullptr);
+    Status s = solver->step(20);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("worker "), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("cpu"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("parameter 'ip/"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("non-finite"), std::string::npos) << s.message();
+    // Once failed, the workers refuse to run again instead of hanging.
+    EXPECT_FALSE(solver->step(1).ok());
+  }
+}
+
+// A setup error on partition 1 (Concat of mismatched columns) while
+// partition 0 waits in a TransferRecv's setup for partition 1's shape: the
+// build fails with the layer's error instead of hanging.
+TEST_F(WorkersTest, BuildErrorOnOnePartitionDoesNotHang) {
+  Watchdog watchdog(60);
+  std::string text = two_column_net(dir() + "/lmdb", kB);
+  const std::string b = "name: \"convB\"";
+  const size_t at = text.find("kernel_size: 3", text.find(b));
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 14, "kernel_size: 5");
+  NetConfig net;
+  ASSERT_TRUE(parse_net_config(text, "broken.prototxt", &net).ok());
+  SolverOptions o;
+  o.devices.assign(4, Device::cpu());
+  o.group_size = 2;
+  std::unique_ptr<Solver> solver;
+  Status s = Solver::create(solver_config(), net, o, &solver);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("layer 'both'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("rank 1)"), std::string::npos) << s.message();
+}
+
+TEST(WorkersCoreTest, ErrorInOneWorkerReleasesPeersInExchangeAndTransfer) {
+  Watchdog watchdog(60);
+  WorkersOptions o;
+  o.devices.assign(4, Device::cpu());
+  o.group_size = 2;
+  std::unique_ptr<Workers> workers;
+  ASSERT_TRUE(Workers::create(o, &workers).ok());
+  Status s = workers->run([&](int w) -> Status {
+    if (w == 3) return Status::data_loss("injected failure");
+    if (w == 2) {  // waits for a transfer its partner never sends
+      float x = 0.0f;
+      TransferChannel* c = workers->hub(1).channel("never");
+      c->publish(Shape{1}, false);
+      if (!c->take_forward(&x, 1)) return Status::aborted("transfer aborted");
+      return Status::success();
+    }
+    std::vector<float> g(8, 1.0f);  // workers 0 and 1: rank 3's peer never comes
+    return workers->exchange(w % 2)->all_reduce(w / 2, g.data(), g.size(), nullptr);
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("worker 3 (cpu, group 1, rank 1)"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("injected failure"), std::string::npos);
+  EXPECT_TRUE(workers->failed());
+}
+
+TEST(WorkersCoreTest, ReferenceAllReduceSumsInRankOrder) {
+  ReferenceAllReduce ar(3);
+  std::vector<std::vector<float>> data = {{1.0f, 1e8f}, {2.0f, 1.0f}, {3.0f, -1e8f}};
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 3; ++r) {
+    threads.emplace_back([&, r] {
+      for (int rep = 0; rep < 3; ++rep) {
+        std::vector<float> v = data[r];
+        ASSERT_TRUE(ar.all_reduce(r, v.data(), v.size(), nullptr).ok());
+        EXPECT_EQ(v[0], 6.0f);
+        EXPECT_EQ(v[1], (1e8f + 1.0f) + -1e8f);  // rank order, not arrival order
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+// The shipped two-column AlexNet (narrowed: fewer filters and units) splits
+// into its columns on 2 workers and folds onto 1: the same parameters either
+// way, each on its column's partition.
+TEST(WorkersCoreTest, AlexNet2ColSplitsIntoColumns) {
+  Watchdog watchdog(120);
+  NetConfig config;
+  Status s = load_net_config(
+      std::string(BANYAN_SOURCE_DIR) + "/models/alexnet_2col/deploy.prototxt", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  for (LayerConfig& l : config.layers) {  // fewer outputs: the fillers dominate the time
+    l.convolution.num_output /= 8;
+    l.inner_product.num_output /= 64;
+  }
+  WorkerContext single(Device::cpu(), 1);
+  std::unique_ptr<Net> whole;
+  ASSERT_TRUE(Net::create(config, {}, &single, &whole).ok());
+  WorkersOptions o;
+  o.devices.assign(2, Device::cpu());
+  o.group_size = 2;
+  std::unique_ptr<Workers> workers;
+  ASSERT_TRUE(Workers::create(o, &workers).ok());
+  std::unique_ptr<Net> parts[2];
+  s = workers->run([&](int w) {
+    NetBuildOptions b;
+    b.phase = Phase::kTest;
+    b.transfers = &workers->hub(0);
+    b.transfer_scope = "deploy";
+    return Net::create(config, b, &workers->ctx(w), &parts[w]);
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::map<std::string, int> owner;
+  for (int w = 0; w < 2; ++w) {
+    for (const NetParam& p : parts[w]->params()) owner[p.name] = w;
+  }
+  ASSERT_EQ(owner.size(), whole->params().size());
+  for (const NetParam& p : whole->params()) {
+    ASSERT_TRUE(owner.count(p.name)) << p.name;
+    const bool column_b = p.name.find("_b/") != std::string::npos;
+    EXPECT_EQ(owner[p.name], column_b ? 1 : 0) << p.name;
+  }
+  EXPECT_EQ(parts[0]->params().back().name, "fc8/1");
+  ASSERT_EQ(parts[0]->outputs().size(), 1u);
+  EXPECT_EQ(parts[0]->outputs()[0].name, "prob");
+  EXPECT_TRUE(parts[1]->outputs().empty());
+}
+
+TEST(WorkersCoreTest, BadLayoutsAreRefused) {
+  std::vector<Device> three(3, Device::cpu());
+  Status s = validate_worker_layout(three, 2);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("3 workers"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("--group_size=2"), std::string::npos) << s.message();
+  EXPECT_EQ(validate_worker_layout(three, 0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(validate_worker_layout({}, 1).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(validate_worker_layout(three, 3).ok());
+  WorkersOptions o;
+  o.devices = three;
+  o.group_size = 2;
+  std::unique_ptr<Workers> w;
+  EXPECT_EQ(Workers::create(o, &w).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace banyan
