@@ -37,6 +37,9 @@ DEFINE_int32(group_size, 1,
              "split the batch (the config's batch_size is per group)");
 DEFINE_bool(check_replicas, false,
             "train: after every update, check that all replicas hold the same parameters");
+DEFINE_string(exchange, "auto",
+              "train: gradient exchange among groups: auto (NCCL for distinct GPUs, else the "
+              "tree), tree (topology-aware, any devices) or nccl");
 DEFINE_string(metrics, "", "JSON-lines metrics file (default: <snapshot_prefix>_metrics.jsonl)");
 DEFINE_string(phase, "TRAIN", "time: which phase's net to time, TRAIN or TEST");
 DEFINE_bool(synthetic, false, "time: replace Data layers by random inputs (no LMDB needed)");
@@ -106,6 +109,7 @@ int train() {
   if (!(s = parse_device_list(FLAGS_devices, &opts.devices)).ok()) return fail(s);
   opts.group_size = FLAGS_group_size;
   opts.check_replicas = FLAGS_check_replicas;
+  if (!(s = parse_exchange_backend(FLAGS_exchange, &opts.exchange)).ok()) return fail(s);
   opts.gpu = gpu_options();
   opts.metrics_path = FLAGS_metrics;
   if (opts.metrics_path.empty() && !sc.snapshot_prefix.empty()) {
@@ -224,7 +228,8 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "banyan <command> [flags]\n"
       "  train   --solver=S [--snapshot=STATE | --weights=W] [--iterations=N]\n"
-      "          [--devices=cpu,cpu,... | 0,1,...] [--group_size=K] [--check_replicas]\n"
+      "          [--devices=cpu,cpu,... | 0,1,...] [--group_size=K] [--exchange=auto|tree|nccl]\n"
+      "          [--check_replicas]\n"
       "  test    --model=NET --weights=W [--iterations=N]\n"
       "  time    --model=NET [--iterations=N] [--phase=TRAIN|TEST] [--synthetic]\n"
       "  devices [--devices=...] [--topology=FILE]");

@@ -132,13 +132,6 @@ Status Solver::create(const SolverConfig& config, const NetConfig& net,
                       const SolverOptions& options, std::unique_ptr<Solver>* out) {
   SolverOptions o = options;
   if (o.devices.empty()) o.devices = {o.device};
-  for (const Device& d : o.devices) {
-    if (!d.is_cpu()) {
-      return Status::unimplemented("device " + d.to_string() +
-                                   ": the solver runs on the CPU only in this version; use "
-                                   "--devices=cpu");
-    }
-  }
   BANYAN_RETURN_IF_ERROR(validate_worker_layout(o.devices, o.group_size));
   BANYAN_RETURN_IF_ERROR(validate_solver_fields(config));
   BANYAN_RETURN_IF_ERROR(validate_lr_policy(config));
@@ -176,6 +169,7 @@ Status Solver::init(const NetConfig& net) {
   wo.group_size = options_.group_size;
   wo.seed = seed;
   wo.gpu = options_.gpu;
+  wo.make_all_reduce = make_exchange_factory(options_.exchange);
   BANYAN_RETURN_IF_ERROR(Workers::create(wo, &workers_));
   for (int w = 0; w < workers_->size(); ++w) states_.push_back(std::make_unique<WorkerState>());
   BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return init_worker(w, net); }));

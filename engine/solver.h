@@ -25,6 +25,7 @@
 #include "engine/core/device.h"
 #include "engine/core/status.h"
 #include "engine/core/tensor.h"
+#include "engine/exchange/exchange.h"
 #include "engine/metrics.h"
 #include "engine/net.h"
 #include "engine/sgd_update.h"
@@ -49,6 +50,8 @@ struct SolverOptions {
   // After every update, compares a checksum of the parameters of every
   // replica and fails naming the workers when they differ (debugging).
   bool check_replicas = false;
+  // The gradient exchange among groups (DESIGN §5): auto, the tree, or NCCL.
+  ExchangeBackend exchange = ExchangeBackend::kAuto;
   // Settings of a CUDA worker (TF32, per-layer debug synchronisation).
   GpuOptions gpu;
   // JSON-lines metrics file (engine/metrics.h), appended to; empty: none.

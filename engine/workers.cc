@@ -4,21 +4,37 @@
 
 #include <glog/logging.h>
 
-#include "engine/exchange/reference_all_reduce.h"
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "engine/exchange/topology_probe.h"
 
 namespace banyan {
 
-Status make_default_all_reduce(const std::vector<Device>& devices,
-                               std::unique_ptr<AllReduce>* out) {
-  for (const Device& d : devices) {
-    if (!d.is_cpu()) {
-      return Status::unimplemented("gradient exchange among " + std::to_string(devices.size()) +
-                                   " workers on " + d.to_string() +
-                                   ": no GPU exchange backend is built in yet");
+AllReduceFactory make_exchange_factory(ExchangeBackend backend) {
+  struct Probed {
+    std::mutex mu;
+    bool done = false;
+    Status status;
+    Topology topology;
+  };
+  auto probed = std::make_shared<Probed>();
+  return [backend, probed](const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out) {
+    bool gpus = false;
+    for (const Device& d : devices) gpus = gpus || d.is_cuda();
+    Topology none;
+    if (!gpus) return make_all_reduce(backend, devices, none, out);
+    std::lock_guard<std::mutex> lock(probed->mu);
+    if (!probed->done) {
+      std::string notes;
+      probed->status = probe_topology(&probed->topology, &notes);
+      if (!notes.empty()) LOG(INFO) << "topology: " << notes;
+      probed->done = true;
     }
-  }
-  *out = std::make_unique<ReferenceAllReduce>(static_cast<int>(devices.size()));
-  return Status::success();
+    BANYAN_RETURN_IF_ERROR(probed->status);
+    return make_all_reduce(backend, devices, probed->topology, out);
+  };
 }
 
 Status validate_worker_layout(const std::vector<Device>& devices, int group_size) {

@@ -21,6 +21,7 @@
 #include "engine/core/device.h"
 #include "engine/core/status.h"
 #include "engine/exchange/all_reduce.h"
+#include "engine/exchange/exchange.h"
 #include "layers/transfer.h"
 
 namespace banyan {
@@ -29,9 +30,11 @@ namespace banyan {
 using AllReduceFactory =
     std::function<Status(const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out)>;
 
-// The default factory: ReferenceAllReduce for CPU workers; Unimplemented for
-// CUDA workers until a GPU backend is plugged in.
-Status make_default_all_reduce(const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out);
+// The factory for --exchange=`backend`: probes this machine's topology once,
+// when the first GPU participant needs it, then builds the backend's
+// all-reduce (engine/exchange/exchange.h: the tree, or NCCL for distinct
+// GPUs under auto).  The returned factory is thread-safe.
+AllReduceFactory make_exchange_factory(ExchangeBackend backend);
 
 // InvalidArgument unless `devices` is non-empty, group_size >= 1 and the
 // number of workers is a multiple of group_size.
@@ -42,7 +45,7 @@ struct WorkersOptions {
   int group_size = 1;
   uint64_t seed = 1;
   GpuOptions gpu;
-  AllReduceFactory make_all_reduce = make_default_all_reduce;
+  AllReduceFactory make_all_reduce = make_exchange_factory(ExchangeBackend::kAuto);
 };
 
 class Workers {

@@ -21,7 +21,6 @@
 #include "data/lmdb.h"
 #include "engine/config/loader.h"
 #include "engine/core/random.h"
-#include "engine/exchange/reference_all_reduce.h"
 #include "engine/solver.h"
 
 namespace banyan {
@@ -453,23 +452,6 @@ TEST(WorkersCoreTest, ErrorInOneWorkerReleasesPeersInExchangeAndTransfer) {
   EXPECT_NE(s.message().find("worker 3 (cpu, group 1, rank 1)"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("injected failure"), std::string::npos);
   EXPECT_TRUE(workers->failed());
-}
-
-TEST(WorkersCoreTest, ReferenceAllReduceSumsInRankOrder) {
-  ReferenceAllReduce ar(3);
-  std::vector<std::vector<float>> data = {{1.0f, 1e8f}, {2.0f, 1.0f}, {3.0f, -1e8f}};
-  std::vector<std::thread> threads;
-  for (int r = 0; r < 3; ++r) {
-    threads.emplace_back([&, r] {
-      for (int rep = 0; rep < 3; ++rep) {
-        std::vector<float> v = data[r];
-        ASSERT_TRUE(ar.all_reduce(r, v.data(), v.size(), nullptr).ok());
-        EXPECT_EQ(v[0], 6.0f);
-        EXPECT_EQ(v[1], (1e8f + 1.0f) + -1e8f);  // rank order, not arrival order
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
 }
 
 // The shipped two-column AlexNet (narrowed: fewer filters and units) splits
