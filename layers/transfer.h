@@ -159,7 +159,7 @@ class TransferRecvLayer : public Layer {
  public:
   TransferRecvLayer(const LayerConfig& config, TransferChannel* channel)
       : Layer(config), channel_(channel) {}
-  // Waits for the sender's setup; Cancelled when the group was aborted.
+  // Waits for the sender's setup; Aborted when the group was aborted.
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
   // Whether gradients flow back to the sender (known after setup).
   bool needs_grad() const { return needs_grad_; }
