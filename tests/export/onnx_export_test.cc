@@ -173,7 +173,9 @@ std::string export_and_compare(DeployNet& d, const std::string& file,
     EXPECT_LE(diff.rel_to_max, 1e-4) << outputs[k].blob;
     // Element-wise on the probabilities; inner blobs hold small values
     // that are differences of large sums, where float order shows.
-    if (k + 1 == outputs.size()) EXPECT_LE(diff.rel_elementwise, 1e-4) << outputs[k].blob;
+    if (k + 1 == outputs.size()) {
+      EXPECT_LE(diff.rel_elementwise, 1e-4) << outputs[k].blob;
+    }
   }
   return path;
 }
