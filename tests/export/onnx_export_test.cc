@@ -60,7 +60,8 @@ layer { name: "prob" type: "Softmax" bottom: "fc8" top: "prob" }
 )";
 
 // AVE pooling (clipped ceil windows without padding; padded windows inside
-// the padded input), LeakyReLU, Eltwise SUM with coefficients / PROD / MAX,
+// the padded input; padded ceil windows running past the padded edge, where
+// Caffe's divisor is the clipped window), LeakyReLU, Eltwise SUM with coefficients / PROD / MAX,
 // Concat, BatchNorm + Scale folded into a convolution and kept as
 // BatchNormalization, a Scale of its own, Flatten, dilation.
 constexpr char kOpsNet[] = R"(
@@ -86,6 +87,8 @@ layer { name: "bn_cat" type: "BatchNorm" bottom: "cat" top: "cat_bn" }
 layer { name: "sc_cat" type: "Scale" bottom: "cat_bn" top: "cat_sc" scale_param { bias_term: true } }
 layer { name: "avg_ceil" type: "Pooling" bottom: "cat_sc" top: "avg_ceil"
         pooling_param { pool: AVE kernel_size: 3 stride: 2 } }
+layer { name: "avg_pad_ceil" type: "Pooling" bottom: "cat_sc" top: "avg_pad_ceil"
+        pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }
 layer { name: "sc_only" type: "Scale" bottom: "avg_ceil" top: "scaled" scale_param { bias_term: true } }
 layer { name: "flat" type: "Flatten" bottom: "scaled" top: "flat" }
 layer { name: "fc" type: "InnerProduct" bottom: "flat" top: "fc" inner_product_param { num_output: 5 } }
@@ -207,7 +210,9 @@ std::string onnx_check(const std::string& path) {
 // Runs the checker where it exists, then removes the file and the log.
 void expect_onnx_check_passes(const std::string& path) {
   const std::string check = onnx_check(path);
-  if (check != "skip") EXPECT_EQ(check, "") << path;
+  if (check != "skip") {
+    EXPECT_EQ(check, "") << path;
+  }
   std::remove(path.c_str());
   std::remove((path + ".check").c_str());
 }
@@ -251,6 +256,7 @@ TEST(OnnxExportTest, RemainingOperatorsMatchOpenCvDnn) {
                                                {"cat", "cat"},
                                                {"bn_cat", "cat_sc"},
                                                {"avg_ceil", "avg_ceil"},
+                                               {"avg_pad_ceil", "avg_pad_ceil"},
                                                {"sc_only", "scaled"},
                                                {"fc", "fc"},
                                                {"prob", "prob"}});
