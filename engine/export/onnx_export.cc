@@ -16,10 +16,6 @@
 namespace banyan {
 
 Status build_inference_net(const NetConfig& config, WorkerContext* ctx, std::unique_ptr<Net>* net) {
-  if (!ctx->device().is_cpu()) {
-    return Status::invalid_argument("the inference net for export is built on the CPU, got " +
-                                    ctx->device().to_string());
-  }
   NetConfig single = config;
   for (LayerConfig& l : single.layers) l.partition = 0;
   NetBuildOptions opts;

@@ -27,7 +27,8 @@ struct OnnxExportReport {
   std::vector<std::string> outputs;
 };
 
-// Builds the TEST-phase net of `config` on `ctx` (a CPU worker) with every
+// Builds the TEST-phase net of `config` on `ctx` (any device; export needs
+// the CPU, classify runs anywhere; a CUDA ctx must be initialised) with every
 // layer's `partition` set to 0, so a model-parallel net becomes one graph,
 // and sets ctx's step phase to TEST (forward passes run as at inference).
 // Errors as Net::create.

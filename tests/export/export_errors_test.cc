@@ -82,5 +82,29 @@ layer { name: "pool" type: "Pooling" bottom: "sc" top: "pool" pooling_param { po
   EXPECT_EQ(model.graph().output(0).type().tensor_type().shape().dim_size(), 4);
 }
 
+TEST(OnnxExportStructureTest, PartitionsAreIgnored) {
+  const std::string layers = R"(
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+        convolution_param { num_output: 3 kernel_size: 3 weight_filler { type: "xavier" } } PART0 }
+layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" PART1 }
+layer { name: "fc" type: "InnerProduct" bottom: "conv" top: "fc"
+        inner_product_param { num_output: 2 weight_filler { type: "xavier" } } PART1 }
+)";
+  auto with = [&](const std::string& p0, const std::string& p1) {
+    std::string t = layers;
+    t.replace(t.find("PART0"), 5, p0);
+    t.replace(t.find("PART1"), 5, p1);
+    t.replace(t.find("PART1"), 5, p1);
+    return t;
+  };
+  std::string single, split;
+  OnnxExportReport report;
+  ASSERT_TRUE(export_text(with("", ""), &single, &report).ok());
+  Status s = export_text(with("partition: 0", "partition: 1"), &split, &report);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(single, split);  // same graph, same (seeded) weights
+  EXPECT_FALSE(single.empty());
+}
+
 }  // namespace
 }  // namespace banyan
