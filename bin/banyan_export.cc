@@ -35,13 +35,22 @@ int fail_with(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
 }
 
-// The deploy net with its weights, built on `ctx`.
+// The deploy net with its weights, built on `ctx`.  Every parameter must
+// come from the weights file: exporting or classifying with freshly
+// initialised weights is refused.
 Status load_deploy_net(WorkerContext* ctx, NetConfig* config, std::unique_ptr<Net>* net) {
   if (FLAGS_model.empty()) return Status::invalid_argument("needs --model (a deploy prototxt)");
   if (FLAGS_weights.empty()) return Status::invalid_argument("needs --weights");
   BANYAN_RETURN_IF_ERROR(load_net_config(FLAGS_model, config));
   BANYAN_RETURN_IF_ERROR(build_inference_net(*config, ctx, net));
-  return load_weights_into(FLAGS_weights, net->get());
+  WeightsLoadReport report;
+  BANYAN_RETURN_IF_ERROR(load_weights_into(FLAGS_weights, net->get(), &report));
+  if (report.missing.empty()) return Status::success();
+  std::string list;
+  for (const std::string& m : report.missing) list += (list.empty() ? "" : ", ") + m;
+  return Status::invalid_argument("weights file '" + FLAGS_weights + "' lacks parameters of net '" +
+                                  config->name + "' (" + FLAGS_model + "): " + list +
+                                  " (parameters are matched by <layer>/<index>)");
 }
 
 }  // namespace

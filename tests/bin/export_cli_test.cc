@@ -78,7 +78,7 @@ class ExportCliTest : public ::testing::Test {
 TEST_F(ExportCliTest, ExportWritesOnnxAndWeights) {
   const std::string onnx_path = dir_ + "/m.onnx", out = dir_ + "/copy.banyan";
   CliRun r = run("export --model=" + kDeploy + " --weights=" + weights_ + " --onnx=" + onnx_path +
-              " --weights_out=" + out);
+                 " --weights_out=" + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("opset 17"), std::string::npos) << r.output;
   std::ifstream in(onnx_path, std::ios::binary);
@@ -104,12 +104,34 @@ TEST_F(ExportCliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(run("classify --model=" + kDeploy + " --weights=" + weights_).exit_code, 2);
 }
 
+TEST_F(ExportCliTest, WeightsOfAnotherNetAreRefused) {
+  NetConfig other;
+  ASSERT_TRUE(parse_net_config(R"(
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 dim: 28 dim: 28 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+        convolution_param { num_output: 32 kernel_size: 5 pad: 2 bias_term: false } }
+)",
+                               "other.prototxt", &other)
+                  .ok());
+  WorkerContext ctx(Device::cpu(), 1);
+  std::unique_ptr<Net> net;
+  ASSERT_TRUE(build_inference_net(other, &ctx, &net).ok());
+  const std::string partial = dir_ + "/partial.banyan";
+  ASSERT_TRUE(write_weights(partial, *net).ok());
+  CliRun r =
+      run("export --model=" + kDeploy + " --weights=" + partial + " --onnx=" + dir_ + "/p.onnx");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("lacks parameters"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fc4/0"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ + "/p.onnx"));
+}
+
 TEST_F(ExportCliTest, ClassifyPrintsTheLibrarysTopK) {
   const std::string png = write_png();
   const std::string labels = dir_ + "/labels.txt";
   std::ofstream(labels) << "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n";
   CliRun r = run("classify --model=" + kDeploy + " --weights=" + weights_ + " --labels=" + labels +
-              " --top_k=3 " + png);
+                 " --top_k=3 " + png);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::unique_ptr<Classifier> c;
   ASSERT_TRUE(Classifier::create(config_, net_.get(), "", &c).ok());
