@@ -1,14 +1,12 @@
-// The exporter walks the TEST-phase layers of a deploy config in order and
-// emits ONNX nodes, mapping each Caffe blob name to the ONNX value that
-// holds its latest version.  Dropout and Split become aliases; BatchNorm
-// (+ Scale) right after a Convolution whose output nothing else reads is
-// folded into the convolution's weights.  Graph outputs are the values no
-// node reads.
+// The model around the graph (IR version, opset, producer) and the file
+// write; the layer walk is OnnxLayerWriter's (onnx_layers.h): each Caffe
+// blob name maps to the ONNX value holding its latest version, Dropout and
+// Split become aliases, BatchNorm (+ Scale) right after a Convolution whose
+// output nothing else reads is folded into it, and values no node reads
+// become graph outputs.
 #include "engine/export/onnx_export.h"
 
-#include <cmath>
 #include <cstdio>
-#include <map>
 
 #include "engine/export/onnx_builder.h"
 #include "engine/export/onnx_layers.h"

@@ -3,6 +3,8 @@
 // run it forward.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <random>
 #include <string>
