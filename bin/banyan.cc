@@ -1,4 +1,5 @@
-// The `banyan` command: train | test | time | devices.  Parses flags, calls
+// The `banyan` command: train | test | time | devices | export | classify
+// (the last two in banyan_export.cc).  Parses flags, calls
 // the library, maps a failed Status to exit code 1 (2 for usage errors).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/config/loader.h"
 #include "engine/core/device.h"
@@ -54,6 +56,8 @@ DEFINE_bool(gpu_debug_sync, false,
             "GPU: synchronise and check for errors after every layer (slow; for debugging)");
 
 namespace banyan {
+int export_command();                                          // banyan_export.cc
+int classify_command(const std::vector<std::string>& images);  // banyan_export.cc
 namespace {
 
 std::atomic<bool> g_stop_requested{false};
@@ -232,10 +236,17 @@ int main(int argc, char** argv) {
       "          [--check_replicas]\n"
       "  test    --model=NET --weights=W [--iterations=N]\n"
       "  time    --model=NET [--iterations=N] [--phase=TRAIN|TEST] [--synthetic]\n"
-      "  devices [--devices=...] [--topology=FILE]");
+      "  devices [--devices=...] [--topology=FILE]
+"
+      "  export  --model=DEPLOY --weights=W [--onnx=OUT.onnx] [--weights_out=OUT.banyan]
+"
+      "  classify --model=DEPLOY --weights=W [--mean=M] [--labels=L] [--top_k=5] image...");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  if (argc >= 2 && std::string(argv[1]) == "classify") {
+    return banyan::classify_command(std::vector<std::string>(argv + 2, argv + argc));
+  }
   if (argc != 2) {
     gflags::ShowUsageWithFlagsRestrict(argv[0], "banyan.cc");
     return 2;
@@ -245,6 +256,8 @@ int main(int argc, char** argv) {
   if (cmd == "test") return banyan::test();
   if (cmd == "time") return banyan::time();
   if (cmd == "devices") return banyan::devices();
-  std::cerr << "banyan: unknown command '" << cmd << "' (train, test, time, devices)" << std::endl;
+  if (cmd == "export") return banyan::export_command();
+  std::cerr << "banyan: unknown command '" << cmd
+            << "' (train, test, time, devices, export, classify)" << std::endl;
   return 2;
 }

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <memory>
 
+#include "engine/caffe_weights.h"
+
 namespace banyan {
 namespace {
 
@@ -307,7 +309,8 @@ Status read_weights(const std::string& path, std::vector<NamedArray>* out) {
 
 Status load_weights_into(const std::string& path, Net* net, WeightsLoadReport* report) {
   std::vector<NamedArray> arrays;
-  BANYAN_RETURN_IF_ERROR(read_weights(path, &arrays));
+  bool from_caffe = false;
+  BANYAN_RETURN_IF_ERROR(read_any_weights(path, &arrays, &from_caffe));
   WeightsLoadReport local;
   WeightsLoadReport& rep = report != nullptr ? *report : local;
   rep = WeightsLoadReport();
@@ -318,7 +321,7 @@ Status load_weights_into(const std::string& path, Net* net, WeightsLoadReport* r
       rep.ignored.push_back(a.name);
       continue;
     }
-    if (p->blob->shape() != a.shape) {
+    if (!weight_shape_fits(p->blob->shape(), a.shape, from_caffe)) {
       return Status::invalid_argument(
           "parameter '" + a.name + "' has shape " + p->blob->shape().to_string() + " in net '" +
           net->name() + "' but " + a.shape.to_string() + " in weights file '" + path + "'");

@@ -67,7 +67,8 @@ struct WeightsLoadReport {
   std::vector<std::string> missing;  // in the net, not in the file (left as they were)
 };
 
-// Copies the parameters of the weights file at `path` into `net`, matching
+// Copies the parameters of the weights file at `path` (Banyan's format, or
+// a Caffe .caffemodel, told apart by the content) into `net`, matching
 // by name.  File entries with no match are ignored (one log line lists
 // them); net parameters absent from the file keep their values.  A shape
 // mismatch is InvalidArgument naming the parameter, both shapes and the

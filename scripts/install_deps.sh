@@ -9,7 +9,8 @@ pkgs=(
   libgtest-dev libgmock-dev
   libopenblas-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libturbojpeg0-dev zlib1g-dev
+  libturbojpeg0-dev zlib1g-dev libpng-dev
+  libopencv-dnn-dev python3-onnx  # export tests only: an ONNX runtime and checker
   dataset-fashion-mnist
 )
 missing=()

@@ -21,7 +21,7 @@ struct TypeParams {
 };
 constexpr TypeParams kTypeParams[] = {
     {"Data", {"transform_param", "data_param"}},
-    {"Input", {"input_param", nullptr}},
+    {"Input", {"input_param", "transform_param"}},  // transform: for classify
     {"Convolution", {"convolution_param", nullptr}},
     {"Pooling", {"pooling_param", nullptr}},
     {"LRN", {"lrn_param", nullptr}},

@@ -1,0 +1,72 @@
+// OnnxLayerWriter: turns the TEST-phase layers of a deploy config into ONNX
+// nodes, one layer type at a time, with weights and blob shapes from a CPU
+// Net built from the same config.  Internal to the exporter
+// (engine/export/onnx_export.h is the interface); not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/core/config.h"
+#include "engine/core/status.h"
+#include "engine/export/onnx_builder.h"
+#include "engine/export/onnx_export.h"
+#include "engine/net.h"
+
+namespace banyan {
+
+class OnnxLayerWriter {
+ public:
+  // Every argument must outlive the writer.
+  OnnxLayerWriter(const NetConfig& config, const Net& net, OnnxGraphBuilder* builder,
+                  OnnxExportReport* report);
+
+  // Emits every layer, then the graph outputs.  Errors name the layer.
+  Status run();
+
+ private:
+  // Per-channel y = a * x + b from a BatchNorm (and the Scale after it).
+  struct Affine {
+    std::vector<float> mean, var, gamma, beta;
+    float eps = 0.0f;
+  };
+
+  // Emits layer i and any layers it absorbs; *used = how many.
+  Status emit(size_t i, size_t* used);
+  Status input_layer(const LayerConfig& l);
+  Status convolution(size_t i, size_t* used);
+  Status pooling(const LayerConfig& l);
+  Status inner_product(const LayerConfig& l);
+  Status eltwise(const LayerConfig& l);
+  Status batch_norm(size_t i, size_t* used);
+  Status scale(const LayerConfig& l);
+  Status simple(const LayerConfig& l);  // ReLU, LRN, Softmax, Concat, Flatten
+
+  // Reads BatchNorm layer i (and a Scale at i + 1 it may absorb) into *a.
+  Status read_affine(size_t i, Affine* a, size_t* used);
+  // True when layer j is a `type` layer reading only `blob`, which no other
+  // layer reads (so the producer of `blob` may absorb it).
+  bool absorbable(size_t j, const std::string& blob, const char* type) const;
+
+  // The ONNX value holding the latest version of `blob`; counts one read.
+  Status read(const LayerConfig& l, const std::string& blob, std::string* value);
+  // A fresh value for top `top_index` of l, recorded as that blob's latest.
+  std::string write(const LayerConfig& l, int top_index);
+  std::string write_blob(const std::string& blob);
+  Status param(const LayerConfig& l, int index, Shape* shape, std::vector<float>* values) const;
+  Shape shape_of(const std::string& blob) const;
+  Status refuse(const LayerConfig& l, const std::string& why) const;
+
+  const NetConfig& config_;
+  const Net& net_;
+  OnnxGraphBuilder* b_;
+  OnnxExportReport* report_;
+  std::vector<const LayerConfig*> layers_;                     // TEST phase, in order
+  std::map<std::string, std::string> latest_;                  // blob -> value
+  std::vector<std::pair<std::string, std::string>> produced_;  // (value, blob)
+  std::map<std::string, int> reads_;                           // value -> readers
+};
+
+}  // namespace banyan
