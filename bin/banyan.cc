@@ -236,10 +236,8 @@ int main(int argc, char** argv) {
       "          [--check_replicas]\n"
       "  test    --model=NET --weights=W [--iterations=N]\n"
       "  time    --model=NET [--iterations=N] [--phase=TRAIN|TEST] [--synthetic]\n"
-      "  devices [--devices=...] [--topology=FILE]
-"
-      "  export  --model=DEPLOY --weights=W [--onnx=OUT.onnx] [--weights_out=OUT.banyan]
-"
+      "  devices [--devices=...] [--topology=FILE]\n"
+      "  export  --model=DEPLOY --weights=W [--onnx=OUT.onnx] [--weights_out=OUT.banyan]\n"
       "  classify --model=DEPLOY --weights=W [--mean=M] [--labels=L] [--top_k=5] image...");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
