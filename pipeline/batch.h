@@ -82,8 +82,10 @@ struct Batch {
 
   // Decode ranges not yet finished; the batch is ready at 0.
   std::atomic<int> pending_ranges{0};
-  // First error of the batch (LMDB failure, or a bad record in fatal mode).
+  // Error of the batch (LMDB failure, or in fatal mode the bad record of
+  // the lowest sample index, whichever thread met it first).
   Status error;
+  int error_sample = -1;
   // Records replaced in this batch.
   std::atomic<int> replaced{0};
 

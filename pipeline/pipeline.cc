@@ -203,6 +203,7 @@ void Pipeline::read_batch(Batch* b, int64_t iteration) {
   b->first_sample = first_sample_of(run_.phase, run_.seed, iteration, run_.num_groups,
                                     run_.group_index, batch, options_.rand_skip);
   b->error = Status::success();
+  b->error_sample = -1;
   b->replaced = 0;
   for (int n = 0; n < batch; ++n) b->positions[n] = order_->record_for(b->first_sample + n);
   Status s = reader_.get_batch(b->positions, &b->values);
@@ -246,15 +247,16 @@ void Pipeline::decode_sample(SampleDecoder& decoder, std::string& scratch, Batch
     report_bad(position, status);
     if (options_.bad_record_fatal) {
       return set_error(
-          b, Status::data_loss("LMDB '" + source() + "' record '" + record_name(position) +
-                               "': " + status.message() + " (bad_record_fatal is set)"));
+          b, n,
+          Status::data_loss("LMDB '" + source() + "' record '" + record_name(position) +
+                            "': " + status.message() + " (bad_record_fatal is set)"));
     }
     if (k == records) {
-      return set_error(b, Status::data_loss("LMDB '" + source() + "': every record is bad"));
+      return set_error(b, n, Status::data_loss("LMDB '" + source() + "': every record is bad"));
     }
     position = order_->record_after(s, k);
     Status read = reader_.get_at(position, &scratch);
-    if (!read.ok()) return set_error(b, read);
+    if (!read.ok()) return set_error(b, n, read);
     status = decoder.decode(scratch);
     ++b->replaced;
     ++replaced_;
@@ -280,9 +282,12 @@ void Pipeline::report_bad(size_t position, const Status& why) {
                << (options_.bad_record_fatal ? "" : "; replaced by the next record in order");
 }
 
-void Pipeline::set_error(Batch* b, const Status& error) {
+void Pipeline::set_error(Batch* b, int n, const Status& error) {
   std::lock_guard<std::mutex> lock(bad_mu_);
-  if (b->error.ok()) b->error = error;
+  if (b->error.ok() || n < b->error_sample) {
+    b->error = error;
+    b->error_sample = n;
+  }
 }
 
 PipelineStats Pipeline::stats() const {

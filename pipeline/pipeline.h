@@ -120,7 +120,7 @@ class Pipeline {
   // Decodes sample n (replacing bad records) and writes it into its batch.
   void decode_sample(SampleDecoder& decoder, std::string& scratch, Batch* batch, int n);
   void report_bad(size_t position, const Status& why);
-  void set_error(Batch* batch, const Status& error);
+  void set_error(Batch* batch, int n, const Status& error);
   std::string record_name(size_t position) const;
 
   PipelineOptions options_;
