@@ -39,7 +39,7 @@ Status DataLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob
   o.decode_threads = dc.decode_threads;
   o.bad_record_fatal = dc.bad_record_fatal;
   o.pinned = device_.is_cuda();
-  o.max_held = device_.is_cuda() ? 3 : 1;
+  o.max_held = device_.is_cuda() ? kGpuHeldBatches : 1;
   pipeline_.reset();
   BANYAN_RETURN_IF_ERROR(Pipeline::open(o, &pipeline_).with_context(where() + ": source"));
   const DataTransformer& t = pipeline_->transformer();

@@ -47,6 +47,9 @@ class DataLayer : public Layer {
   // The pipeline (tests, benchmarks); null before setup.
   const Pipeline* pipeline() const { return pipeline_.get(); }
 
+  // Batches a CUDA worker's layer may hold while their uploads run.
+  static constexpr int kGpuHeldBatches = 3;
+
 #ifdef BANYAN_WITH_CUDA
   bool supports_gpu() const override { return true; }
   // Allocates the device staging buffer (one batch's host layout) and the

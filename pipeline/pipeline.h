@@ -81,6 +81,8 @@ class Pipeline {
   size_t num_records() const { return reader_.size(); }
   const std::string& source() const { return reader_.path(); }
   int decode_threads() const { return num_threads_; }
+  // Bytes of one batch's host layout (Batch::host), what a GPU consumer uploads.
+  size_t batch_host_bytes() const { return ring_.front()->host.bytes(); }
   // Per-sample output elements: C x out_height x out_width.
   size_t sample_count() const { return transformer_.out_count(); }
 
