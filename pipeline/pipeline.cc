@@ -2,13 +2,27 @@
 #include "pipeline/pipeline.h"
 
 #include <glog/logging.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 
 namespace banyan {
 namespace {
+
+// Stage threads leave asynchronous signals (SIGINT, SIGTERM, ...) to the
+// application's threads, so a handler that sets a stop flag runs where the
+// application expects it.  Fault signals (SIGSEGV, ...) stay unblocked.
+void block_async_signals_in_this_thread() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE}) {
+    sigaddset(&set, sig);
+  }
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 void sleep_s(double seconds) {
   if (seconds > 0.0) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -148,8 +162,16 @@ void Pipeline::start(const BatchRequest& request) {
   next_iteration_ = request.iteration;
   last_released_ = request.iteration - 1;
   running_ = true;
-  reader_thread_ = std::thread([this] { reader_loop(); });
-  for (int t = 0; t < num_threads_; ++t) decode_threads_.emplace_back([this] { decode_loop(); });
+  reader_thread_ = std::thread([this] {
+    block_async_signals_in_this_thread();
+    reader_loop();
+  });
+  for (int t = 0; t < num_threads_; ++t) {
+    decode_threads_.emplace_back([this] {
+      block_async_signals_in_this_thread();
+      decode_loop();
+    });
+  }
 }
 
 void Pipeline::stop() {

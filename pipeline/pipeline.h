@@ -65,7 +65,8 @@ struct BatchRequest {
 
 // Thread safety: acquire/release/stats from one consumer thread (stats() and
 // max_lead() from any thread).  Destruction stops and joins every stage,
-// whatever the queues hold.
+// whatever the queues hold.  The stage threads block asynchronous
+// signals, so SIGINT/SIGTERM handlers run on the application's threads.
 class Pipeline {
  public:
   // Opens the LMDB, decodes the first record for the dataset's shape, checks
