@@ -288,7 +288,7 @@ void Pipeline::decode_sample(SampleDecoder& decoder, std::string& scratch, Batch
   if (format_.is_float) {
     transformer_.apply(decoder.image(), cm, b->floats.data() + n * count);
   } else {
-    transformer_.crop_u8(decoder.image(), cm, b->pixels() + n * count);
+    decoder.write_cropped(transformer_, cm, b->pixels() + n * count);
   }
   b->h_off()[n] = cm.h_off;
   b->w_off()[n] = cm.w_off;

@@ -53,10 +53,9 @@ class PipelineOrderTest : public ::testing::Test {
   // Runs iterations 0..iterations-1 for every group and compares each batch
   // with the reference.
   void expect_reference(const std::string& src, Phase phase, int groups, int threads,
-                        int iterations) {
+                        int iterations, const TransformConfig& tc = augmenting_transform()) {
     const int batch = 4;
     const uint64_t seed = 11;
-    const TransformConfig tc = augmenting_transform();
     Reference ref(src, tc);
     for (int g = 0; g < groups; ++g) {
       std::unique_ptr<Pipeline> p;
@@ -98,6 +97,10 @@ TEST_F(PipelineOrderTest, JpegBatchesEqualTheReference) {
     SCOPED_TRACE("threads " + std::to_string(threads));
     expect_reference(jpeg_, Phase::kTrain, 2, threads, 6);
   }
+  TransformConfig gray = augmenting_transform();  // one channel: another crop loop
+  gray.force_gray = true;
+  gray.mean_value = {50.0f};
+  expect_reference(jpeg_, Phase::kTrain, 1, 2, 6, gray);
 }
 
 TEST_F(PipelineOrderTest, EveryRecordOncePerEpochInDisjointGroupSlices) {
