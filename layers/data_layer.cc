@@ -40,6 +40,9 @@ Status DataLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob
   o.bad_record_fatal = dc.bad_record_fatal;
   o.pinned = device_.is_cuda();
   o.max_held = device_.is_cuda() ? kGpuHeldBatches : 1;
+#ifdef BANYAN_WITH_CUDA
+  gpu_.reset();  // returns batches still uploading to the old pipeline
+#endif
   pipeline_.reset();
   BANYAN_RETURN_IF_ERROR(Pipeline::open(o, &pipeline_).with_context(where() + ": source"));
   const DataTransformer& t = pipeline_->transformer();
