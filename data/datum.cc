@@ -17,6 +17,7 @@ Status parse_datum(std::string_view bytes, DatumRecord* out) {
   out->data.assign(datum.data());
   out->float_data.assign(datum.float_data().begin(), datum.float_data().end());
   out->label = datum.label();
+  out->has_label = datum.has_label();
   out->encoded = datum.encoded();
   return Status::success();
 }
@@ -27,7 +28,7 @@ std::string serialize_datum(const DatumRecord& record) {
   datum.set_height(record.height);
   datum.set_width(record.width);
   if (!record.data.empty()) datum.set_data(record.data);
-  datum.set_label(record.label);
+  if (record.has_label) datum.set_label(record.label);
   for (float v : record.float_data) datum.add_float_data(v);
   if (record.encoded) datum.set_encoded(true);
   std::string bytes;

@@ -21,6 +21,9 @@ struct DatumRecord {
   std::string data;
   std::vector<float> float_data;  // C x H x W floats, used when data is empty
   int label = 0;
+  // False when the Datum bytes carry no label field (Caffe's tools always
+  // write one; serialize_datum writes one).
+  bool has_label = true;
   bool encoded = false;
 };
 

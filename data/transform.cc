@@ -3,6 +3,7 @@
 
 #include <glog/logging.h>
 
+#include <cstring>
 #include <string>
 
 #include "data/mean_file.h"
@@ -106,6 +107,46 @@ void DataTransformer::apply_typed(const T* in, const CropMirror& cm, float* out)
         const int xs = cm.mirror ? ow - 1 - x : x;
         const float m = mean != nullptr ? mean[xs] : channel_mean;
         dst[x] = (static_cast<float>(src[xs]) - m) * scale_;
+      }
+    }
+  }
+}
+
+void DataTransformer::apply_cropped(const uint8_t* cropped, const CropMirror& cm,
+                                    float* out) const {
+  const int oh = out_height(), ow = out_width();
+  for (int c = 0; c < channels_; ++c) {
+    const float channel_mean = mean_channel_.empty() ? 0.0f : mean_channel_[c];
+    for (int y = 0; y < oh; ++y) {
+      const size_t row = (static_cast<size_t>(c) * oh + y) * ow;
+      const size_t src_row = (static_cast<size_t>(c) * height_ + cm.h_off + y) * width_ + cm.w_off;
+      const float* mean = mean_image_.empty() ? nullptr : mean_image_.data() + src_row;
+      const uint8_t* src = cropped + row;
+      float* dst = out + row;
+      for (int x = 0; x < ow; ++x) {
+        const int xs = cm.mirror ? ow - 1 - x : x;
+        const float m = mean != nullptr ? mean[xs] : channel_mean;
+        dst[x] = (static_cast<float>(src[x]) - m) * scale_;
+      }
+    }
+  }
+}
+
+void DataTransformer::crop_u8(const ChwImage& in, const CropMirror& cm, uint8_t* out) const {
+  CHECK(!in.is_float && in.channels == channels_ && in.height == height_ && in.width == width_)
+      << "crop_u8 set up for uint8 " << channels_ << "x" << height_ << "x" << width_;
+  const int oh = out_height(), ow = out_width();
+  CHECK(cm.h_off >= 0 && cm.h_off + oh <= height_ && cm.w_off >= 0 && cm.w_off + ow <= width_)
+      << "crop offset (" << cm.h_off << ", " << cm.w_off << ") outside the image";
+  for (int c = 0; c < channels_; ++c) {
+    for (int y = 0; y < oh; ++y) {
+      const uint8_t* src =
+          in.u8.data() + (static_cast<size_t>(c) * height_ + cm.h_off + y) * width_ + cm.w_off;
+      uint8_t* dst = out + (static_cast<size_t>(c) * oh + y) * ow;
+      if (cm.mirror) {
+        for (int x = 0; x < ow; ++x) dst[x] = src[ow - 1 - x];
+      } else {
+        std::memcpy(dst, src, ow);
       }
     }
   }

@@ -52,6 +52,24 @@ class DataTransformer {
   // `in` must have the Init shape (CHECKed).
   void apply(const ChwImage& in, const CropMirror& cm, float* out) const;
 
+  // The same values from pixels already cropped and mirrored (the input
+  // pipeline's uint8 batch): `cropped` is C x out_height x out_width with
+  //   cropped[c][y][x] = in[c][h_off + y][w_off + x'],
+  // and the result equals apply(in, cm, out) bit for bit.
+  void apply_cropped(const uint8_t* cropped, const CropMirror& cm, float* out) const;
+
+  // Copies `in` cropped at `cm` (and mirrored) into `out`, C x out_height x
+  // out_width uint8, the layout apply_cropped reads.  `in` is uint8 of the
+  // Init shape (CHECKed).
+  void crop_u8(const ChwImage& in, const CropMirror& cm, uint8_t* out) const;
+
+  // What apply subtracts and multiplies by, for the GPU conversion.
+  float scale() const { return scale_; }
+  const std::vector<float>& mean_image() const { return mean_image_; }      // C x H x W or empty
+  const std::vector<float>& mean_channel() const { return mean_channel_; }  // C or empty
+  int height() const { return height_; }
+  int width() const { return width_; }
+
  private:
   template <typename T>
   void apply_typed(const T* in, const CropMirror& cm, float* out) const;

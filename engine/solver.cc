@@ -422,7 +422,15 @@ Status Solver::display(float lr) {
                 "Iteration %lld (%.1f iter/s, %.0f img/s, ETA %lldh%02lldm%02llds), loss = %g",
                 static_cast<long long>(iter_), iters_per_s, images_per_s, eta_s / 3600,
                 eta_s / 60 % 60, eta_s % 60, loss);
-  LOG(INFO) << line;
+  std::string log_line = line;
+  for (int w = 0; w < workers_->group_size(); ++w) {  // group 0's Data layers
+    Net& net = *states_[w]->train_net;
+    for (int i = 0; i < net.num_layers(); ++i) {
+      const std::string status = net.layer(i).status_line();
+      if (!status.empty()) log_line += " | " + status;
+    }
+  }
+  LOG(INFO) << log_line;
   const std::vector<NetOutput> outputs = train_outputs();
   for (size_t o = 0; o < outputs.size(); ++o) {
     LOG(INFO) << "    Train net output #" << o << ": " << outputs[o].name << " = "

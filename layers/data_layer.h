@@ -1,6 +1,8 @@
-// Data layer: reads Datum records from an LMDB, decodes them (raw, float or
-// JPEG), transforms them (crop, mirror, mean, scale) and writes a batch.
-// Tops: data (N, C, H', W') and optionally label (N).
+// Data layer: draws batches from the staged input pipeline (pipeline/), which
+// reads Datum records from an LMDB, decodes them (raw, float or JPEG), crops
+// and mirrors them into uint8 batch buffers; this layer turns a batch into
+// floats (mean, scale) on the CPU or, in CUDA builds, on the GPU after an
+// asynchronous upload.  Tops: data (N, C, H', W') and optionally label (N).
 //
 // Sample order (DESIGN §4): worker group g of G at iteration i fills global
 // samples s = (i * G + g) * B + n, n < B.  With N records, sample s belongs
@@ -10,10 +12,12 @@
 // So every record is read once per epoch across all groups, and G groups of
 // batch B read exactly what one worker of batch G * B reads.  In TRAIN,
 // rand_skip > 0 shifts s by a seeded draw in [0, rand_skip].  Crops and
-// mirrors are keyed by (seed, e, s) (data/transform.h).
+// mirrors are keyed by (seed, e, s) (data/transform.h).  Each test pass
+// starts at iteration 0; the pipeline restarts there.
 //
-// Reading is synchronous for now; the staged pipeline replaces it.  A corrupt
-// record stops the process with a message naming the LMDB and the key.
+// A bad record is replaced by the next record of the epoch's order and
+// logged once; with data_param.bad_record_fatal the forward pass stops the
+// process naming the LMDB and the key (forward has no Status path).
 #pragma once
 
 #include <cstdint>
@@ -21,57 +25,70 @@
 #include <string>
 #include <vector>
 
-#include "data/datum.h"
-#include "data/image.h"
-#include "data/lmdb.h"
-#include "data/transform.h"
 #include "layers/layer.h"
+#include "pipeline/pipeline.h"
 
 namespace banyan {
 
 class DataLayer : public Layer {
  public:
-  explicit DataLayer(const LayerConfig& config) : Layer(config) {}
+  explicit DataLayer(const LayerConfig& config);
+  ~DataLayer() override;
 
-  // Opens the LMDB, reads the first record for C/H/W, loads the mean file and
-  // checks the transform.  Errors name the layer and the source path.
+  // Opens the pipeline (LMDB, first record for C/H/W, mean file, transform
+  // checks, batch ring; pinned when the layer's device is a GPU).  Errors
+  // name the layer and the source path.
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
   bool can_propagate_down(int /*bottom_index*/) const override { return false; }
 
-  size_t num_records() const { return reader_.size(); }
+  size_t num_records() const { return pipeline_ == nullptr ? 0 : pipeline_->num_records(); }
+  // Stage statistics since the previous call (see pipeline/stats.h).
+  std::string status_line() const override;
+  // The pipeline (tests, benchmarks); null before setup.
+  const Pipeline* pipeline() const { return pipeline_.get(); }
+
+  // Batches a CUDA worker's layer may hold while their uploads run.
+  static constexpr int kGpuHeldBatches = 3;
+
+#ifdef BANYAN_WITH_CUDA
+  bool supports_gpu() const override { return true; }
+  // Allocates the device staging buffer (one batch's host layout) and the
+  // mean; creates the upload events.
+  Status prepare_device(WorkerContext& ctx) override;
+#endif
 
  protected:
   void forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                    WorkerContext& ctx) override;
   void backward_cpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
                     const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+#ifdef BANYAN_WITH_CUDA
+  void forward_gpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                   WorkerContext& ctx) override;
+  void backward_gpu(const std::vector<Blob*>& /*top*/, const std::vector<bool>& /*propagate_down*/,
+                    const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
+#endif
 
  private:
   std::string where() const;
-  // The record position global sample `s` reads (see the header comment).
-  size_t record_for(bool shuffled, uint64_t seed, int64_t s);
-  // Recomputes perm_ for (seed, epoch) unless it is already cached.
-  void ensure_permutation(uint64_t seed, int64_t epoch);
-  // Global index of the first sample of this forward pass, rand_skip included.
-  int64_t first_sample(const WorkerContext& ctx, int batch) const;
-  // Parses, decodes and checks record `n` of the batch; CHECK-fails naming the key.
-  void decode_record(size_t n);
+  BatchRequest request_for(const WorkerContext& ctx) const;
+  // Acquires the batch; a pipeline error (LMDB failure, bad record in fatal
+  // mode) stops the process with the layer, LMDB and key in the message.
+  Batch* acquire(const BatchRequest& request);
 
-  LmdbReader reader_;
-  DataTransformer transformer_;
-  DatumDecoder decoder_;
-  JpegColor color_ = JpegColor::kNative;
-  int channels_ = 0, height_ = 0, width_ = 0;
+  std::unique_ptr<Pipeline> pipeline_;
+  mutable PipelineStats last_stats_;
 
-  std::vector<uint32_t> perm_;  // permutation of epoch perm_epoch_ (sized at setup)
-  int64_t perm_epoch_ = -1;
-  uint64_t perm_seed_ = 0;
-
-  // Per-batch scratch, sized at setup.
-  std::vector<size_t> positions_;
-  std::vector<std::string> values_;
-  DatumRecord record_;
-  ChwImage image_;
+#ifdef BANYAN_WITH_CUDA
+  // Device staging, mean and upload events (data_layer.cu).  Its deleter
+  // waits for uploads still reading pinned batches and releases them, so it
+  // must go before pipeline_ (declared after it).
+  struct GpuState;
+  struct GpuStateDeleter {
+    void operator()(GpuState* state) const;
+  };
+  std::unique_ptr<GpuState, GpuStateDeleter> gpu_;
+#endif
 };
 
 }  // namespace banyan

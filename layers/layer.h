@@ -75,6 +75,9 @@ class Layer {
   // Called by the Net once parameters are bound and filled; for layers that
   // derive state from them.  Default: nothing.
   virtual Status on_params_bound() { return Status::success(); }
+  // A short report for the training log (the Data layer's input pipeline
+  // statistics since the previous call); empty for most layers.
+  virtual std::string status_line() const { return ""; }
 
   std::vector<LayerParam>& params() { return params_; }
   const std::vector<LayerParam>& params() const { return params_; }

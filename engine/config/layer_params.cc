@@ -95,11 +95,21 @@ Status convert_data(const pb::DataParameter& p, const Scope& s, DataConfig* out,
   if (p.rand_skip() < 0) {
     return s.invalid("rand_skip", "must be >= 0, got " + std::to_string(p.rand_skip()));
   }
+  if (p.prefetch() < 1) {
+    return s.invalid("prefetch",
+                     "must be >= 1 (batches read ahead), got " + std::to_string(p.prefetch()));
+  }
+  if (p.decode_threads() < 0) {
+    return s.invalid("decode_threads",
+                     "must be >= 0 (0: one per core), got " + std::to_string(p.decode_threads()));
+  }
   // backend: LMDB is what Banyan reads; saying so needs no warning.
-  if (p.has_prefetch()) s.ignored("prefetch", "the input pipeline sets its own depth");
   out->source = p.source();
   out->batch_size = p.batch_size();
   out->rand_skip = p.rand_skip();
+  out->prefetch = p.prefetch();
+  out->decode_threads = p.decode_threads();
+  out->bad_record_fatal = p.bad_record_fatal();
   if (p.force_encoded_color()) transform->force_color = true;
   return Status::success();
 }

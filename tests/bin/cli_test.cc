@@ -273,14 +273,16 @@ TEST_F(CliTest, TrainsOnWorkerGroups) {
 }
 
 // SIGTERM mid-training: a snapshot at the current iteration, exit code 0,
-// and the snapshot resumes.
+// and the snapshot resumes.  --foreground: without it timeout signals the
+// child and then its whole process group, so banyan could see two SIGTERMs,
+// and the second ends the process at once by design.
 TEST_F(CliTest, SigtermSnapshotsAndExitsCleanly) {
   make_dataset("train", 256, 1);
   make_dataset("test", 100, 2);
   write_net_and_solver(100000000, 0);
-  RunResult r = run_command(
-      "timeout --preserve-status -s TERM 3 " + kBin + "banyan train --solver=solver.prototxt",
-      dir_);
+  RunResult r = run_command("timeout --foreground --preserve-status -s TERM 3 " + kBin +
+                                "banyan train --solver=solver.prototxt",
+                            dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("stopped by signal"), std::string::npos) << r.output;
   std::vector<std::string> states;

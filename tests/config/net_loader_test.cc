@@ -56,6 +56,19 @@ TEST(NetLoaderTest, DataAndTransform) {
   EXPECT_EQ(test.data.batch_size, 10);
 }
 
+TEST(NetLoaderTest, InputPipelineSettings) {
+  const NetConfig all = must_load(kConfig + "all_layers.prototxt");
+  const LayerConfig& defaults = find(all, "data", Phase::kTrain);
+  EXPECT_EQ(defaults.data.prefetch, 4);
+  EXPECT_EQ(defaults.data.decode_threads, 0);
+  EXPECT_FALSE(defaults.data.bad_record_fatal);
+  const NetConfig net = must_load(kConfig + "data_pipeline.prototxt");
+  ASSERT_EQ(net.layers.size(), 1u);
+  EXPECT_EQ(net.layers[0].data.prefetch, 2);
+  EXPECT_EQ(net.layers[0].data.decode_threads, 3);
+  EXPECT_TRUE(net.layers[0].data.bad_record_fatal);
+}
+
 TEST(NetLoaderTest, ConvolutionSpellings) {
   const NetConfig net = must_load(kConfig + "all_layers.prototxt");
   // Two values: (h, w); one stride value: both axes.

@@ -71,10 +71,10 @@ TEST(WarningsTest, NetFieldsThatDoNotChangeTheMaths) {
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(net.layers.size(), 6u);
   EXPECT_EQ(net.layers[0].data.batch_size, 4);
+  EXPECT_EQ(net.layers[0].data.prefetch, 8);  // honoured by the input pipeline, no warning
   EXPECT_EQ(net.layers[1].convolution.kernel_h, 3);
   expect_warnings(capture.messages(), {{path + ":3:", "force_backward"},
                                        {path + ":4:", "debug_info"},
-                                       {path + ":10:", "data_param.prefetch"},
                                        {path + ":17:", "convolution_param.engine"},
                                        {path + ":19:", "relu_param.engine"},
                                        {path + ":21:", "pooling_param.engine"},

@@ -297,7 +297,7 @@ TEST_F(DataLayerTest, SetupErrorsNameLayerAndPath) {
   EXPECT_NE(s.message().find("empty"), std::string::npos) << s.message();
 }
 
-TEST_F(DataLayerTest, CorruptRecordStopsWithItsKey) {
+TEST_F(DataLayerTest, CorruptRecordIsReplacedOrStopsWithItsKey) {
   std::string path = dir_ + "/corrupt";
   LmdbWriter wr;
   ASSERT_TRUE(LmdbWriter::open(path, LmdbWriterOptions(), &wr).ok());
@@ -309,9 +309,15 @@ TEST_F(DataLayerTest, CorruptRecordStopsWithItsKey) {
   d.data = "\x01\x02\x03";  // one byte short of 1 x 2 x 2
   ASSERT_TRUE(wr.put("00000001", serialize_datum(d)).ok());
   ASSERT_TRUE(wr.close().ok());
-  Runner r(config(path, 2), 1, 0, 1, Phase::kTest);
+  LayerConfig c = config(path, 2);
+  c.data.bad_record_fatal = true;
+  Runner r(c, 1, 0, 1, Phase::kTest);
   ASSERT_TRUE(r.setup().ok());
   EXPECT_DEATH(r.run(0), "LMDB '.*corrupt' record '00000001'.*3 bytes");
+  // By default the bad record is replaced by the next one in order (record 0).
+  Runner dflt(config(path, 2), 1, 0, 1, Phase::kTest);
+  ASSERT_TRUE(dflt.setup().ok());
+  EXPECT_EQ(dflt.run(0), (std::vector<int>{0, 0}));
 }
 
 }  // namespace
