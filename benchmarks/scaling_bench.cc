@@ -313,6 +313,13 @@ void print_json(const LayoutResult& r, const LayoutResult* base) {
   std::printf("\"loss\":%.6f}\n", r.loss);
 }
 
+void log_progress(const LayoutResult& r, const Status& s) {
+  std::string what = FLAGS_memory_only ? std::to_string(r.max_worker_bytes() >> 20) + " MiB/worker"
+                                       : std::to_string(r.images_per_s) + " img/s";
+  std::fprintf(stderr, "scaling_bench: %s %s: %s\n", r.layout.model.c_str(),
+               r.layout.name().c_str(), s.ok() ? what.c_str() : s.message().c_str());
+}
+
 int run() {
   std::vector<Device> devices;
   std::vector<Layout> layouts;
@@ -334,10 +341,7 @@ int run() {
       results[i].error = s.message();
       ++failures;
     }
-    std::fprintf(stderr, "scaling_bench: %s %s: %s\n", layouts[i].model.c_str(),
-                 layouts[i].name().c_str(),
-                 s.ok() ? (std::to_string(results[i].images_per_s) + " img/s").c_str()
-                        : s.message().c_str());
+    log_progress(results[i], s);
   }
   for (const LayoutResult& r : results) print_json(r, baseline_for(r, results));
   return failures == 0 ? 0 : 1;
