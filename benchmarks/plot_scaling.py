@@ -63,6 +63,24 @@ def print_table(rows):
               f"{fmt(r.get('memory_vs_baseline'), '.3f'):>9} {r['exchange']:>8}  {r['mode']}")
 
 
+def print_targets(rows):
+    """The issue's targets: 4 logical workers x 64 on one GPU >= 0.85x of 1 x 256;
+    per-worker memory with 2 partitions <= 0.6x of one worker at batch 256."""
+    for r in rows:
+        if "error" in r:
+            continue
+        if (r["layout"] == "4x1:64" and r["shared_device"] and "speedup" in r
+                and r.get("baseline") == "1x1:256"):
+            ok = "met" if r["speedup"] >= 0.85 else "NOT met"
+            print(f"target 4x1:64 on one device >= 0.85x of 1x1:256: {r['speedup']:.3f} ({ok})")
+        if (r["groups"] == 1 and r["partitions"] == 2 and r["batch_per_group"] == 256
+                and r.get("baseline") == "1x1:256"):
+            ratio = r["memory_vs_baseline"]
+            ok = "met" if ratio <= 0.6 else "NOT met"
+            print(f"target memory per worker 1x2:256 <= 0.6x of 1x1:256 ({r['model']}): "
+                  f"{ratio:.3f} ({ok})")
+
+
 def plot(rows, out):
     import matplotlib
     matplotlib.use("Agg")
@@ -73,19 +91,30 @@ def plot(rows, out):
     fig, ax = plt.subplots(figsize=(7, 5))
     top = max([4] + [r["workers"] for r in timed] + [a[1] for a in ANCHORS])
     ax.plot([1, top], [1, top], color="0.8", linestyle="--", label="linear")
+    models = sorted({r["model"] for r in timed})
+    styles = ["-", "--", ":", "-."]
     for kind in KINDS:
-        pts = sorted((r["workers"], r["speedup"]) for r in timed if kind_of(r) == kind)
-        if pts:
+        for m, model in enumerate(models):
+            pts = sorted((r["workers"], r["speedup"]) for r in timed
+                         if kind_of(r) == kind and r["model"] == model)
+            if not pts:
+                continue
             pts = [(1, 1.0)] + pts
+            name = model.split("/")[-2] if "/" in model else model
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=COLORS[kind],
-                    label=f"Banyan {kind} parallel")
+                    linestyle=styles[m % len(styles)], label=f"Banyan {kind}: {name}")
+    markers = {"Mariana 4x K20c": "x", "Caffe": "^", "Krizhevsky 8x K20": "s"}
+    shown = set()
     for label, gpus, speedup, kind in ANCHORS:
-        ax.scatter([gpus], [speedup], marker="x", s=60, color=COLORS[kind], zorder=3)
-        ax.annotate(f"{label} ({kind}) {speedup}x", (gpus, speedup), fontsize=7,
-                    textcoords="offset points", xytext=(5, -10))
+        legend = f"{label}" if label not in shown else None
+        shown.add(label)
+        ax.scatter([gpus], [speedup], marker=markers[label], s=60, color=COLORS[kind], zorder=3,
+                   label=legend)
+        ax.annotate(f"{speedup}x", (gpus, speedup), fontsize=7, textcoords="offset points",
+                    xytext=(6, -3))
     ax.set_xlabel("workers sharing one device" if overhead else "GPUs")
     ax.set_ylabel("throughput vs 1 worker, same global batch")
-    title = "Banyan scaling (x: published)"
+    title = "Banyan scaling; markers: published (colour = kind)"
     if overhead:
         title += "\n" + OVERHEAD_NOTE
     ax.set_title(title, fontsize=10)
@@ -105,6 +134,7 @@ def main():
     if not rows:
         sys.exit("no scaling_bench results in " + ", ".join(args.results))
     print_table(rows)
+    print_targets(rows)
     if any(r.get("shared_device") for r in rows):
         print(f"note: {OVERHEAD_NOTE} (rows with mode 'overhead')")
     try:

@@ -6,6 +6,7 @@
 # nets on CPU workers (Fashion-MNIST data parallel, AlexNet-2col at 67x67
 # for the partitions), plus AlexNet-2col's per-worker memory at batch 256.
 # Usage: benchmarks/run_scaling.sh [--cpu] [path to scaling_bench, default build/bin/scaling_bench]
+# (PYTHON=... picks the interpreter that has matplotlib; without it: table only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=gpu
@@ -45,5 +46,5 @@ else
   "$bench" --devices=cpu,cpu --memory_only --model="$twocol" --model_parallel_model="$twocol" \
     --layouts=1x1:256,1x2:256 >> "$results" || status=1
 fi
-python3 benchmarks/plot_scaling.py "$results" --out "$out/$mode.png" || status=1
+"${PYTHON:-python3}" benchmarks/plot_scaling.py "$results" --out "$out/$mode.png" || status=1
 exit $status
