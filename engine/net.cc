@@ -422,17 +422,36 @@ class NetBuilder {
     }
   }
 
+  // Which storage blobs backward touches: the tops of layers that run
+  // backward (their diffs are read) and the bottoms that receive gradients.
+  // The others (inputs, labels, anything below the last learnable layer, a
+  // whole TEST net) get no diff, so their memory is not planned.
+  std::vector<bool> storages_with_diff() const {
+    std::vector<bool> with_diff(net_->blobs_.size(), false);
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (!net_->needs_backward_[i]) continue;
+      for (int t : nodes_[i].tops) with_diff[versions_[t].storage] = true;
+      for (size_t b = 0; b < nodes_[i].bottoms.size(); ++b) {
+        if (net_->propagate_down_[i][b]) with_diff[versions_[nodes_[i].bottoms[b]].storage] = true;
+      }
+    }
+    return with_diff;
+  }
+
   Status plan_activations() {
+    const std::vector<bool> with_diff = storages_with_diff();
     int64_t total = 0;
-    for (auto& b : net_->blobs_) total += 2 * round_up(b->count());
+    for (size_t i = 0; i < net_->blobs_.size(); ++i) {
+      total += (with_diff[i] ? 2 : 1) * round_up(net_->blobs_[i]->count());
+    }
     BANYAN_RETURN_IF_ERROR(
         Buffer::allocate(ctx_->device(), total * sizeof(float), &net_->activations_)
             .with_context("activations of net '" + config_.name + "'"));
     float* p = static_cast<float*>(net_->activations_.data());
-    for (auto& b : net_->blobs_) {
-      int64_t c = round_up(b->count());
-      b->bind(p, p + c, ctx_->device());
-      p += 2 * c;
+    for (size_t i = 0; i < net_->blobs_.size(); ++i) {
+      const int64_t c = round_up(net_->blobs_[i]->count());
+      net_->blobs_[i]->bind(p, with_diff[i] ? p + c : nullptr, ctx_->device());
+      p += (with_diff[i] ? 2 : 1) * c;
     }
     net_->activation_bytes_ = total * sizeof(float);
     size_t ws = 0;
