@@ -664,9 +664,12 @@ void Net::prepare_backward() {
   for (auto [blob, value] : diff_fills_) fill_on(*ctx_, blob->count(), value, blob->diff());
 }
 
-void Net::backward() {
+void Net::backward(const std::function<void(int)>& after_layer) {
   prepare_backward();
-  for (int i = num_layers() - 1; i >= 0; --i) backward_layer(i);
+  for (int i = num_layers() - 1; i >= 0; --i) {
+    backward_layer(i);
+    if (after_layer) after_layer(i);
+  }
 }
 
 void Net::clear_param_diffs() { fill_on(*ctx_, param_count_, 0.0f, param_diff_); }

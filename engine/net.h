@@ -8,6 +8,7 @@
 // Not thread-safe; owned and driven by one worker.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -83,7 +84,9 @@ class Net {
   float forward();
   // Backpropagates from the loss outputs: their diffs are set to their loss
   // weights, parameter gradients accumulate into param_diff().
-  void backward();
+  // `after_layer` (optional) is called with each layer's index right after
+  // its backward step (also for layers that need none), top layer first.
+  void backward(const std::function<void(int)>& after_layer = {});
   // Zeroes param_diff() (the solver calls it before each step).
   void clear_param_diffs();
 
@@ -95,6 +98,7 @@ class Net {
   // first BackwardLayer of a pass).
   int num_layers() const { return static_cast<int>(layers_.size()); }
   Layer& layer(int i) { return *layers_[i]; }
+  const Layer& layer(int i) const { return *layers_[i]; }
   void forward_layer(int i);
   void backward_layer(int i);  // no-op for layers that need no backward
   bool layer_needs_backward(int i) const { return needs_backward_[i]; }

@@ -19,6 +19,7 @@
 #ifdef BANYAN_WITH_CUDA
 #include "engine/core/gpu_resources.h"
 #endif
+#include "engine/bucketed_exchange.h"
 #include "engine/evaluate.h"
 #include "engine/lr_policy.h"
 #include "engine/solver_worker.h"
@@ -224,6 +225,11 @@ Status Solver::init_worker(int w, const NetConfig& net) {
   if (ctx.device().is_cuda()) {
     BANYAN_RETURN_IF_ERROR(DeviceUpdater::create(ctx, st.spans, &st.device_updater));
   }
+  if (AllReduce* exchange = workers_->exchange(ctx.placement().rank_in_group)) {
+    st.exchange = std::make_unique<BucketedExchange>(st.train_net.get(), exchange,
+                                                     ctx.placement().group_index,
+                                                     options_.exchange_bucket_bytes, &ctx);
+  }
   return Status::success();
 }
 
@@ -310,24 +316,24 @@ Status Solver::train_worker(int w, float lr) {
     step.sample_base = (step.iteration * place.num_groups + place.group_index) * batch_;
     loss += net.forward();
     if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
-    net.backward();
+    if (st.exchange != nullptr && k + 1 == config_.iter_size) {
+      // The last pass: each bucket of final gradients goes out as soon as
+      // backward has passed it.
+      st.exchange->start();
+      net.backward([&](int layer) { st.exchange->layer_done(layer); });
+    } else {
+      net.backward();
+    }
     if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
   }
   if (!std::isfinite(loss)) {
     return Status::internal("the loss is " + std::to_string(loss) + " at iteration " +
                             std::to_string(iter_) + " (diverged or bad input)");
   }
-  if (ctx.device().is_cpu()) BANYAN_RETURN_IF_ERROR(check_finite_gradients(net, iter_));
-  if (AllReduce* exchange = workers_->exchange(place.rank_in_group)) {
-    void* stream = nullptr;
-#ifdef BANYAN_WITH_CUDA
-    if (ctx.has_gpu()) stream = ctx.gpu().compute();
-#endif
-    BANYAN_RETURN_IF_ERROR(exchange
-                               ->all_reduce(place.group_index, net.param_diff(),
-                                            static_cast<size_t>(net.param_count()), stream)
-                               .with_context("gradient exchange"));
+  if (st.exchange != nullptr) {
+    BANYAN_RETURN_IF_ERROR(st.exchange->finish().with_context("gradient exchange"));
   }
+  if (ctx.device().is_cpu()) BANYAN_RETURN_IF_ERROR(check_finite_gradients(net, iter_));
   // G groups of batch B each normalised their loss by B: the sum over the
   // groups divided by G is the gradient of one worker with batch G x B.
   const int divisor = config_.iter_size * place.num_groups;

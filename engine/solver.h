@@ -52,6 +52,9 @@ struct SolverOptions {
   bool check_replicas = false;
   // The gradient exchange among groups (DESIGN §5): auto, the tree, or NCCL.
   ExchangeBackend exchange = ExchangeBackend::kAuto;
+  // The exchange runs in buckets of about this many bytes, each sent as soon
+  // as backward has finished its layers (layer boundaries; overlap).
+  size_t exchange_bucket_bytes = size_t{16} << 20;
   // Settings of a CUDA worker (TF32, per-layer debug synchronisation).
   GpuOptions gpu;
   // JSON-lines metrics file (engine/metrics.h), appended to; empty: none.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/bucketed_exchange.h"
 #include "engine/device_update.h"
 #include "engine/net.h"
 #include "engine/sgd_update.h"
@@ -23,6 +24,9 @@ struct Solver::WorkerState {
   double loss = 0.0;                              // this worker's part of the last iteration's loss
   uint64_t checksum = 0;                          // of the parameters after the last update
   std::vector<double> test_sums;                  // per output of the test net last run
+  // The gradient exchange overlapped with backward (several groups only).
+  // Declared last: destroyed first, while the net it reads is still alive.
+  std::unique_ptr<BucketedExchange> exchange;
 };
 
 }  // namespace banyan

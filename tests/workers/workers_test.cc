@@ -216,6 +216,7 @@ class WorkersTest : public ::testing::Test {
     o.devices.assign(layout.workers, Device::cpu());
     o.group_size = layout.group_size;
     o.check_replicas = true;
+    o.exchange_bucket_bytes = 64;  // many buckets, each sent during backward
     std::unique_ptr<Solver> solver;
     SolverConfig c = solver_config();
     if (tweak) tweak(&c);
