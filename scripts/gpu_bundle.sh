@@ -21,8 +21,9 @@ for split in train:train t10k:test; do
     "$src/$name-labels-idx1-ubyte.gz" "$lmdb"
 done
 exes=(build/bin/banyan build/bin/train_bench)
-for t in cuda layers engine core; do exes+=("build/tests/${t}_tests"); done
-for b in build/bin/pipeline_bench build/bin/exchange_bench build/bin/make_synthetic_imageset; do
+for t in cuda layers engine core workers exchange pipeline; do exes+=("build/tests/${t}_tests"); done
+for b in build/bin/pipeline_bench build/bin/exchange_bench build/bin/scaling_bench \
+         build/bin/make_synthetic_imageset; do
   [ -x "$b" ] && exes+=("$b")
 done
 .gpu/gpu/bundle.sh .gpu/b.tgz "${exes[@]}" -- models benchmarks scripts/gpu_session.sh "$data/train_lmdb" "$data/test_lmdb"

@@ -18,9 +18,9 @@ step() {  # step NAME SECONDS COMMAND...
 }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1
 step devices 60 banyan devices
-for t in cuda layers engine core; do
+for t in cuda layers engine core workers exchange pipeline export; do
   [ -x "$B/bin/${t}_tests" ] || continue
-  filter='*'; [ "$t" = cuda ] || filter='*Gpu*:*GPU*:*Context*'
+  filter='*'; [ "$t" = cuda ] || filter='*Gpu*:*GPU*:*Context*:*Nccl*'
   step "test_$t" 600 "$B/bin/${t}_tests" --gtest_filter="$filter" --gtest_brief=1
 done
 step time_alexnet 300 banyan time --model=models/alexnet/train_val.prototxt --synthetic \
@@ -47,6 +47,21 @@ else
 fi
 mkdir -p out/fashion_mnist
 for l in train_lmdb test_lmdb; do ln -sfn "$PWD/$l" "out/fashion_mnist/$l"; done
+step devices_topo 60 banyan devices --devices=0,0,0,0
+step exchange_bench 300 exchange_bench --backend=tree --devices=0,0,0,0
+if [ "$(nvidia-smi -L | grep -c '^GPU')" -gt 1 ]; then
+  step exchange_bench_nccl 300 exchange_bench --backend=nccl --devices="$(seq -s, 0 $(( $(nvidia-smi -L | grep -c '^GPU') - 1 )))"
+fi
+step scaling 900 bash benchmarks/run_scaling.sh "$B/bin/scaling_bench"
+cp -r out/bench/scaling "$out/" 2>/dev/null
+step synth_lmdb 300 make_synthetic_imageset --output=synth_lmdb --count=20000 --size=256
+step pipeline_bench 300 pipeline_bench --source=synth_lmdb
+# End to end: AlexNet from the JPEG LMDB through the pipeline vs synthetic
+# inputs already on the GPU (target: >= 90% of min(compute, pipeline)).
+step e2e_lmdb 300 train_bench --model=models/alexnet/train_val.prototxt --devices=0 \
+  --batch=256 --source=synth_lmdb --iterations=30
+step e2e_synthetic 300 train_bench --model=models/alexnet/train_val.prototxt --devices=0 \
+  --batch=256 --iterations=30
 step fashion_mnist 600 banyan train --solver=models/fashion_mnist/solver.prototxt --devices=0
 weights=$(ls -t out/fashion_mnist/fmnist_iter_*.banyan 2>/dev/null | head -1)
 [ -n "$weights" ] && step fashion_mnist_test 120 banyan test \

@@ -22,6 +22,7 @@
 #include "engine/config/loader.h"
 #include "engine/core/random.h"
 #include "engine/solver.h"
+#include "tests/common/gpu_compare.h"
 
 namespace banyan {
 namespace {
@@ -171,7 +172,8 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top
 struct Layout {
   int workers;
   int group_size;
-  int batch;  // per group
+  int batch;         // per group
+  bool gpu = false;  // every worker on GPU 0 (repeated ids), TF32 off
 };
 
 // (a) 1 worker, 4B; (b) 4 groups of B; (c) 1 group of 2 partitions, 4B;
@@ -213,7 +215,8 @@ class WorkersTest : public ::testing::Test {
     Status s = parse_net_config(net_text, "workers_test.prototxt", &net);
     EXPECT_TRUE(s.ok()) << s.message();
     SolverOptions o;
-    o.devices.assign(layout.workers, Device::cpu());
+    o.devices.assign(layout.workers, layout.gpu ? Device::cuda(0) : Device::cpu());
+    o.gpu.allow_tf32 = false;
     o.group_size = layout.group_size;
     o.check_replicas = true;
     o.exchange_bucket_bytes = 64;  // many buckets, each sent during backward
@@ -231,8 +234,9 @@ class WorkersTest : public ::testing::Test {
     Workers& w = solver.workers();
     for (int k = 0; k < w.group_size(); ++k) {
       for (const NetParam& p : solver.train_net(w.worker_index(group, k)).params()) {
-        const float* v = p.blob->data();
-        out[p.name] = std::vector<float>(v, v + p.blob->count());
+        std::vector<float>& v = out[p.name];
+        v.resize(static_cast<size_t>(p.blob->count()));
+        EXPECT_TRUE(copy_to_host(p.blob->data(), p.blob->count(), p.blob->device(), v.data()).ok());
       }
     }
     return out;
@@ -321,6 +325,19 @@ TEST_F(WorkersTest, TwoColumnNetSameWeightsForEveryLayout) {
   const std::string lmdb = dir() + "/lmdb";
   check_layouts_agree([&](int batch) { return two_column_net(lmdb, batch); },
                       {std::begin(kLayouts), std::end(kLayouts)});
+}
+
+// The same four layouts with every worker on GPU 0 (repeated device ids:
+// own streams and memory per worker, peer copies within one GPU, the GPU
+// exchange tree).  Skips without a GPU.
+TEST_F(WorkersTest, RepeatedGpuIdsSameWeightsForEveryLayout) {
+  std::string why;
+  if (!testing::gpu_available(&why)) GTEST_SKIP() << why;
+  const std::string lmdb = dir() + "/lmdb";
+  std::vector<Layout> layouts(std::begin(kLayouts), std::end(kLayouts));
+  for (Layout& l : layouts) l.gpu = true;
+  check_layouts_agree([&](int batch) { return small_net(lmdb, batch); }, layouts);
+  check_layouts_agree([&](int batch) { return two_column_net(lmdb, batch); }, layouts);
 }
 
 // iter_size accumulation composes with groups and partitions: 2 groups x 2
