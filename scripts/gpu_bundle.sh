@@ -24,6 +24,12 @@ exes=(build/bin/banyan build/bin/train_bench)
 for t in cuda layers engine core workers exchange pipeline; do exes+=("build/tests/${t}_tests"); done
 for b in build/bin/pipeline_bench build/bin/exchange_bench build/bin/scaling_bench \
          build/bin/make_synthetic_imageset; do
-  [ -x "$b" ] && exes+=("$b")
+  if [ -x "$b" ]; then exes+=("$b"); fi
 done
-.gpu/gpu/bundle.sh .gpu/b.tgz "${exes[@]}" -- models benchmarks scripts/gpu_session.sh "$data/train_lmdb" "$data/test_lmdb"
+# Stripped copies keep the bundle under the device's 64 MiB carry limit.
+exe_dir=$(mktemp -d); trap 'rm -rf "$exe_dir"' EXIT
+stripped=()
+for e in "${exes[@]}"; do
+  cp "$e" "$exe_dir/" && strip "$exe_dir/$(basename "$e")" && stripped+=("$exe_dir/$(basename "$e")")
+done
+.gpu/gpu/bundle.sh .gpu/b.tgz "${stripped[@]}" -- models benchmarks scripts/gpu_session.sh "$data/train_lmdb" "$data/test_lmdb"
