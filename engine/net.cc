@@ -14,6 +14,7 @@
 #include "cuda/elementwise.h"
 #include "cuda/memory.h"
 #include "cuda/reduce.h"
+#include "cuda/stream.h"
 #include "engine/core/gpu_resources.h"
 #endif
 #include "engine/core/random.h"
@@ -25,9 +26,10 @@ namespace banyan {
 
 #ifdef BANYAN_WITH_CUDA
 struct Net::DeviceState {
-  Buffer partials;  // cuda::kReducePartials doubles
-  Buffer sums;      // one double per loss output
-  cuda::PinnedBuffer host_sums;
+  Buffer partials;                  // cuda::kReducePartials doubles
+  Buffer sums;                      // per slot, one double per loss output
+  cuda::PinnedBuffer host_sums;     // their host copies
+  std::vector<cuda::Event> copied;  // per slot: the host copy is complete
 };
 #else
 struct Net::DeviceState {};
@@ -507,18 +509,20 @@ class NetBuilder {
   }
 
   Status allocate_device_state() {
+    net_->host_losses_.assign(Net::kLossSlots, 0.0);
     if (!ctx_->device().is_cuda()) return Status::success();
 #ifdef BANYAN_WITH_CUDA
     auto st = std::make_unique<Net::DeviceState>();
-    const size_t losses = std::max<size_t>(net_->losses_.size(), 1);
+    const size_t sums = std::max<size_t>(net_->losses_.size(), 1) * Net::kLossSlots;
     BANYAN_RETURN_IF_ERROR(
         Buffer::allocate(ctx_->device(), cuda::kReducePartials * sizeof(double), &st->partials));
-    BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), losses * sizeof(double), &st->sums));
+    BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), sums * sizeof(double), &st->sums));
     std::string error;
-    if (!st->host_sums.allocate(losses * sizeof(double), &error)) {
+    if (!st->host_sums.allocate(sums * sizeof(double), &error)) {
       return Status::resource_exhausted("pinned memory for the loss of net '" + config_.name +
                                         "': " + error);
     }
+    for (int k = 0; k < Net::kLossSlots; ++k) st->copied.emplace_back(ctx_->gpu().ordinal());
     net_->device_state_ = std::move(st);
 #endif
     return Status::success();
@@ -632,32 +636,55 @@ void Net::backward_layer(int i) {
 }
 
 float Net::forward() {
+  forward_deferred(0);
+  return deferred_loss(0);
+}
+
+void Net::forward_deferred(int slot) {
+  CHECK(slot >= 0 && slot < kLossSlots) << "loss slot " << slot;
   for (int i = 0; i < num_layers(); ++i) forward_layer(i);
-  double loss = 0.0;
 #ifdef BANYAN_WITH_CUDA
   if (ctx_->device().is_cuda()) {
-    if (losses_.empty()) return 0.0f;
+    if (losses_.empty()) return;
+    // Reduce on the device and copy to pinned memory behind the forward
+    // pass; deferred_loss waits for this slot's copy only.
     DeviceState& st = *device_state_;
     const cudaStream_t stream = ctx_->gpu().compute();
-    double* sums = static_cast<double*>(st.sums.data());
-    for (size_t k = 0; k < losses_.size(); ++k) {
+    const size_t n = losses_.size();
+    double* sums = static_cast<double*>(st.sums.data()) + slot * n;
+    for (size_t k = 0; k < n; ++k) {
       cuda::sum(losses_[k].first->count(), losses_[k].first->data(),
                 static_cast<double*>(st.partials.data()), sums + k, stream);
     }
-    cuda::copy_async(st.host_sums.data(), sums, losses_.size() * sizeof(double), stream);
-    Status s = ctx_->gpu().synchronize("loss of net '" + name_ + "'");
-    CHECK(s.ok()) << s.message();
-    const double* host = st.host_sums.as<double>();
-    for (size_t k = 0; k < losses_.size(); ++k) loss += losses_[k].second * host[k];
-    return static_cast<float>(loss);
+    cuda::copy_async(st.host_sums.as<double>() + slot * n, sums, n * sizeof(double), stream);
+    st.copied[slot].record(stream);
+    return;
   }
 #endif
+  double loss = 0.0;
   for (auto [blob, weight] : losses_) {
     double sum = 0.0;
     for (int64_t j = 0; j < blob->count(); ++j) sum += blob->data()[j];
     loss += weight * sum;
   }
-  return static_cast<float>(loss);
+  host_losses_[slot] = loss;
+}
+
+float Net::deferred_loss(int slot) {
+  CHECK(slot >= 0 && slot < kLossSlots) << "loss slot " << slot;
+#ifdef BANYAN_WITH_CUDA
+  if (ctx_->device().is_cuda()) {
+    if (losses_.empty()) return 0.0f;
+    DeviceState& st = *device_state_;
+    st.copied[slot].synchronize();
+    const size_t n = losses_.size();
+    const double* host = st.host_sums.as<double>() + slot * n;
+    double loss = 0.0;
+    for (size_t k = 0; k < n; ++k) loss += losses_[k].second * host[k];
+    return static_cast<float>(loss);
+  }
+#endif
+  return static_cast<float>(host_losses_[slot]);
 }
 
 void Net::prepare_backward() {

@@ -82,6 +82,15 @@ class Net {
   // On a CUDA worker the loss is reduced on the device and copied back,
   // which waits for the forward pass to finish.
   float forward();
+  // The forward pass without waiting for its loss: on a CUDA worker the loss
+  // is reduced on the device and copied to pinned slot `slot` (0 <=
+  // slot < kLossSlots) behind the pass; deferred_loss(slot) returns it,
+  // waiting for that copy only, so the host can run ahead of the device
+  // (the solver reads a loss a few iterations late).  On the CPU the loss is
+  // computed at once.  forward() is forward_deferred(0) + deferred_loss(0).
+  static constexpr int kLossSlots = 16;
+  void forward_deferred(int slot);
+  float deferred_loss(int slot);
   // Backpropagates from the loss outputs: their diffs are set to their loss
   // weights, parameter gradients accumulate into param_diff().
   // `after_layer` (optional) is called with each layer's index right after
@@ -148,6 +157,7 @@ class Net {
   // CUDA workers: scratch for the loss reduction and its host copy.
   struct DeviceState;
   std::unique_ptr<DeviceState> device_state_;
+  std::vector<double> host_losses_;  // CPU workers: the loss of each slot
   float* param_data_ = nullptr;
   float* param_diff_ = nullptr;
   int64_t param_count_ = 0;

@@ -273,7 +273,7 @@ Status Solver::step(int iterations) {
                                     std::to_string(iterations));
   }
   for (int i = 0; i < iterations; ++i) BANYAN_RETURN_IF_ERROR(train_iteration());
-  return Status::success();
+  return resolve_losses(iter_);
 }
 
 Status Solver::train_iteration() {
@@ -285,17 +285,48 @@ Status Solver::train_iteration() {
   const float lr = learning_rate(config_, iter_);
   BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return train_worker(w, lr); }));
   if (options_.check_replicas) BANYAN_RETURN_IF_ERROR(check_replicas());
-  // Each group's loss is the sum of its partitions'; the global loss (a
-  // mean over the global batch) is the mean over the groups.
-  double loss = 0.0;
-  for (const auto& st : states_) loss += st->loss;
-  loss /= num_groups();
-  losses_.push_back(static_cast<float>(loss));
-  while (static_cast<int>(losses_.size()) > config_.average_loss) losses_.pop_front();
+  if (unresolved_from_ < 0) unresolved_from_ = iter_;
+  // The loss of iteration iter_ - lag is certainly computed by now: reading
+  // it waits for nothing in the steady state.  A display reads them all.
+  const bool show = config_.display > 0 && iter_ % config_.display == 0;
+  BANYAN_RETURN_IF_ERROR(resolve_losses(iter_ + 1 - (show ? 0 : loss_lag())));
   train_seconds_since_display_ += now_seconds() - t0;
   ++iters_since_display_;
-  if (config_.display > 0 && iter_ % config_.display == 0) BANYAN_RETURN_IF_ERROR(display(lr));
+  if (show) BANYAN_RETURN_IF_ERROR(display(lr));
   ++iter_;
+  return Status::success();
+}
+
+int Solver::loss_lag() const {
+  // Two iterations of losses in flight, as far as the net's slots allow.
+  const int iterations_in_slots = Net::kLossSlots / config_.iter_size;
+  return std::max(0, std::min(kLossLag, iterations_in_slots - 1));
+}
+
+int Solver::loss_slot(int64_t iteration, int pass) const {
+  return static_cast<int>(iteration % (loss_lag() + 1)) * config_.iter_size + pass;
+}
+
+Status Solver::resolve_losses(int64_t end) {
+  for (; unresolved_from_ >= 0 && unresolved_from_ < end; ++unresolved_from_) {
+    // Each group's loss is the sum of its partitions' (mean over the passes);
+    // the global loss (a mean over the global batch) is the mean over the groups.
+    double loss = 0.0;
+    for (const auto& st : states_) {
+      double worker = 0.0;
+      for (int k = 0; k < config_.iter_size; ++k) {
+        worker += st->train_net->deferred_loss(loss_slot(unresolved_from_, k));
+      }
+      loss += worker / config_.iter_size;
+    }
+    loss /= num_groups();
+    if (!std::isfinite(loss)) {
+      return Status::internal("the loss is " + std::to_string(loss) + " at iteration " +
+                              std::to_string(unresolved_from_) + " (diverged or bad input)");
+    }
+    losses_.push_back(static_cast<float>(loss));
+    while (static_cast<int>(losses_.size()) > config_.average_loss) losses_.pop_front();
+  }
   return Status::success();
 }
 
@@ -308,13 +339,12 @@ Status Solver::train_worker(int w, float lr) {
   WorkerState& st = *states_[w];
   Net& net = *st.train_net;
   net.clear_param_diffs();
-  double loss = 0.0;
   for (int k = 0; k < config_.iter_size; ++k) {
     StepInfo& step = ctx.step();
     step.phase = Phase::kTrain;
     step.iteration = iter_ * config_.iter_size + k;
     step.sample_base = (step.iteration * place.num_groups + place.group_index) * batch_;
-    loss += net.forward();
+    net.forward_deferred(loss_slot(iter_, k));
     if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
     if (st.exchange != nullptr && k + 1 == config_.iter_size) {
       // The last pass: each bucket of final gradients goes out as soon as
@@ -325,10 +355,6 @@ Status Solver::train_worker(int w, float lr) {
       net.backward();
     }
     if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
-  }
-  if (!std::isfinite(loss)) {
-    return Status::internal("the loss is " + std::to_string(loss) + " at iteration " +
-                            std::to_string(iter_) + " (diverged or bad input)");
   }
   if (st.exchange != nullptr) {
     BANYAN_RETURN_IF_ERROR(st.exchange->finish().with_context("gradient exchange"));
@@ -350,7 +376,6 @@ Status Solver::train_worker(int w, float lr) {
     }
     apply_updates(rule, st.spans, net.param_data(), net.param_diff(), history(w, 0), history(w, 1));
   }
-  st.loss = loss / config_.iter_size;
   if (!options_.check_replicas || place.num_groups == 1) return Status::success();
   std::vector<float> host(static_cast<size_t>(net.param_count()));
   BANYAN_RETURN_IF_ERROR(
@@ -467,6 +492,7 @@ Status Solver::solve() {
     BANYAN_RETURN_IF_ERROR(train_iteration());
     if (config_.snapshot > 0 && iter_ % config_.snapshot == 0) BANYAN_RETURN_IF_ERROR(snapshot());
   }
+  BANYAN_RETURN_IF_ERROR(resolve_losses(iter_));  // the last losses, checked
   if (config_.snapshot_after_train && last_snapshot_iter_ != iter_) {
     BANYAN_RETURN_IF_ERROR(snapshot());
   }

@@ -174,6 +174,18 @@ class Solver {
   int64_t iter_ = 0;
   int64_t last_snapshot_iter_ = -1;
   std::deque<float> losses_;  // the last average_loss iteration losses
+  // Losses are read kLossLag iterations late (Net::forward_deferred), so the
+  // host never waits for the device in the step; display, step() and the
+  // end of training read them all.  The first iteration not yet in losses_
+  // (-1: none pending).
+  static constexpr int kLossLag = 2;
+  int64_t unresolved_from_ = -1;
+  int loss_lag() const;
+  // The Net loss slot of pass `pass` of `iteration`.
+  int loss_slot(int64_t iteration, int pass) const;
+  // Appends the losses of the iterations before `end` not yet read (waits
+  // for them); Internal naming the iteration when one is not finite.
+  Status resolve_losses(int64_t end);
   // Timing for the display lines: training time only, test passes excluded.
   bool started_ = false;
   double start_seconds_ = 0.0;

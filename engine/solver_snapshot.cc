@@ -168,6 +168,7 @@ Status Solver::restore(const std::string& path) {
   iter_ = header.iteration;
   last_snapshot_iter_ = iter_;
   losses_.clear();
+  unresolved_from_ = -1;
   LOG(INFO) << "Resumed from '" << path << "' at iteration " << iter_;
   return Status::success();
 }

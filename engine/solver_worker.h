@@ -21,7 +21,6 @@ struct Solver::WorkerState {
   std::vector<UpdateSpan> spans;
   Buffer history;  // history_slots(type) arrays of param_count() floats
   std::unique_ptr<DeviceUpdater> device_updater;  // CUDA workers
-  double loss = 0.0;                              // this worker's part of the last iteration's loss
   uint64_t checksum = 0;                          // of the parameters after the last update
   std::vector<double> test_sums;                  // per output of the test net last run
   // The gradient exchange overlapped with backward (several groups only).

@@ -131,6 +131,28 @@ TEST(NetTest, WholeNetGradientMatchesFiniteDifferences) {
   EXPECT_GT(checked, 50);
 }
 
+// Deferred losses: each slot keeps its pass's loss until read, whatever ran
+// since; forward() is the same number.  The input and the label carry no
+// diff (nothing backpropagates into them), the learnt layers' tops do.
+TEST(NetTest, DeferredLossSlotsAndPlannedDiffs) {
+  WorkerContext ctx(Device::cpu(), 5);
+  std::unique_ptr<Net> net;
+  ASSERT_TRUE(Net::create(parse(kNet), {}, &ctx, &net).ok());
+  fill_inputs(*net);
+  const float first = net->forward();
+  net->forward_deferred(3);
+  float* w = net->params()[0].blob->data();
+  *w += 0.5f;  // another loss in another slot
+  net->forward_deferred(7);
+  const float second = net->forward();
+  EXPECT_NE(first, second);
+  EXPECT_EQ(net->deferred_loss(3), first);
+  EXPECT_EQ(net->deferred_loss(7), second);
+  EXPECT_EQ(net->blob("data")->diff(), nullptr);
+  EXPECT_EQ(net->blob("label")->diff(), nullptr);
+  EXPECT_NE(net->blob("loss")->diff(), nullptr);
+}
+
 TEST(NetTest, SkipsBackwardWhereNothingLearns) {
   const char* text = R"(
 layer { name: "in" type: "Input" top: "x" top: "label"
