@@ -35,7 +35,7 @@ DEFINE_int32(prefetch, 4, "prefetch depth");
 DEFINE_int32(batches, 20, "timed batches per thread count");
 DEFINE_int32(warmup, 2, "untimed batches per thread count");
 DEFINE_string(threads, "", "comma-separated thread counts (default 1, 2, 4, ... up to the cores)");
-DEFINE_string(json, "pipeline_bench.json", "JSON output file (empty: none)");
+DEFINE_string(json, "out/bench/pipeline.json", "JSON output file (empty: none)");
 
 namespace banyan {
 namespace {
@@ -145,6 +145,8 @@ int run() {
     results.push_back(r);
   }
   if (!FLAGS_json.empty()) {
+    const std::filesystem::path dir = std::filesystem::path(FLAGS_json).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir);
     std::ofstream f(FLAGS_json);
     f << "{\"benchmark\": \"pipeline\", \"source\": \"" << source
       << "\", \"batch\": " << FLAGS_batch << ", \"crop\": " << FLAGS_crop << ", \"results\": [";
