@@ -4,10 +4,13 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
+#include "engine/core/math.h"
 #include "engine/exchange/topology_probe.h"
 
 namespace banyan {
@@ -56,6 +59,18 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
   std::unique_ptr<Workers> w(new Workers());
   w->group_size_ = options.group_size;
   const int n = static_cast<int>(options.devices.size());
+  // CPU workers run their GEMMs at the same time: share the cores among
+  // them instead of giving each OpenBLAS's full pool (which oversubscribes
+  // the machine several times over).  OpenBLAS's setting is per process.
+  const int cpu_workers = static_cast<int>(std::count_if(
+      options.devices.begin(), options.devices.end(), [](const Device& d) { return d.is_cpu(); }));
+  if (cpu_workers > 1) {
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    const int threads = std::max(1, cores / cpu_workers);
+    cpu_set_blas_threads(threads);
+    LOG(INFO) << cpu_workers << " CPU workers on " << cores << " cores: " << threads
+              << " BLAS thread(s) each";
+  }
   const int groups = n / options.group_size;
   for (int i = 0; i < n; ++i) {
     WorkerPlacement place;
