@@ -54,7 +54,9 @@ void fill_inputs(Net& net) {
 TEST(NetTest, InsertsSplitAndFiltersPhase) {
   WorkerContext ctx(Device::cpu(), 1);
   std::unique_ptr<Net> net;
-  ASSERT_TRUE(Net::create(parse(kNet), {Phase::kTrain}, &ctx, &net).ok());
+  NetBuildOptions train;
+  train.phase = Phase::kTrain;
+  ASSERT_TRUE(Net::create(parse(kNet), train, &ctx, &net).ok());
   int splits = 0;
   for (int i = 0; i < net->num_layers(); ++i) {
     EXPECT_NE(net->layer(i).name(), "acc");
@@ -71,7 +73,10 @@ TEST(NetTest, InsertsSplitAndFiltersPhase) {
   EXPECT_EQ(net->batch_size(), 4);
 
   std::unique_ptr<Net> test_net;
-  ASSERT_TRUE(Net::create(parse(kNet), {Phase::kTest, net.get()}, &ctx, &test_net).ok());
+  NetBuildOptions test;
+  test.phase = Phase::kTest;
+  test.share_params_from = net.get();
+  ASSERT_TRUE(Net::create(parse(kNet), test, &ctx, &test_net).ok());
   EXPECT_EQ(test_net->outputs().size(), 2u);
   EXPECT_EQ(test_net->param_data(), net->param_data());  // shared, not copied
   EXPECT_EQ(test_net->blob("conv")->shape(), (Shape{4, 4, 6, 6}));

@@ -30,10 +30,14 @@ struct DataRun {
       : ctx(device, 5, WorkerPlacement{group, groups, 0, 1}), device_(device) {
     EXPECT_TRUE(create_layer(c, &layer).ok());
     layer->set_device(device);
-    if (device.is_cuda()) EXPECT_TRUE(ctx.init_device().ok());
+    if (device.is_cuda()) {
+      EXPECT_TRUE(ctx.init_device().ok());
+    }
     Status s = layer->setup({}, {&data, &label});
     EXPECT_TRUE(s.ok()) << s.message();
-    if (device.is_cuda()) EXPECT_TRUE(layer->prepare_device(ctx).ok());
+    if (device.is_cuda()) {
+      EXPECT_TRUE(layer->prepare_device(ctx).ok());
+    }
     EXPECT_TRUE(data.allocate(device).ok());
     EXPECT_TRUE(label.allocate(device).ok());
   }
