@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #ifdef BANYAN_WITH_CUDA
 #include "engine/core/gpu_resources.h"
@@ -173,7 +174,16 @@ Status Solver::init(const NetConfig& net) {
   wo.make_all_reduce = make_exchange_factory(options_.exchange);
   BANYAN_RETURN_IF_ERROR(Workers::create(wo, &workers_));
   for (int w = 0; w < workers_->size(); ++w) states_.push_back(std::make_unique<WorkerState>());
-  BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return init_worker(w, net); }));
+  // Every group's Data layers decode at the same time: by default they share
+  // the cores instead of each starting one thread per core.
+  NetConfig per_worker = net;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  for (LayerConfig& l : per_worker.layers) {
+    if (l.type == "Data" && l.data.decode_threads == 0) {
+      l.data.decode_threads = std::max(1, cores / num_groups());
+    }
+  }
+  BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return init_worker(w, per_worker); }));
   // A group's batch: the Data/Input layers may sit on any of its partitions.
   test_batches_.assign(config_.test_iter.size(), 0);
   for (const auto& st : states_) {

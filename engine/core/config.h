@@ -55,9 +55,10 @@ struct DataConfig {
   std::string source;  // LMDB directory
   int batch_size = 0;  // per worker group
   int rand_skip = 0;
-  bool shuffle = true;            // Banyan: seeded permutation per epoch in TRAIN
-  int prefetch = 4;               // batches the input pipeline reads ahead
-  int decode_threads = 0;         // Banyan: decode + augment threads, 0 = one per core
+  bool shuffle = true;     // Banyan: seeded permutation per epoch in TRAIN
+  int prefetch = 4;        // batches the input pipeline reads ahead
+  int decode_threads = 0;  // Banyan: decode + augment threads, 0 = one per core (the solver divides
+                           // them among its groups)
   bool bad_record_fatal = false;  // Banyan: a bad record stops training instead of being replaced
 };
 
