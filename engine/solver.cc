@@ -439,14 +439,24 @@ Status Solver::check_replicas() const {
   return Status::success();
 }
 
-std::vector<NetOutput> Solver::train_outputs() const {
-  std::vector<NetOutput> out;
+std::vector<std::pair<std::string, double>> Solver::train_outputs() const {
+  // Group g's worker of rank k holds the same outputs as group 0's; each
+  // value is the mean over the groups' slices of the global batch.
+  std::vector<std::pair<int, std::pair<std::string, double>>> out;
   for (int k = 0; k < workers_->group_size(); ++k) {
-    for (const NetOutput& o : states_[k]->train_net->outputs()) out.push_back(o);
+    const std::vector<NetOutput>& first = states_[k]->train_net->outputs();
+    for (size_t o = 0; o < first.size(); ++o) {
+      double sum = 0.0;
+      for (int g = 0; g < num_groups(); ++g) {
+        sum += mean_of(*states_[workers_->worker_index(g, k)]->train_net->outputs()[o].blob);
+      }
+      out.push_back({first[o].order, {first[o].name, sum / num_groups()}});
+    }
   }
-  std::sort(out.begin(), out.end(),
-            [](const NetOutput& a, const NetOutput& b) { return a.order < b.order; });
-  return out;
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::pair<std::string, double>> values;
+  for (auto& [order, value] : out) values.push_back(std::move(value));
+  return values;
 }
 
 Status Solver::display(float lr) {
@@ -472,10 +482,10 @@ Status Solver::display(float lr) {
     }
   }
   LOG(INFO) << log_line;
-  const std::vector<NetOutput> outputs = train_outputs();
+  const std::vector<std::pair<std::string, double>> outputs = train_outputs();
   for (size_t o = 0; o < outputs.size(); ++o) {
-    LOG(INFO) << "    Train net output #" << o << ": " << outputs[o].name << " = "
-              << mean_of(*outputs[o].blob);
+    LOG(INFO) << "    Train net output #" << o << ": " << outputs[o].first << " = "
+              << outputs[o].second;
   }
   LOG(INFO) << "    lr = " << lr;
   train_seconds_since_display_ = 0.0;

@@ -148,8 +148,9 @@ class Solver {
   // The test outputs of test net `i` summed over its batches, merged over
   // every worker in the one-worker output order: (name, sum, loss weight).
   void merge_test_sums(size_t i, std::vector<std::pair<NetOutput, double>>* merged) const;
-  // Group 0's outputs of its train nets, in the one-worker order.
-  std::vector<NetOutput> train_outputs() const;
+  // The train nets' outputs (name, mean over the groups' slices of the
+  // global batch) in the one-worker order.
+  std::vector<std::pair<std::string, double>> train_outputs() const;
   Status display(float lr);
   Status stop_with_snapshot();
   // Pairs each history slot's arrays with updated_, in order; InvalidArgument
