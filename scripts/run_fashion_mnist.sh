@@ -21,7 +21,7 @@ for split in train:train t10k:test; do
 done
 
 devices=cpu
-if build/bin/banyan devices 2>/dev/null | grep -q '^gpu 0'; then devices=0; fi
+if build/bin/banyan devices 2>/dev/null | grep -q '^cuda:0 '; then devices=0; fi
 echo "training on: $devices"
 rm -f "$out"/fmnist_iter_*
 start=$(date +%s)
