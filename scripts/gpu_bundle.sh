@@ -2,8 +2,9 @@
 # Packs everything one GPU session needs into .gpu/b.tgz: the CUDA build's
 # executables with their libraries, the models, the benchmark scripts, the
 # Fashion-MNIST LMDBs and scripts/gpu_session.sh, which runs the GPU tests,
-# the benchmarks and the GPU Fashion-MNIST training in one call:
-#   scripts/gpu_bundle.sh && (device) bash .gpu/gpu/run.sh .gpu/b.tgz bash gpu_session.sh
+# the benchmarks and the GPU Fashion-MNIST training in a few device calls:
+#   scripts/gpu_bundle.sh && (device) bash .gpu/gpu/run.sh .gpu/b.tgz bash gpu_session.sh tests
+#   (then `bench`, `scale`, `train`: one device call each, see gpu_session.sh)
 # Needs ../shared/gpu (bundle.sh, run.sh) beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
