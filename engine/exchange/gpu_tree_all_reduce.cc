@@ -55,8 +55,8 @@ bool GpuTreeAllReduce::wait_for(int peer, Phase phase, const Call& call, uint64_
   RankState& s = *ranks_[peer];
   std::unique_lock<std::mutex> lock(s.mu);
   const Progress& progress = phase == Phase::kUp ? s.up : s.down;
-  s.cv.wait(lock, [&] { return aborted_.load() || progress.reached(call.generation, chunk + 1); });
-  if (aborted_.load()) return false;
+  s.cv.wait(lock, [&] { return abort_.aborted() || progress.reached(call.generation, chunk + 1); });
+  if (abort_.aborted()) return false;
   *out = PeerChunk{s.data, s.device, event_of(peer, phase, chunk)};
   return true;
 }
@@ -130,7 +130,7 @@ void GpuTreeAllReduce::prepare(const Call& call) {
 
 Status GpuTreeAllReduce::all_reduce(int rank, float* data, size_t count, void* stream) {
   CHECK(rank >= 0 && rank < size()) << "rank " << rank << " of " << size();
-  if (aborted_.load()) return aborted_status();
+  if (abort_.aborted()) return abort_.status();
   RankState& self = *ranks_[rank];
   cuda::DeviceGuard guard(self.device);
   Call call{rank,  ++self.generation,
@@ -144,7 +144,7 @@ Status GpuTreeAllReduce::all_reduce(int rank, float* data, size_t count, void* s
     const bool can_copy = parent >= 0 && down < up &&
                           (up == call.num_chunks || ready(parent, call.generation, down + 1));
     const bool ok = can_copy ? copy_down_chunk(call, down++) : reduce_chunk(call, up++);
-    if (!ok) return aborted_status();
+    if (!ok) return abort_.status();
   }
   if (parent < 0 || call.num_chunks == 0) {
     publish(rank, Phase::kUp, call.generation, call.num_chunks);
@@ -154,28 +154,18 @@ Status GpuTreeAllReduce::all_reduce(int rank, float* data, size_t count, void* s
   for (int child : tree_.children(rank)) {
     PeerChunk done;
     if (call.num_chunks == 0) continue;
-    if (!wait_for(child, Phase::kDown, call, call.num_chunks - 1, &done)) return aborted_status();
+    if (!wait_for(child, Phase::kDown, call, call.num_chunks - 1, &done)) return abort_.status();
     BANYAN_CUDA_CHECK(cudaStreamWaitEvent(call.stream, done.event, 0));
   }
   return Status::success();
 }
 
 void GpuTreeAllReduce::abort(const std::string& reason) {
-  {
-    std::lock_guard<std::mutex> lock(reason_mu_);
-    if (aborted_.load()) return;
-    reason_ = reason;
-    aborted_.store(true);
-  }
+  if (!abort_.set(reason)) return;
   for (auto& s : ranks_) {
     { std::lock_guard<std::mutex> lock(s->mu); }
     s->cv.notify_all();
   }
-}
-
-Status GpuTreeAllReduce::aborted_status() {
-  std::lock_guard<std::mutex> lock(reason_mu_);
-  return Status::aborted("all-reduce aborted: " + reason_);
 }
 
 }  // namespace banyan

@@ -23,6 +23,7 @@
 
 #include "cuda/memory.h"
 #include "cuda/stream.h"
+#include "engine/exchange/abort_state.h"
 #include "engine/exchange/all_reduce.h"
 #include "engine/exchange/tree.h"
 
@@ -90,14 +91,11 @@ class GpuTreeAllReduce : public AllReduce {
   bool reduce_chunk(const Call& call, uint64_t chunk);
   bool copy_down_chunk(const Call& call, uint64_t chunk);
   void prepare(const Call& call);
-  Status aborted_status();
 
   ExchangeTree tree_;
   size_t chunk_floats_;
   std::vector<std::unique_ptr<RankState>> ranks_;
-  std::atomic<bool> aborted_{false};
-  std::mutex reason_mu_;
-  std::string reason_;
+  AbortState abort_;
 };
 
 }  // namespace banyan

@@ -28,12 +28,12 @@ NcclAllReduce::~NcclAllReduce() = default;
 Status NcclAllReduce::all_reduce(int rank, float* data, size_t count, void* stream) {
   CHECK(rank >= 0 && rank < size()) << "rank " << rank << " of " << size();
   std::lock_guard<std::timed_mutex> lock(*rank_mu_[rank]);
-  if (aborted_.load()) return aborted_status();
+  if (abort_.aborted()) return abort_.status();
   cuda::NcclComm& comm = comms_[rank];
   cuda::DeviceGuard guard(comm.device());
   const std::string error = BANYAN_NCCL_ERROR(ncclAllReduce(
       data, data, count, ncclFloat, ncclSum, comm.get(), static_cast<cudaStream_t>(stream)));
-  if (aborted_.load()) return aborted_status();
+  if (abort_.aborted()) return abort_.status();
   if (!error.empty()) {
     comm.mark_failed();
     return Status::internal("all-reduce on rank " + std::to_string(rank) + ": " + error);
@@ -42,12 +42,7 @@ Status NcclAllReduce::all_reduce(int rank, float* data, size_t count, void* stre
 }
 
 void NcclAllReduce::abort(const std::string& reason) {
-  {
-    std::lock_guard<std::mutex> lock(reason_mu_);
-    if (aborted_.load()) return;
-    reason_ = reason;
-    aborted_.store(true);
-  }
+  if (!abort_.set(reason)) return;
   // A rank inside NCCL may be blocked there until its communicator is
   // aborted: after a short wait for the lock, abort it regardless.
   for (int r = 0; r < size(); ++r) {
@@ -55,11 +50,6 @@ void NcclAllReduce::abort(const std::string& reason) {
     comms_[r].abort();
     if (locked) rank_mu_[r]->unlock();
   }
-}
-
-Status NcclAllReduce::aborted_status() {
-  std::lock_guard<std::mutex> lock(reason_mu_);
-  return Status::aborted("all-reduce aborted: " + reason_);
 }
 
 }  // namespace banyan

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cuda/nccl.h"
+#include "engine/exchange/abort_state.h"
 #include "engine/exchange/all_reduce.h"
 
 namespace banyan {
@@ -36,15 +37,12 @@ class NcclAllReduce : public AllReduce {
 
  private:
   NcclAllReduce() = default;
-  Status aborted_status();
 
   cuda::NcclCommGroup comms_;
   // rank_mu_[r] is held while rank r enqueues, so abort frees no
-  // communicator between a rank's check of aborted_ and its NCCL call.
+  // communicator between a rank's check of abort_ and its NCCL call.
   std::vector<std::unique_ptr<std::timed_mutex>> rank_mu_;
-  std::atomic<bool> aborted_{false};
-  std::mutex reason_mu_;
-  std::string reason_;
+  AbortState abort_;
 };
 
 }  // namespace banyan

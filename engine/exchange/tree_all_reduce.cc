@@ -23,8 +23,8 @@ bool TreeAllReduce::wait_for(int peer, Progress RankState::*field, uint64_t gene
                              uint64_t chunks, float** peer_data) {
   RankState& s = *ranks_[peer];
   std::unique_lock<std::mutex> lock(s.mu);
-  s.cv.wait(lock, [&] { return aborted_.load() || (s.*field).reached(generation, chunks); });
-  if (aborted_.load()) return false;
+  s.cv.wait(lock, [&] { return abort_.aborted() || (s.*field).reached(generation, chunks); });
+  if (abort_.aborted()) return false;
   if (peer_data != nullptr) *peer_data = s.data;
   return true;
 }
@@ -76,7 +76,7 @@ bool TreeAllReduce::copy_down_chunk(const Call& call, uint64_t chunk) {
 
 Status TreeAllReduce::all_reduce(int rank, float* data, size_t count, void* /*stream*/) {
   CHECK(rank >= 0 && rank < size()) << "rank " << rank << " of " << size();
-  if (aborted_.load()) return aborted_status();
+  if (abort_.aborted()) return abort_.status();
   RankState& self = *ranks_[rank];
   Call call{rank, ++self.generation, count, (count + chunk_floats_ - 1) / chunk_floats_, data};
   {
@@ -100,7 +100,7 @@ Status TreeAllReduce::all_reduce(int rank, float* data, size_t count, void* /*st
         parent >= 0 && down < up &&
         (up == call.num_chunks || ready(parent, &RankState::down, call.generation, down + 1));
     const bool ok = can_copy ? copy_down_chunk(call, down++) : reduce_chunk(call, up++);
-    if (!ok) return aborted_status();
+    if (!ok) return abort_.status();
   }
   if (parent < 0 || call.num_chunks == 0) {
     publish(rank, &RankState::up, call.generation, call.num_chunks);
@@ -109,28 +109,18 @@ Status TreeAllReduce::all_reduce(int rank, float* data, size_t count, void* /*st
   // Children copy from this buffer: it must outlive their reads.
   for (int child : tree_.children(rank)) {
     if (!wait_for(child, &RankState::down, call.generation, call.num_chunks, nullptr)) {
-      return aborted_status();
+      return abort_.status();
     }
   }
   return Status::success();
 }
 
 void TreeAllReduce::abort(const std::string& reason) {
-  {
-    std::lock_guard<std::mutex> lock(reason_mu_);
-    if (aborted_.load()) return;
-    reason_ = reason;
-    aborted_.store(true);
-  }
+  if (!abort_.set(reason)) return;
   for (auto& s : ranks_) {
     { std::lock_guard<std::mutex> lock(s->mu); }
     s->cv.notify_all();
   }
-}
-
-Status TreeAllReduce::aborted_status() {
-  std::lock_guard<std::mutex> lock(reason_mu_);
-  return Status::aborted("all-reduce aborted: " + reason_);
 }
 
 }  // namespace banyan

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/exchange/abort_state.h"
 #include "engine/exchange/all_reduce.h"
 #include "engine/exchange/tree.h"
 
@@ -76,14 +77,11 @@ class TreeAllReduce : public AllReduce {
   void publish(int rank, Progress RankState::*field, uint64_t generation, uint64_t chunks);
   bool reduce_chunk(const Call& call, uint64_t chunk);
   bool copy_down_chunk(const Call& call, uint64_t chunk);
-  Status aborted_status();
 
   ExchangeTree tree_;
   size_t chunk_floats_;
   std::vector<std::unique_ptr<RankState>> ranks_;
-  std::atomic<bool> aborted_{false};
-  std::mutex reason_mu_;
-  std::string reason_;
+  AbortState abort_;
 };
 
 }  // namespace banyan
