@@ -13,48 +13,18 @@
 
 #include "layers/registry.h"
 #include "tests/common/layer_test_util.h"
+#include "tests/layers/layer_cases.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::check_accumulates_twice;
 using banyan::testing::check_gradients;
+using banyan::testing::ConvCase;
 using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
-
-struct ConvCase {
-  int num_output;
-  int kernel_h, kernel_w;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  int dilation_h = 1, dilation_w = 1;
-  int group = 1;
-  bool bias = true;
-};
-
-LayerConfig make_conv_config(const ConvCase& k) {
-  LayerConfig c;
-  c.name = "conv1";
-  c.type = "Convolution";
-  ConvolutionConfig& p = c.convolution;
-  p.num_output = k.num_output;
-  p.kernel_h = k.kernel_h;
-  p.kernel_w = k.kernel_w;
-  p.stride_h = k.stride_h;
-  p.stride_w = k.stride_w;
-  p.pad_h = k.pad_h;
-  p.pad_w = k.pad_w;
-  p.dilation_h = k.dilation_h;
-  p.dilation_w = k.dilation_w;
-  p.group = k.group;
-  p.bias_term = k.bias;
-  p.weight_filler.type = "gaussian";
-  p.weight_filler.std = 0.01f;
-  p.bias_filler.type = "constant";
-  p.bias_filler.value = 0.1f;
-  return c;
-}
+using banyan::testing::make_conv_config;
 
 // Direct convolution in double, written from the definition: every output
 // pixel sums over its group's input channels and the kernel taps.

@@ -10,49 +10,28 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/layers/layer_cases.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
+using banyan::testing::ConvCase;
 using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
+using banyan::testing::make_conv_config;
 
 struct GpuConvCase {
   Shape bottom;
-  int num_output;
-  int kernel_h, kernel_w;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  int dilation_h = 1, dilation_w = 1;
-  int group = 1;
-  bool bias = true;
+  ConvCase conv;
 };
 
-void PrintTo(const GpuConvCase& k, std::ostream* os) {
-  *os << "bottom " << k.bottom.to_string() << " num_output " << k.num_output << " kernel "
+void PrintTo(const GpuConvCase& c, std::ostream* os) {
+  const ConvCase& k = c.conv;
+  *os << "bottom " << c.bottom.to_string() << " num_output " << k.num_output << " kernel "
       << k.kernel_h << "x" << k.kernel_w << " stride " << k.stride_h << "x" << k.stride_w << " pad "
       << k.pad_h << "x" << k.pad_w << " dilation " << k.dilation_h << "x" << k.dilation_w
       << " group " << k.group << (k.bias ? " bias" : " no bias");
-}
-
-LayerConfig make_gpu_conv_config(const GpuConvCase& k) {
-  LayerConfig c;
-  c.name = "conv1";
-  c.type = "Convolution";
-  ConvolutionConfig& p = c.convolution;
-  p.num_output = k.num_output;
-  p.kernel_h = k.kernel_h;
-  p.kernel_w = k.kernel_w;
-  p.stride_h = k.stride_h;
-  p.stride_w = k.stride_w;
-  p.pad_h = k.pad_h;
-  p.pad_w = k.pad_w;
-  p.dilation_h = k.dilation_h;
-  p.dilation_w = k.dilation_w;
-  p.group = k.group;
-  p.bias_term = k.bias;
-  return c;
 }
 
 // cuDNN's algorithms (implicit GEMM, FFT, Winograd) sum in other orders than
@@ -65,26 +44,26 @@ GpuCompareOptions conv_options() {
 }
 
 const GpuConvCase kGpuConvCases[] = {
-    {Shape{2, 3, 7, 7}, 4, 3, 3},
+    {Shape{2, 3, 7, 7}, {4, 3, 3}},
     // Odd sizes, stride 2x3, pad 1x0, non-square kernel.
-    {Shape{2, 3, 9, 8}, 5, 3, 2, 2, 3, 1, 0},
+    {Shape{2, 3, 9, 8}, {5, 3, 2, 2, 3, 1, 0}},
     // Dilation 2 with pad and two groups.
-    {Shape{1, 4, 9, 10}, 6, 3, 3, 1, 2, 2, 1, 2, 2, 2},
+    {Shape{1, 4, 9, 10}, {6, 3, 3, 1, 2, 2, 1, 2, 2, 2}},
     // Different dilations per axis, three groups, stride 2x1.
-    {Shape{2, 6, 8, 7}, 9, 2, 3, 2, 1, 1, 2, 3, 1, 3},
+    {Shape{2, 6, 8, 7}, {9, 2, 3, 2, 1, 1, 2, 3, 1, 3}},
     // 1x1 without bias (reads the bottom directly on the CPU).
-    {Shape{2, 5, 4, 6}, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, false},
+    {Shape{2, 5, 4, 6}, {3, 1, 1, 1, 1, 0, 0, 1, 1, 1, false}},
     // 1x1 with stride 2, pad 1 and groups.
-    {Shape{1, 4, 5, 5}, 4, 1, 1, 2, 2, 1, 1, 1, 1, 2},
+    {Shape{1, 4, 5, 5}, {4, 1, 1, 2, 2, 1, 1, 1, 1, 2}},
     // Kernel exactly the padded input.
-    {Shape{1, 2, 3, 3}, 2, 5, 5, 1, 1, 1, 1},
+    {Shape{1, 2, 3, 3}, {2, 5, 5, 1, 1, 1, 1}},
     // Depthwise 3x3.
-    {Shape{2, 8, 9, 9}, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, false},
+    {Shape{2, 8, 9, 9}, {8, 3, 3, 1, 1, 1, 1, 1, 1, 8, false}},
     // AlexNet-like: 11x11 stride 4, and 5x5 pad 2 with two groups.
-    {Shape{2, 3, 35, 33}, 8, 11, 11, 4, 4},
-    {Shape{3, 16, 13, 13}, 32, 5, 5, 1, 1, 2, 2, 1, 1, 2},
+    {Shape{2, 3, 35, 33}, {8, 11, 11, 4, 4}},
+    {Shape{3, 16, 13, 13}, {32, 5, 5, 1, 1, 2, 2, 1, 1, 2}},
     // Many channels, few pixels (GEMM-like backward filter).
-    {Shape{4, 64, 3, 3}, 48, 3, 3, 1, 1, 1, 1},
+    {Shape{4, 64, 3, 3}, {48, 3, 3, 1, 1, 1, 1}},
 };
 
 class GpuConvolutionTest : public ::testing::TestWithParam<GpuConvCase> {};
@@ -92,7 +71,7 @@ class GpuConvolutionTest : public ::testing::TestWithParam<GpuConvCase> {};
 TEST_P(GpuConvolutionTest, MatchesCpu) {
   std::string why;
   if (!gpu_available(&why)) GTEST_SKIP() << why;
-  const LayerConfig config = make_gpu_conv_config(GetParam());
+  const LayerConfig config = make_conv_config(GetParam().conv);
   compare_gpu_to_cpu([&] { return new_convolution_layer(config); }, {GetParam().bottom}, 1,
                      conv_options());
 }
@@ -102,8 +81,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, GpuConvolutionTest, ::testing::ValuesIn(kGpuCo
 TEST(GpuConvolutionLayerTest, ParamGradientsWithoutBottomGradient) {
   std::string why;
   if (!gpu_available(&why)) GTEST_SKIP() << why;
-  const LayerConfig config =
-      make_gpu_conv_config({Shape{2, 4, 7, 6}, 6, 3, 3, 2, 1, 1, 1, 1, 1, 2});
+  const LayerConfig config = make_conv_config({6, 3, 3, 2, 1, 1, 1, 1, 1, 2});
   GpuCompareOptions o = conv_options();
   o.propagate_down = {false};
   compare_gpu_to_cpu([&] { return new_convolution_layer(config); }, {Shape{2, 4, 7, 6}}, 1, o);

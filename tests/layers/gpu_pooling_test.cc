@@ -12,6 +12,7 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/layers/layer_cases.h"
 
 namespace banyan {
 namespace {
@@ -19,21 +20,19 @@ namespace {
 using banyan::testing::compare_gpu_to_cpu;
 using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
+using banyan::testing::make_pool_config;
+using banyan::testing::PoolCase;
 using Method = PoolingConfig::Method;
 using RoundMode = PoolingConfig::RoundMode;
 
 struct GpuPoolCase {
   Shape bottom;
-  Method method;
-  int kernel_h, kernel_w;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  RoundMode round = RoundMode::kCeil;
-  bool global = false;
+  PoolCase pool;
 };
 
-void PrintTo(const GpuPoolCase& k, std::ostream* os) {
-  *os << "bottom " << k.bottom.to_string() << (k.method == Method::kMax ? " MAX" : " AVE");
+void PrintTo(const GpuPoolCase& c, std::ostream* os) {
+  const PoolCase& k = c.pool;
+  *os << "bottom " << c.bottom.to_string() << (k.method == Method::kMax ? " MAX" : " AVE");
   if (k.global) {
     *os << " global";
     return;
@@ -43,60 +42,43 @@ void PrintTo(const GpuPoolCase& k, std::ostream* os) {
       << (k.round == RoundMode::kCeil ? " CEIL" : " FLOOR");
 }
 
-LayerConfig make_gpu_pool_config(const GpuPoolCase& k) {
-  LayerConfig c;
-  c.name = "pool1";
-  c.type = "Pooling";
-  PoolingConfig& p = c.pooling;
-  p.pool = k.method;
-  p.kernel_h = k.kernel_h;
-  p.kernel_w = k.kernel_w;
-  p.stride_h = k.stride_h;
-  p.stride_w = k.stride_w;
-  p.pad_h = k.pad_h;
-  p.pad_w = k.pad_w;
-  p.round_mode = k.round;
-  p.global_pooling = k.global;
-  return c;
-}
-
 void compare(const GpuPoolCase& k, const GpuCompareOptions& o = {}) {
-  const LayerConfig config = make_gpu_pool_config(k);
+  const LayerConfig config = make_pool_config(k.pool);
   compare_gpu_to_cpu([&] { return new_pooling_layer(config); }, {k.bottom}, 1, o);
 }
 
 const GpuPoolCase kGpuPoolCases[] = {
     // CEIL keeps a partial last window (7 = 3 + 2*2), FLOOR drops it.
-    {Shape{2, 3, 7, 7}, Method::kMax, 3, 3, 2, 2},
-    {Shape{2, 3, 7, 7}, Method::kAve, 3, 3, 2, 2},
-    {Shape{1, 2, 6, 6}, Method::kMax, 3, 3, 2, 2},
-    {Shape{1, 2, 6, 6}, Method::kAve, 3, 3, 2, 2},
-    {Shape{1, 2, 6, 6}, Method::kMax, 3, 3, 2, 2, 0, 0, RoundMode::kFloor},
-    {Shape{1, 2, 6, 6}, Method::kAve, 3, 3, 2, 2, 0, 0, RoundMode::kFloor},
+    {Shape{2, 3, 7, 7}, {Method::kMax, 3, 3, 2, 2}},
+    {Shape{2, 3, 7, 7}, {Method::kAve, 3, 3, 2, 2}},
+    {Shape{1, 2, 6, 6}, {Method::kMax, 3, 3, 2, 2}},
+    {Shape{1, 2, 6, 6}, {Method::kAve, 3, 3, 2, 2}},
+    {Shape{1, 2, 6, 6}, {Method::kMax, 3, 3, 2, 2, 0, 0, RoundMode::kFloor}},
+    {Shape{1, 2, 6, 6}, {Method::kAve, 3, 3, 2, 2, 0, 0, RoundMode::kFloor}},
     // pad 1, CEIL: the last window would start in the bottom padding: dropped.
-    {Shape{2, 2, 5, 5}, Method::kAve, 3, 3, 3, 3, 1, 1},
-    {Shape{2, 2, 5, 5}, Method::kMax, 3, 3, 3, 3, 1, 1},
+    {Shape{2, 2, 5, 5}, {Method::kAve, 3, 3, 3, 3, 1, 1}},
+    {Shape{2, 2, 5, 5}, {Method::kMax, 3, 3, 3, 3, 1, 1}},
     // pad 1, last window starts inside the padded input and hangs past it.
-    {Shape{1, 3, 6, 6}, Method::kMax, 2, 2, 2, 2, 1, 1},
-    {Shape{1, 3, 6, 6}, Method::kAve, 2, 2, 2, 2, 1, 1},
-    {Shape{2, 2, 8, 8}, Method::kAve, 3, 3, 2, 2, 1, 1},
-    {Shape{2, 2, 8, 9}, Method::kMax, 3, 3, 2, 2, 1, 1},
+    {Shape{1, 3, 6, 6}, {Method::kMax, 2, 2, 2, 2, 1, 1}},
+    {Shape{1, 3, 6, 6}, {Method::kAve, 2, 2, 2, 2, 1, 1}},
+    {Shape{2, 2, 8, 8}, {Method::kAve, 3, 3, 2, 2, 1, 1}},
+    {Shape{2, 2, 8, 9}, {Method::kMax, 3, 3, 2, 2, 1, 1}},
     // Non-square kernel, stride and pad, both roundings.
-    {Shape{2, 1, 7, 10}, Method::kAve, 2, 3, 1, 2, 1, 0},
-    {Shape{2, 1, 7, 10}, Method::kAve, 2, 3, 1, 2, 1, 0, RoundMode::kFloor},
-    {Shape{2, 1, 7, 10}, Method::kMax, 2, 3, 1, 2, 1, 0},
-    {Shape{2, 1, 7, 10}, Method::kMax, 3, 2, 2, 1, 2, 1, RoundMode::kFloor},
+    {Shape{2, 1, 7, 10}, {Method::kAve, 2, 3, 1, 2, 1, 0}},
+    {Shape{2, 1, 7, 10}, {Method::kAve, 2, 3, 1, 2, 1, 0, RoundMode::kFloor}},
+    {Shape{2, 1, 7, 10}, {Method::kMax, 2, 3, 1, 2, 1, 0}},
+    {Shape{2, 1, 7, 10}, {Method::kMax, 3, 2, 2, 1, 2, 1, RoundMode::kFloor}},
     // Stride larger than the kernel: some CEIL windows miss the input.
-    {Shape{2, 2, 5, 5}, Method::kMax, 1, 1, 1, 3},
-    {Shape{2, 2, 5, 5}, Method::kAve, 1, 1, 1, 3},
-    {Shape{1, 2, 8, 7}, Method::kAve, 2, 2, 3, 3},
+    {Shape{2, 2, 5, 5}, {Method::kMax, 1, 1, 1, 3}},
+    {Shape{2, 2, 5, 5}, {Method::kAve, 1, 1, 1, 3}},
+    {Shape{1, 2, 8, 7}, {Method::kAve, 2, 2, 3, 3}},
     // Global pooling.
-    {Shape{2, 3, 5, 7}, Method::kAve, 0, 0, 1, 1, 0, 0, RoundMode::kCeil, true},
-    {Shape{2, 3, 4, 1}, Method::kMax, 0, 0, 1, 1, 0, 0, RoundMode::kCeil, true},
-    {Shape{2, 4, 13, 13}, Method::kMax, 0, 0, 1, 1, 0, 0, RoundMode::kCeil, true},
+    {Shape{2, 3, 5, 7}, {Method::kAve, 0, 0, 1, 1, 0, 0, RoundMode::kCeil, true}},
+    {Shape{2, 3, 4, 1}, {Method::kMax, 0, 0, 1, 1, 0, 0, RoundMode::kCeil, true}},
+    {Shape{2, 4, 13, 13}, {Method::kMax, 0, 0, 1, 1, 0, 0, RoundMode::kCeil, true}},
     // AlexNet pool1 shape, fewer channels.
-    {Shape{2, 8, 55, 55}, Method::kMax, 3, 3, 2, 2},
-    {Shape{2, 8, 27, 27}, Method::kAve, 3, 3, 2, 2},
+    {Shape{2, 8, 55, 55}, {Method::kMax, 3, 3, 2, 2}},
+    {Shape{2, 8, 27, 27}, {Method::kAve, 3, 3, 2, 2}},
 };
 
 class GpuPoolingTest : public ::testing::TestWithParam<GpuPoolCase> {};
@@ -120,8 +102,8 @@ TEST(GpuPoolingLayerTest, MaxTiesMatchCpu) {
       for (int64_t i = 0; i < b->count(); ++i) b->data()[i] = std::round(b->data()[i]);
     }
   };
-  compare({Shape{2, 3, 9, 9}, Method::kMax, 3, 3, 2, 2, 1, 1}, o);
-  compare({Shape{2, 3, 8, 8}, Method::kMax, 2, 2, 1, 1}, o);
+  compare({Shape{2, 3, 9, 9}, {Method::kMax, 3, 3, 2, 2, 1, 1}}, o);
+  compare({Shape{2, 3, 8, 8}, {Method::kMax, 2, 2, 1, 1}}, o);
 }
 
 TEST(GpuPoolingLayerTest, NoBottomGradientWhenNotPropagating) {
@@ -129,7 +111,7 @@ TEST(GpuPoolingLayerTest, NoBottomGradientWhenNotPropagating) {
   if (!gpu_available(&why)) GTEST_SKIP() << why;
   GpuCompareOptions o;
   o.propagate_down = {false};
-  compare({Shape{2, 2, 6, 6}, Method::kAve, 2, 2, 1, 1}, o);
+  compare({Shape{2, 2, 6, 6}, {Method::kAve, 2, 2, 1, 1}}, o);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "layers/registry.h"
 #include "tests/common/layer_test_util.h"
+#include "tests/layers/layer_cases.h"
 
 namespace banyan {
 namespace {
@@ -24,34 +25,10 @@ using banyan::testing::check_gradients;
 using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
+using banyan::testing::make_pool_config;
+using banyan::testing::PoolCase;
 using Method = PoolingConfig::Method;
 using RoundMode = PoolingConfig::RoundMode;
-
-struct PoolCase {
-  Method method;
-  int kernel_h, kernel_w;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  RoundMode round = RoundMode::kCeil;
-  bool global = false;
-};
-
-LayerConfig make_pool_config(const PoolCase& k) {
-  LayerConfig c;
-  c.name = "pool1";
-  c.type = "Pooling";
-  PoolingConfig& p = c.pooling;
-  p.pool = k.method;
-  p.kernel_h = k.kernel_h;
-  p.kernel_w = k.kernel_w;
-  p.stride_h = k.stride_h;
-  p.stride_w = k.stride_w;
-  p.pad_h = k.pad_h;
-  p.pad_w = k.pad_w;
-  p.round_mode = k.round;
-  p.global_pooling = k.global;
-  return c;
-}
 
 // Pooling from the definition, in double: window (oy, ox) starts at
 // oy*stride - pad in padded coordinates; MAX takes the largest in-bounds
