@@ -3,7 +3,6 @@
 // resume through --snapshot (bitwise), stop on SIGTERM, `banyan time`, and the
 // shipped models/ configs loading and building.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include "engine/core/context.h"
 #include "engine/evaluate.h"
 #include "engine/net.h"
+#include "tests/common/run_command.h"
 
 namespace banyan {
 namespace {
@@ -27,24 +27,8 @@ namespace fs = std::filesystem;
 const std::string kBin = std::string(BANYAN_BINARY_DIR) + "/bin/";
 const std::string kSource = BANYAN_SOURCE_DIR;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `command` through the shell in `dir`, capturing stdout and stderr.
-RunResult run_command(const std::string& command, const std::string& dir) {
-  RunResult r;
-  const std::string full = "cd '" + dir + "' && " + command + " 2>&1";
-  FILE* pipe = popen(full.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using banyan::testing::run_command;
+using banyan::testing::RunResult;
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,10 +1,10 @@
 // `banyan devices`: the link matrix and exchange tree for a topology file
 // (so it runs without GPUs), GPUs outside it, and a missing file.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <string>
+
+#include "tests/common/run_command.h"
 
 namespace banyan {
 namespace {
@@ -14,14 +14,9 @@ const std::string kTopology = std::string(BANYAN_FIXTURES_DIR) + "/topology/";
 
 // Runs banyan with `args`, stdout and stderr together; returns the exit code.
 int run_banyan(const std::string& args, std::string* output) {
-  FILE* pipe = popen((kBanyan + " " + args + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  output->clear();
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const testing::RunResult r = testing::run_command(kBanyan + " " + args);
+  *output = r.output;
+  return r.exit_code;
 }
 
 TEST(DevicesCliTest, PrintsMatrixAndTreeFromATopologyFile) {

@@ -4,7 +4,6 @@
 // library's Classifier on the same image.
 #include <gtest/gtest.h>
 #include <png.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +15,7 @@
 #include "engine/export/onnx_export.h"
 #include "engine/weights_file.h"
 #include "onnx_subset.pb.h"
+#include "tests/common/run_command.h"
 
 namespace banyan {
 namespace {
@@ -26,22 +26,10 @@ const std::string kBanyan = std::string(BANYAN_BINARY_DIR) + "/bin/banyan";
 const std::string kDeploy =
     std::string(BANYAN_SOURCE_DIR) + "/models/fashion_mnist/deploy.prototxt";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;
-};
+using CliRun = banyan::testing::RunResult;
 
-CliRun run(const std::string& args) {
-  CliRun r;
-  FILE* pipe = popen((kBanyan + " " + args + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+// Runs banyan with `args`.
+CliRun run(const std::string& args) { return banyan::testing::run_command(kBanyan + " " + args); }
 
 class ExportCliTest : public ::testing::Test {
  protected:
