@@ -18,7 +18,8 @@ std::vector<GradientBucket> cut_gradient_buckets(const Net& net, size_t bucket_b
   if (params.empty()) return buckets;
   // Parameters sit in layer order at increasing offsets; walk them from the
   // top, closing a bucket at a layer boundary once it is big enough.
-  const int64_t min_floats = std::max<int64_t>(1, static_cast<int64_t>(bucket_bytes / 4));
+  const int64_t min_floats =
+      std::max<int64_t>(1, static_cast<int64_t>(bucket_bytes / sizeof(float)));
   int64_t end = net.param_count();
   GradientBucket open{0, end, 0};
   for (size_t i = params.size(); i-- > 0;) {
