@@ -64,6 +64,8 @@ class NetBuilder {
     net_->name_ = config_.name;
     net_->phase_ = options_.phase;
     net_->ctx_ = ctx_;
+    CHECK_GE(options_.loss_slots, 1) << "NetBuildOptions::loss_slots";
+    net_->loss_slots_ = options_.loss_slots;
     if (ctx_->device().is_cuda() && !ctx_->has_gpu()) {
       return Status::invalid_argument("net '" + config_.name + "' on " +
                                       ctx_->device().to_string() +
@@ -497,11 +499,11 @@ class NetBuilder {
   }
 
   Status allocate_device_state() {
-    net_->host_losses_.assign(Net::kLossSlots, 0.0);
+    net_->host_losses_.assign(net_->loss_slots_, 0.0);
     if (!ctx_->device().is_cuda()) return Status::success();
 #ifdef BANYAN_WITH_CUDA
     auto st = std::make_unique<Net::DeviceState>();
-    const size_t sums = std::max<size_t>(net_->losses_.size(), 1) * Net::kLossSlots;
+    const size_t sums = std::max<size_t>(net_->losses_.size(), 1) * net_->loss_slots_;
     BANYAN_RETURN_IF_ERROR(
         Buffer::allocate(ctx_->device(), cuda::kReducePartials * sizeof(double), &st->partials));
     BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), sums * sizeof(double), &st->sums));
@@ -510,7 +512,7 @@ class NetBuilder {
       return Status::resource_exhausted("pinned memory for the loss of net '" + config_.name +
                                         "': " + error);
     }
-    for (int k = 0; k < Net::kLossSlots; ++k) st->copied.emplace_back(ctx_->gpu().ordinal());
+    for (int k = 0; k < net_->loss_slots_; ++k) st->copied.emplace_back(ctx_->gpu().ordinal());
     net_->device_state_ = std::move(st);
 #endif
     return Status::success();

@@ -43,6 +43,10 @@ struct NetBuildOptions {
   // concurrently (an open re-initialises the shared lock region that other
   // readers of the same LMDB are using).  Null: no locking.
   std::mutex* data_setup_mutex = nullptr;
+  // How many loss slots forward_deferred may use (>= 1): the solver needs
+  // one per forward pass it keeps in flight (passes per iteration times the
+  // iterations it reads late).  Each costs one event and a few doubles.
+  int loss_slots = 16;
 };
 
 // One parameter of the net, in buffer order.
@@ -84,11 +88,11 @@ class Net {
   float forward();
   // The forward pass without waiting for its loss: on a CUDA worker the loss
   // is reduced on the device and copied to pinned slot `slot` (0 <=
-  // slot < kLossSlots) behind the pass; deferred_loss(slot) returns it,
+  // slot < num_loss_slots()) behind the pass; deferred_loss(slot) returns it,
   // waiting for that copy only, so the host can run ahead of the device
   // (the solver reads a loss a few iterations late).  On the CPU the loss is
   // computed at once.  forward() is forward_deferred(0) + deferred_loss(0).
-  static constexpr int kLossSlots = 16;
+  int num_loss_slots() const { return loss_slots_; }
   void forward_deferred(int slot);
   float deferred_loss(int slot);
   // Backpropagates from the loss outputs: their diffs are set to their loss
@@ -157,6 +161,7 @@ class Net {
   // CUDA workers: scratch for the loss reduction and its host copy.
   struct DeviceState;
   std::unique_ptr<DeviceState> device_state_;
+  int loss_slots_ = 16;              // NetBuildOptions::loss_slots
   std::vector<double> host_losses_;  // CPU workers: the loss of each slot
   float* param_data_ = nullptr;
   float* param_diff_ = nullptr;

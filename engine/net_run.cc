@@ -65,7 +65,7 @@ float Net::forward() {
 }
 
 void Net::forward_deferred(int slot) {
-  CHECK(slot >= 0 && slot < kLossSlots) << "loss slot " << slot;
+  CHECK(slot >= 0 && slot < loss_slots_) << "loss slot " << slot << " of " << loss_slots_;
   for (int i = 0; i < num_layers(); ++i) forward_layer(i);
 #ifdef BANYAN_WITH_CUDA
   if (ctx_->device().is_cuda()) {
@@ -95,7 +95,7 @@ void Net::forward_deferred(int slot) {
 }
 
 float Net::deferred_loss(int slot) {
-  CHECK(slot >= 0 && slot < kLossSlots) << "loss slot " << slot;
+  CHECK(slot >= 0 && slot < loss_slots_) << "loss slot " << slot << " of " << loss_slots_;
 #ifdef BANYAN_WITH_CUDA
   if (ctx_->device().is_cuda()) {
     if (losses_.empty()) return 0.0f;

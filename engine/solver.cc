@@ -57,6 +57,9 @@ Status validate_solver_fields(const SolverConfig& c) {
       return invalid(c, std::string(name) + " must be >= 0, got " + std::to_string(value));
     }
   }
+  if (c.iter_size < 1) {
+    return invalid(c, "iter_size must be >= 1, got " + std::to_string(c.iter_size));
+  }
   if (c.average_loss < 1) {
     return invalid(c, "average_loss must be >= 1, got " + std::to_string(c.average_loss));
   }
@@ -212,6 +215,8 @@ Status Solver::init_worker(int w, const NetConfig& net) {
   train_options.transfers = hub;
   train_options.transfer_scope = "train";
   train_options.data_setup_mutex = workers_->data_setup_mutex();
+  // One loss slot per pass of every iteration whose losses are in flight.
+  train_options.loss_slots = (kLossLag + 1) * config_.iter_size;
   BANYAN_RETURN_IF_ERROR(Net::create(net, train_options, &ctx, &st.train_net));
   for (size_t i = 0; i < config_.test_iter.size(); ++i) {
     NetBuildOptions test_options;
@@ -299,7 +304,7 @@ Status Solver::train_iteration() {
   // The loss of iteration iter_ - lag is certainly computed by now: reading
   // it waits for nothing in the steady state.  A display reads them all.
   const bool show = config_.display > 0 && iter_ % config_.display == 0;
-  BANYAN_RETURN_IF_ERROR(resolve_losses(iter_ + 1 - (show ? 0 : loss_lag())));
+  BANYAN_RETURN_IF_ERROR(resolve_losses(iter_ + 1 - (show ? 0 : kLossLag)));
   train_seconds_since_display_ += now_seconds() - t0;
   ++iters_since_display_;
   if (show) BANYAN_RETURN_IF_ERROR(display(lr));
@@ -307,14 +312,8 @@ Status Solver::train_iteration() {
   return Status::success();
 }
 
-int Solver::loss_lag() const {
-  // Two iterations of losses in flight, as far as the net's slots allow.
-  const int iterations_in_slots = Net::kLossSlots / config_.iter_size;
-  return std::max(0, std::min(kLossLag, iterations_in_slots - 1));
-}
-
 int Solver::loss_slot(int64_t iteration, int pass) const {
-  return static_cast<int>(iteration % (loss_lag() + 1)) * config_.iter_size + pass;
+  return static_cast<int>(iteration % (kLossLag + 1)) * config_.iter_size + pass;
 }
 
 Status Solver::resolve_losses(int64_t end) {

@@ -175,13 +175,13 @@ class Solver {
   int64_t iter_ = 0;
   int64_t last_snapshot_iter_ = -1;
   std::deque<float> losses_;  // the last average_loss iteration losses
-  // Losses are read kLossLag iterations late (Net::forward_deferred), so the
+  // Losses are read kLossLag iterations late (Net::forward_deferred; the
+  // train net has (kLossLag + 1) x iter_size loss slots), so the
   // host never waits for the device in the step; display, step() and the
   // end of training read them all.  The first iteration not yet in losses_
   // (-1: none pending).
   static constexpr int kLossLag = 2;
   int64_t unresolved_from_ = -1;
-  int loss_lag() const;
   // The Net loss slot of pass `pass` of `iteration`.
   int loss_slot(int64_t iteration, int pass) const;
   // Appends the losses of the iterations before `end` not yet read (waits
