@@ -9,6 +9,7 @@
 
 #include "engine/core/context.h"
 #include "engine/core/tensor.h"
+#include "tests/common/gpu_skip.h"
 #include "tests/common/layer_test_util.h"
 
 #ifdef BANYAN_WITH_CUDA
@@ -17,12 +18,12 @@
 
 namespace banyan::testing {
 
-#ifndef BANYAN_WITH_CUDA
-
 bool gpu_available(std::string* why) {
-  *why = "built without CUDA";
-  return false;
+  *why = gpu_unavailable_reason();
+  return why->empty();
 }
+
+#ifndef BANYAN_WITH_CUDA
 
 void compare_gpu_to_cpu(const std::function<std::unique_ptr<Layer>()>&, const std::vector<Shape>&,
                         int, const GpuCompareOptions&) {
@@ -30,13 +31,6 @@ void compare_gpu_to_cpu(const std::function<std::unique_ptr<Layer>()>&, const st
 }
 
 #else
-
-bool gpu_available(std::string* why) {
-  WorkerContext ctx(Device::cuda(0), 1);
-  Status s = ctx.init_device();
-  if (!s.ok()) *why = s.message();
-  return s.ok();
-}
 
 namespace {
 

@@ -4,7 +4,7 @@
 // same bottoms, parameters and top gradients; tops, bottom gradients and
 // parameter gradients must agree within a relative tolerance.  GPU outputs
 // are poisoned with NaN before each kernel runs.  Callers skip with
-// GTEST_SKIP when gpu_available() is false (always, in builds without CUDA).
+// BANYAN_SKIP_WITHOUT_GPU (always, in builds without CUDA).
 #pragma once
 
 #include <functional>
@@ -17,7 +17,9 @@
 
 namespace banyan::testing {
 
-// True when a CUDA device can be used; otherwise *why says why not.
+// True when a CUDA device can be used; otherwise *why says why not.  Tests
+// skip with BANYAN_SKIP_WITHOUT_GPU (tests/common/gpu_skip.h), which honours
+// BANYAN_REQUIRE_GPU=1.
 bool gpu_available(std::string* why);
 
 struct GpuCompareOptions {

@@ -1,12 +1,14 @@
 // WorkerContext device set-up and the synchronous host/device copies: on a
 // machine without a usable GPU (or a build without CUDA) a CUDA worker is
 // refused with a message naming the device; with one, buffers round-trip.
+#include "engine/core/context.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "engine/core/context.h"
 #include "engine/core/tensor.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
@@ -23,6 +25,7 @@ TEST(WorkerContextTest, CudaWorkerIsCreatedOrRefusedByName) {
   if (!s.ok()) {
     EXPECT_FALSE(ctx.has_gpu());
     EXPECT_NE(s.message().find("cuda:0"), std::string::npos) << s.message();
+    if (testing::gpu_required()) FAIL() << "BANYAN_REQUIRE_GPU=1 but: " << s.message();
     GTEST_SKIP() << "no usable GPU: " << s.message();
   }
   ASSERT_TRUE(ctx.has_gpu());

@@ -50,7 +50,7 @@ class ConvAlgoTest : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     std::string error;
     ASSERT_TRUE(handle_.create(0, stream(), &error)) << error;
   }

@@ -15,12 +15,10 @@
 #include "cuda/memory.h"
 #include "cuda/stream.h"
 #include "cuda/types.h"
+#include "tests/common/gpu_skip.h"
 #include "tests/common/layer_test_util.h"
 
 namespace banyan::cuda_testing {
-
-// True when the CUDA runtime reports at least one device.
-inline bool gpu_available() { return cuda::device_count() > 0; }
 
 // Uniform floats in [lo, hi) from a counter-based stream (never all zero for
 // lo < hi).
@@ -32,11 +30,12 @@ inline std::vector<float> random_floats(size_t n, uint64_t seed, float lo = -1.0
 }
 
 // Every test of the suite derives from this: SetUp skips (the test body then
-// does not run) unless a GPU is there.
+// does not run) unless a GPU is there; under BANYAN_REQUIRE_GPU=1 it fails
+// instead (tests/common/gpu_skip.h).
 class GpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!gpu_available()) GTEST_SKIP() << "no CUDA device on this machine";
+    BANYAN_SKIP_WITHOUT_GPU();
     stream_ = cuda::Stream(0);
   }
 

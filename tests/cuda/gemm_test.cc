@@ -25,7 +25,7 @@ class GemmTest : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     std::string error;
     ASSERT_TRUE(handle_.create(0, stream(), /*allow_tf32=*/false, &error)) << error;
   }

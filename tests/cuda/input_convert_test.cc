@@ -24,7 +24,7 @@ class InputConvertTest : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     // Full images with every byte value represented.
     full_.resize(static_cast<size_t>(kN) * kC * kFullH * kFullW);
     for (size_t i = 0; i < full_.size(); ++i) full_[i] = static_cast<uint8_t>((i * 37 + 11) % 256);

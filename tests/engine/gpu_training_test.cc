@@ -14,11 +14,10 @@
 #include "engine/evaluate.h"
 #include "engine/solver.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
-
-using banyan::testing::gpu_available;
 
 // Every layer family with GPU code, on 2 x 12 x 12 inputs: grouped conv,
 // ReLU, LRN, max and average pooling, inner product, dropout, softmax loss.
@@ -87,8 +86,7 @@ void train(const Device& device, TrainingRun* run) {
 }
 
 TEST(GpuTrainingTest, LossCurveAndWeightsTrackTheCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   TrainingRun cpu, gpu;
   ASSERT_NO_FATAL_FAILURE(train(Device::cpu(), &cpu));
   ASSERT_NO_FATAL_FAILURE(train(Device::cuda(0), &gpu));

@@ -11,6 +11,7 @@
 #include "engine/exchange/exchange.h"
 #include "engine/exchange/tree_all_reduce.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 #ifdef BANYAN_WITH_CUDA
 #include "cuda/device_info.h"
 #include "cuda/memory.h"
@@ -93,8 +94,7 @@ void check_tree_matches_cpu(const std::vector<int>& ids, size_t count, size_t ch
 }
 
 TEST(GpuTreeAllReduceTest, RepeatedDeviceIdsGiveTheCpuTreeBits) {
-  std::string why;
-  if (!testing::gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (size_t count : {size_t{0}, size_t{1}, size_t{255}, size_t{257}, size_t{3 * 256 + 5}}) {
     check_tree_matches_cpu({0, 0, 0, 0}, count, 256);
   }
@@ -102,17 +102,13 @@ TEST(GpuTreeAllReduceTest, RepeatedDeviceIdsGiveTheCpuTreeBits) {
 }
 
 TEST(GpuTreeAllReduceTest, MixedDevicesGiveTheCpuTreeBits) {
-  std::string why;
-  if (!testing::gpu_available(&why)) GTEST_SKIP() << why;
-  if (cuda::device_count() < 2) GTEST_SKIP() << "needs two GPUs";
+  BANYAN_SKIP_WITHOUT_GPUS(2);
   check_tree_matches_cpu({0, 1, 0, 1, 1}, 3 * 256 + 5, 256);
 }
 
 TEST(NcclAllReduceTest, SumsOverDistinctGpus) {
-  std::string why;
-  if (!testing::gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPUS(2);
   const int n = cuda::device_count();
-  if (n < 2) GTEST_SKIP() << "needs two GPUs";
   std::vector<int> ids;
   std::vector<Device> gpus;
   for (int i = 0; i < n; ++i) ids.push_back(i), gpus.push_back(Device::cuda(i));

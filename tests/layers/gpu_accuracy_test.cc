@@ -9,12 +9,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 
 LayerConfig make_accuracy_config(int top_k, std::optional<int> ignore, int axis = 1) {
@@ -43,8 +43,7 @@ GpuCompareOptions with_labels(int64_t classes, int ignore, int ignore_every) {
 }
 
 TEST(GpuAccuracyTest, TopKMatchesCpuWithContiguousClasses) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (int k : {1, 3, 10}) {
     for (int tops : {1, 2}) {
       SCOPED_TRACE("top_k " + std::to_string(k) + ", " + std::to_string(tops) + " tops");
@@ -57,8 +56,7 @@ TEST(GpuAccuracyTest, TopKMatchesCpuWithContiguousClasses) {
 }
 
 TEST(GpuAccuracyTest, SpatialAndOtherAxesMatchCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (int k : {1, 2}) {
     SCOPED_TRACE("top_k " + std::to_string(k));
     compare_gpu_to_cpu([&] { return new_accuracy_layer(make_accuracy_config(k, -1)); },
@@ -69,8 +67,7 @@ TEST(GpuAccuracyTest, SpatialAndOtherAxesMatchCpu) {
 }
 
 TEST(GpuAccuracyTest, IgnoredPositions) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   // An ignore label that is itself a class id.
   compare_gpu_to_cpu([] { return new_accuracy_layer(make_accuracy_config(1, 3)); },
                      {Shape{40, 7}, Shape{40}}, 2, with_labels(7, 3, 3));

@@ -11,12 +11,12 @@
 #include "engine/core/tensor.h"
 #include "layers/batch_norm.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 
 LayerConfig make_batch_norm_config(std::optional<bool> global) {
@@ -63,8 +63,7 @@ GpuCompareOptions batch_norm_options() {
 }
 
 TEST(GpuBatchNormTest, BatchStatisticsMatchCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (const Shape& s : {Shape{2, 3, 5, 7}, Shape{7, 5}, Shape{9}, Shape{3, 4, 3, 5, 2},
                          Shape{32, 8, 17, 17}, Shape{1, 3, 1, 1}}) {
     SCOPED_TRACE("shape " + s.to_string());
@@ -75,8 +74,7 @@ TEST(GpuBatchNormTest, BatchStatisticsMatchCpu) {
 }
 
 TEST(GpuBatchNormTest, GlobalStatisticsMatchCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (float factor : {2.5f, 1.0f, 0.0f}) {
     for (const Shape& s : {Shape{2, 3, 5, 7}, Shape{7, 5}, Shape{32, 8, 17, 17}}) {
       SCOPED_TRACE("factor " + std::to_string(factor) + " shape " + s.to_string());
@@ -90,8 +88,7 @@ TEST(GpuBatchNormTest, GlobalStatisticsMatchCpu) {
 }
 
 TEST(GpuBatchNormTest, DefaultModeInTrainUsesBatchStatistics) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   // The harness runs in TRAIN: the default (unset) mode uses batch statistics.
   compare_gpu_to_cpu(
       [] {

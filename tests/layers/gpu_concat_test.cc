@@ -7,12 +7,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 
 LayerConfig make_concat_config(int axis) {
@@ -35,8 +35,7 @@ std::vector<Shape> bottoms_along(int axis) {
 }
 
 TEST(GpuConcatTest, MatchesCpuAlongEveryAxis) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (int axis : {0, 1, 2, 3, -1, -3}) {
     SCOPED_TRACE("axis " + std::to_string(axis));
     compare_gpu_to_cpu([&] { return new_concat_layer(make_concat_config(axis)); },
@@ -45,16 +44,14 @@ TEST(GpuConcatTest, MatchesCpuAlongEveryAxis) {
 }
 
 TEST(GpuConcatTest, MatchesCpuWithOneBottomAndRankTwo) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   compare_gpu_to_cpu([] { return new_concat_layer(make_concat_config(1)); }, {Shape{3, 5, 7}}, 1);
   compare_gpu_to_cpu([] { return new_concat_layer(make_concat_config(1)); },
                      {Shape{5, 3}, Shape{5, 11}}, 1);
 }
 
 TEST(GpuConcatTest, SkipsBottomsWithoutGradient) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.propagate_down = {true, false, true};
   compare_gpu_to_cpu([] { return new_concat_layer(make_concat_config(1)); }, bottoms_along(1), 1,

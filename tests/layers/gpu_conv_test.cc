@@ -10,6 +10,7 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 #include "tests/layers/layer_cases.h"
 
 namespace banyan {
@@ -17,7 +18,6 @@ namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
 using banyan::testing::ConvCase;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 using banyan::testing::make_conv_config;
 
@@ -69,8 +69,7 @@ const GpuConvCase kGpuConvCases[] = {
 class GpuConvolutionTest : public ::testing::TestWithParam<GpuConvCase> {};
 
 TEST_P(GpuConvolutionTest, MatchesCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   const LayerConfig config = make_conv_config(GetParam().conv);
   compare_gpu_to_cpu([&] { return new_convolution_layer(config); }, {GetParam().bottom}, 1,
                      conv_options());
@@ -79,8 +78,7 @@ TEST_P(GpuConvolutionTest, MatchesCpu) {
 INSTANTIATE_TEST_SUITE_P(Configs, GpuConvolutionTest, ::testing::ValuesIn(kGpuConvCases));
 
 TEST(GpuConvolutionLayerTest, ParamGradientsWithoutBottomGradient) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   const LayerConfig config = make_conv_config({6, 3, 3, 2, 1, 1, 1, 1, 1, 2});
   GpuCompareOptions o = conv_options();
   o.propagate_down = {false};

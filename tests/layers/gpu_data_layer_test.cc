@@ -16,11 +16,10 @@
 #include "engine/core/tensor.h"
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
-
-using banyan::testing::gpu_available;
 
 const Device kGpu = Device::cuda(0);
 
@@ -59,8 +58,7 @@ struct DataRun {
 };
 
 TEST(GpuDataLayerTest, MatchesTheCpuBitForBit) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   std::string dir = ::testing::TempDir() + "banyan_gpu_data_XXXXXX";
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
   const std::string src = dir + "/raw";

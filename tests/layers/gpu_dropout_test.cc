@@ -7,12 +7,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 
 LayerConfig make_dropout_config(float ratio) {
@@ -24,8 +24,7 @@ LayerConfig make_dropout_config(float ratio) {
 }
 
 TEST(GpuDropoutTest, TrainDropsExactlyTheCpuUnits) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.rel_tol = 1e-6f;
   o.abs_tol = 1e-7f;
@@ -43,8 +42,7 @@ TEST(GpuDropoutTest, TrainDropsExactlyTheCpuUnits) {
 }
 
 TEST(GpuDropoutTest, MaskFollowsTheSeed) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.rel_tol = 1e-6f;
   o.abs_tol = 1e-7f;

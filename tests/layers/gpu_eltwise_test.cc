@@ -8,12 +8,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 using Op = EltwiseConfig::Op;
 
@@ -33,8 +33,7 @@ std::vector<float> coefficients(int n) {
 }
 
 TEST(GpuEltwiseTest, MatchesCpuForEveryOperation) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   const Shape shape{3, 5, 7, 9};
   for (int n : {2, 3, 10}) {
     std::vector<Shape> bottoms(n, shape);
@@ -50,8 +49,7 @@ TEST(GpuEltwiseTest, MatchesCpuForEveryOperation) {
 }
 
 TEST(GpuEltwiseTest, SkipsBottomsWithoutGradient) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.propagate_down = {false, true, true};
   for (Op op : {Op::kSum, Op::kProd, Op::kMax}) {

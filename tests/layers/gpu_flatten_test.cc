@@ -6,16 +6,15 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 
 TEST(GpuFlattenTest, MatchesCpuForSeveralAxisRanges) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (auto [axis, end_axis] :
        {std::pair{1, -1}, std::pair{0, -1}, std::pair{2, 3}, std::pair{-3, -2}}) {
     SCOPED_TRACE("axis " + std::to_string(axis) + " end_axis " + std::to_string(end_axis));

@@ -10,12 +10,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 
 struct GpuIpCase {
@@ -66,16 +66,14 @@ const GpuIpCase kGpuIpCases[] = {
 class GpuInnerProductTest : public ::testing::TestWithParam<GpuIpCase> {};
 
 TEST_P(GpuInnerProductTest, MatchesCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   compare(GetParam(), ip_options());
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, GpuInnerProductTest, ::testing::ValuesIn(kGpuIpCases));
 
 TEST(GpuInnerProductLayerTest, ParamGradientsWithoutBottomGradient) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o = ip_options();
   o.propagate_down = {false};
   compare({Shape{6, 9}, 7, 1, false, true}, o);

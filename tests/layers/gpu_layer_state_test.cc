@@ -17,13 +17,13 @@
 #include "engine/core/tensor.h"
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 #include "tests/common/layer_test_util.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::fill_gaussian;
-using banyan::testing::gpu_available;
 using banyan::testing::LayerHarness;
 
 const Device kGpu = Device::cuda(0);
@@ -114,12 +114,6 @@ struct GpuLayer {
   Buffer workspace;
 };
 
-#define SKIP_WITHOUT_GPU()                         \
-  do {                                             \
-    std::string why;                               \
-    if (!gpu_available(&why)) GTEST_SKIP() << why; \
-  } while (0)
-
 // Runs one layer on the CPU (distinct top) and on the GPU in place, forward
 // and backward, and expects the same values (tol relative).
 void compare_in_place(const LayerConfig& config, Phase phase, float tol) {
@@ -157,7 +151,7 @@ LayerConfig named(const std::string& type, const std::string& name) {
 }
 
 TEST(GpuLayerStateTest, ReluInPlaceMatchesCpu) {
-  SKIP_WITHOUT_GPU();
+  BANYAN_SKIP_WITHOUT_GPU();
   for (float slope : {0.0f, 0.2f}) {
     SCOPED_TRACE("slope " + std::to_string(slope));
     LayerConfig c = named("ReLU", "relu_ip");
@@ -167,7 +161,7 @@ TEST(GpuLayerStateTest, ReluInPlaceMatchesCpu) {
 }
 
 TEST(GpuLayerStateTest, DropoutInPlaceMatchesCpuInBothPhases) {
-  SKIP_WITHOUT_GPU();
+  BANYAN_SKIP_WITHOUT_GPU();
   LayerConfig c = named("Dropout", "drop_ip");
   c.dropout.dropout_ratio = 0.4f;
   for (Phase phase : {Phase::kTrain, Phase::kTest}) {
@@ -177,7 +171,7 @@ TEST(GpuLayerStateTest, DropoutInPlaceMatchesCpuInBothPhases) {
 }
 
 TEST(GpuLayerStateTest, DropoutTestPhaseIsTheIdentity) {
-  SKIP_WITHOUT_GPU();
+  BANYAN_SKIP_WITHOUT_GPU();
   LayerConfig c = named("Dropout", "drop_test");
   c.dropout.dropout_ratio = 0.6f;
   LayerHarness h({Shape{5, 2, 7}}, 1, 3);
@@ -195,7 +189,7 @@ TEST(GpuLayerStateTest, DropoutTestPhaseIsTheIdentity) {
 }
 
 TEST(GpuLayerStateTest, BatchNormRunningStatisticsFollowCpu) {
-  SKIP_WITHOUT_GPU();
+  BANYAN_SKIP_WITHOUT_GPU();
   LayerConfig c = named("BatchNorm", "bn_state");
   c.batch_norm.moving_average_fraction = 0.9f;  // use_global_stats unset: follows the phase
   std::unique_ptr<Layer> cpu;
@@ -280,7 +274,7 @@ void expect_reproducible(const LayerConfig& config, const std::vector<Shape>& sh
 }
 
 TEST(GpuLayerStateTest, ReductionsAreBitwiseReproducible) {
-  SKIP_WITHOUT_GPU();
+  BANYAN_SKIP_WITHOUT_GPU();
   LayerConfig bn = named("BatchNorm", "bn_rep");
   bn.batch_norm.use_global_stats = false;
   expect_reproducible(bn, {Shape{32, 16, 19, 19}}, 1, {true});
@@ -298,7 +292,7 @@ TEST(GpuLayerStateTest, ReductionsAreBitwiseReproducible) {
 }
 
 TEST(GpuLayerStateTest, InvalidLabelsGiveNanOnTheGpu) {
-  SKIP_WITHOUT_GPU();
+  BANYAN_SKIP_WITHOUT_GPU();
   for (float bad : {5.0f, -2.0f, 1.5f}) {
     SCOPED_TRACE("label " + std::to_string(bad));
     LayerHarness h({Shape{4, 5}, Shape{4}}, 1, 19);
@@ -341,7 +335,7 @@ TEST(GpuLayerStateTest, InvalidLabelsGiveNanOnTheGpu) {
 }
 
 TEST(GpuLayerStateTest, InputForwardLeavesTopsAlone) {
-  SKIP_WITHOUT_GPU();
+  BANYAN_SKIP_WITHOUT_GPU();
   LayerConfig c = named("Input", "data");
   c.input.shapes = {Shape{2, 3, 5}};
   std::unique_ptr<Layer> l;

@@ -10,12 +10,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 
 struct GpuLrnCase {
   int local_size;
@@ -59,8 +59,7 @@ const GpuLrnCase kGpuLrnCases[] = {
 class GpuLrnTest : public ::testing::TestWithParam<GpuLrnCase> {};
 
 TEST_P(GpuLrnTest, MatchesCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   const LayerConfig config = make_gpu_lrn_config(GetParam());
   compare_gpu_to_cpu([&] { return new_lrn_layer(config); }, {GetParam().bottom}, 1);
 }
@@ -68,8 +67,7 @@ TEST_P(GpuLrnTest, MatchesCpu) {
 INSTANTIATE_TEST_SUITE_P(Configs, GpuLrnTest, ::testing::ValuesIn(kGpuLrnCases));
 
 TEST(GpuLrnLayerTest, NoBottomGradientWhenNotPropagating) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (int local_size : {5, 17}) {  // cuDNN and own kernels
     const LayerConfig config = make_gpu_lrn_config({local_size, 1.0f, 0.75f, 1.0f, Shape{}});
     banyan::testing::GpuCompareOptions o;

@@ -12,13 +12,13 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 #include "tests/layers/layer_cases.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 using banyan::testing::make_pool_config;
 using banyan::testing::PoolCase;
@@ -84,8 +84,7 @@ const GpuPoolCase kGpuPoolCases[] = {
 class GpuPoolingTest : public ::testing::TestWithParam<GpuPoolCase> {};
 
 TEST_P(GpuPoolingTest, MatchesCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   compare(GetParam());
 }
 
@@ -94,8 +93,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, GpuPoolingTest, ::testing::ValuesIn(kGpuPoolCa
 // Inputs rounded to {-2, ..., 2} make most windows hold ties; the GPU must
 // pick the same (first, row-major) position and route the gradient there.
 TEST(GpuPoolingLayerTest, MaxTiesMatchCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.prepare_bottoms = [](const std::vector<Blob*>& bottoms) {
     for (Blob* b : bottoms) {
@@ -107,8 +105,7 @@ TEST(GpuPoolingLayerTest, MaxTiesMatchCpu) {
 }
 
 TEST(GpuPoolingLayerTest, NoBottomGradientWhenNotPropagating) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.propagate_down = {false};
   compare({Shape{2, 2, 6, 6}, {Method::kAve, 2, 2, 1, 1}}, o);

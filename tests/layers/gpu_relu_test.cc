@@ -7,12 +7,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 
 LayerConfig make_relu_config(float slope) {
   LayerConfig c;
@@ -23,8 +23,7 @@ LayerConfig make_relu_config(float slope) {
 }
 
 TEST(GpuReluTest, MatchesCpuForEverySlopeAndShape) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (float slope : {0.0f, 0.1f, -0.3f}) {
     for (const Shape& s : {Shape{7}, Shape{3, 5, 7, 9}, Shape{2, 3, 1, 13}, Shape{1, 1000003}}) {
       SCOPED_TRACE("slope " + std::to_string(slope) + " shape " + s.to_string());

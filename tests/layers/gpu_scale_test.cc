@@ -7,12 +7,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 
 LayerConfig make_scale_config(int axis, int num_axes, bool bias) {
@@ -28,8 +28,7 @@ LayerConfig make_scale_config(int axis, int num_axes, bool bias) {
 }
 
 TEST(GpuScaleTest, MatchesCpuForEveryAxisLayout) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   struct Case {
     int axis, num_axes;
   };
@@ -46,8 +45,7 @@ TEST(GpuScaleTest, MatchesCpuForEveryAxisLayout) {
 }
 
 TEST(GpuScaleTest, LargeReductionsAndNoBottomGradient) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   // 64 x 33 x 33 elements per channel: several blocks per channel.
   compare_gpu_to_cpu([] { return new_scale_layer(make_scale_config(1, 1, true)); },
                      {Shape{64, 3, 33, 33}}, 1);

@@ -10,12 +10,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 using Norm = LossConfig::Normalization;
 
@@ -45,8 +45,7 @@ GpuCompareOptions with_labels(int64_t classes, int ignore, int ignore_every) {
 }
 
 TEST(GpuSoftmaxLossTest, ContiguousClassesMatchCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (int64_t classes : {1, 2, 10, 37, 1000}) {
     for (Norm norm : {Norm::kValid, Norm::kFull, Norm::kBatchSize, Norm::kNone}) {
       SCOPED_TRACE(std::to_string(classes) + " classes, normalization " +
@@ -58,8 +57,7 @@ TEST(GpuSoftmaxLossTest, ContiguousClassesMatchCpu) {
 }
 
 TEST(GpuSoftmaxLossTest, SpatialPositionsMatchCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   for (Norm norm : {Norm::kValid, Norm::kFull, Norm::kBatchSize, Norm::kNone}) {
     SCOPED_TRACE("normalization " + std::to_string(static_cast<int>(norm)));
     compare_gpu_to_cpu([&] { return new_softmax_with_loss_layer(make_loss_config(norm, -1)); },
@@ -75,8 +73,7 @@ TEST(GpuSoftmaxLossTest, SpatialPositionsMatchCpu) {
 }
 
 TEST(GpuSoftmaxLossTest, IgnoreLabelAndLossTopOnly) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   // No ignore_label configured; an ignore label that is itself a class id.
   compare_gpu_to_cpu(
       [] { return new_softmax_with_loss_layer(make_loss_config(Norm::kValid, std::nullopt)); },

@@ -10,12 +10,12 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 using banyan::testing::GpuCompareOptions;
 
 struct GpuSoftmaxCase {
@@ -50,16 +50,14 @@ const GpuSoftmaxCase kGpuSoftmaxCases[] = {
 class GpuSoftmaxTest : public ::testing::TestWithParam<GpuSoftmaxCase> {};
 
 TEST_P(GpuSoftmaxTest, MatchesCpu) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   compare(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, GpuSoftmaxTest, ::testing::ValuesIn(kGpuSoftmaxCases));
 
 TEST(GpuSoftmaxLayerTest, StableForLargeInputs) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.prepare_bottoms = [](const std::vector<Blob*>& bottoms) {
     for (Blob* b : bottoms) {
@@ -70,8 +68,7 @@ TEST(GpuSoftmaxLayerTest, StableForLargeInputs) {
 }
 
 TEST(GpuSoftmaxLayerTest, NoBottomGradientWhenNotPropagating) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   GpuCompareOptions o;
   o.propagate_down = {false};
   compare({Shape{2, 5, 3}, 1}, o);

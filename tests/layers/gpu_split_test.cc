@@ -6,16 +6,15 @@
 
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
 
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::gpu_available;
 
 TEST(GpuSplitTest, MatchesCpuForAnyNumberOfTops) {
-  std::string why;
-  if (!gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   LayerConfig c;
   c.name = "split1";
   c.type = "Split";

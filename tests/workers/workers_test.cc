@@ -23,6 +23,7 @@
 #include "engine/core/random.h"
 #include "engine/solver.h"
 #include "tests/common/gpu_compare.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
@@ -331,8 +332,7 @@ TEST_F(WorkersTest, TwoColumnNetSameWeightsForEveryLayout) {
 // own streams and memory per worker, peer copies within one GPU, the GPU
 // exchange tree).  Skips without a GPU.
 TEST_F(WorkersTest, RepeatedGpuIdsSameWeightsForEveryLayout) {
-  std::string why;
-  if (!testing::gpu_available(&why)) GTEST_SKIP() << why;
+  BANYAN_SKIP_WITHOUT_GPU();
   const std::string lmdb = dir() + "/lmdb";
   std::vector<Layout> layouts(std::begin(kLayouts), std::end(kLayouts));
   for (Layout& l : layouts) l.gpu = true;
