@@ -1,5 +1,5 @@
 // Buffer allocation: aligned host memory for the CPU; cudaMalloc on the
-// buffer's device (zero-filled with a synchronous memset, since allocation
+// buffer's device (zero-filled, waiting for the fill, since allocation
 // happens at setup, never in the training step) when built with CUDA.
 #include "engine/core/tensor.h"
 
@@ -72,7 +72,11 @@ Status allocate_cuda(Device device, size_t bytes, void** out) {
   }
   void* p = nullptr;
   e = cudaMalloc(&p, bytes == 0 ? 256 : bytes);
-  if (e == cudaSuccess) e = cudaMemset(p, 0, bytes == 0 ? 256 : bytes);
+  // The zero fill must have landed before any stream touches the buffer: the
+  // workers' streams are non-blocking, so they do not wait for the legacy
+  // stream the memset runs on.
+  if (e == cudaSuccess) e = cudaMemsetAsync(p, 0, bytes == 0 ? 256 : bytes, cudaStreamLegacy);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(cudaStreamLegacy);
   const cudaError_t restore = cudaSetDevice(previous);
   if (e != cudaSuccess) {
     if (p != nullptr) cudaFree(p);
@@ -140,11 +144,14 @@ Status copy_floats(const void* src, void* dst, int64_t n, Device device, bool to
   int previous = 0;
   cudaError_t e = cudaGetDevice(&previous);
   if (e == cudaSuccess) e = cudaSetDevice(device.id);
-  // Work queued on the worker's non-blocking streams is not ordered with
-  // cudaMemcpy's legacy stream: wait for the device first (never in the step).
+  // Work queued on the workers' non-blocking streams is not ordered with
+  // cudaMemcpy's legacy stream: wait for the whole device before the copy,
+  // and again after it, because a copy from pageable memory may return
+  // before its DMA has landed (never in the step).
   if (e == cudaSuccess) e = cudaDeviceSynchronize();
   if (e == cudaSuccess) {
     e = cudaMemcpy(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess) e = cudaDeviceSynchronize();
     const cudaError_t restore = cudaSetDevice(previous);
     if (e == cudaSuccess) e = restore;
   }

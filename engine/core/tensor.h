@@ -20,7 +20,8 @@ size_t d_type_size(DType t);
 const char* d_type_name(DType t);
 
 // Owning, move-only block of device memory, 64-byte aligned, zero-filled at
-// allocation.
+// allocation (the fill has completed when allocate returns, so work on any
+// stream sees zeros).
 class Buffer {
  public:
   Buffer() = default;
@@ -44,10 +45,12 @@ class Buffer {
   Device device_;
 };
 
-// Synchronous float copies between host memory and memory on `device` (a
-// plain memcpy when `device` is the CPU).  They first wait for all work on
-// the device, so results of kernels on any stream are seen.  For setup,
-// snapshots, test passes and tests, never inside the training step.
+// Truly synchronous float copies between host memory and memory on `device`
+// (a plain memcpy when `device` is the CPU): they first wait for all work on
+// the device (every stream), so results of kernels on any stream are seen,
+// and return only when the copy has completed, so work launched afterwards
+// on any stream, non-blocking ones included, sees the new values.  For
+// setup, snapshots, test passes and tests, never inside the training step.
 // Errors name the device.
 Status copy_to_device(const float* host, int64_t n, Device device, float* dst);
 Status copy_to_host(const float* src, int64_t n, Device device, float* host);

@@ -1,12 +1,16 @@
 // WorkerContext device set-up and the synchronous host/device copies: on a
 // machine without a usable GPU (or a build without CUDA) a CUDA worker is
 // refused with a message naming the device; with one, buffers round-trip.
-#include "engine/core/context.h"
+#ifdef BANYAN_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
+#include "engine/core/context.h"
 #include "engine/core/tensor.h"
 #include "tests/common/gpu_skip.h"
 
@@ -52,6 +56,49 @@ TEST(CopyTest, CpuCopiesAreMemcpy) {
   ASSERT_TRUE(copy_to_host(b.data(), 3, Device::cpu(), c.data()).ok());
   EXPECT_EQ(a, c);
 }
+
+#ifdef BANYAN_WITH_CUDA
+// The synchronous helpers are complete when they return, also for
+// non-blocking streams (which do not wait for the legacy stream): a large
+// pageable upload read back at once on such a stream must hold the new
+// values, and the zero fill of an allocation must not land after a kernel
+// on such a stream has written the buffer.
+TEST(CopyTest, SynchronousHelpersAreCompleteForNonBlockingStreams) {
+  BANYAN_SKIP_WITHOUT_GPU();
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  const int64_t n = int64_t{32} << 20;  // 128 MiB: long enough for a DMA to lag
+  Buffer b;
+  ASSERT_TRUE(Buffer::allocate(Device::cuda(0), n * sizeof(float), &b).ok());
+  float* dev = static_cast<float*>(b.data());
+  for (int round = 0; round < 3; ++round) {
+    std::vector<float> in(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) in[i] = static_cast<float>((i * 7 + round) % 1000) - 500.0f;
+    ASSERT_TRUE(copy_to_device(in.data(), n, Device::cuda(0), dev).ok());
+    std::vector<float> out(static_cast<size_t>(n), 1e30f);
+    ASSERT_EQ(cudaMemcpyAsync(out.data(), dev, n * sizeof(float), cudaMemcpyDeviceToHost, stream),
+              cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    ASSERT_TRUE(in == out) << "round " << round << ": the upload was not complete";
+  }
+  for (int round = 0; round < 3; ++round) {
+    Buffer fresh;
+    ASSERT_TRUE(Buffer::allocate(Device::cuda(0), n * sizeof(float), &fresh).ok());
+    ASSERT_EQ(cudaMemsetAsync(fresh.data(), 0x5A, n * sizeof(float), stream), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    std::vector<float> out(static_cast<size_t>(n));
+    ASSERT_TRUE(
+        copy_to_host(static_cast<float*>(fresh.data()), n, Device::cuda(0), out.data()).ok());
+    float expected;
+    std::memset(&expected, 0x5A, sizeof(expected));
+    for (int64_t i = 0; i < n; i += 4099) {
+      ASSERT_EQ(out[i], expected) << "round " << round << ": the zero fill landed late at " << i;
+    }
+  }
+  ASSERT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+#endif
 
 }  // namespace
 }  // namespace banyan
