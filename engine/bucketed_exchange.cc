@@ -98,7 +98,15 @@ Status BucketedExchange::finish() {
 }
 
 void BucketedExchange::run() {
+#ifdef BANYAN_WITH_CUDA
+  // Before any CUDA call of this thread: otherwise the first one would
+  // create (and use) a context on device 0, whatever the worker's device.
+  Status device = ctx_->has_gpu() ? ctx_->gpu().make_current() : Status::success();
+#else
+  Status device;
+#endif
   std::unique_lock<std::mutex> lock(mu_);
+  if (!device.ok()) status_ = device.with_context("exchange thread");
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (stop_) return;

@@ -48,7 +48,8 @@ struct GradientBucket {
 std::vector<GradientBucket> cut_gradient_buckets(const Net& net, size_t bucket_bytes);
 
 // Not thread-safe: start/layer_done/finish from the worker's thread.  The
-// exchange thread lives as long as the object; destroy it before the net.
+// exchange thread lives as long as the object (destroy it before the net);
+// on a CUDA worker it makes the worker's device current before anything else.
 class BucketedExchange {
  public:
   // `exchange` (rank `rank`) and `net` must outlive the object; `ctx` is the

@@ -3,6 +3,10 @@
 // all-reduce over the whole buffer.
 #include "engine/bucketed_exchange.h"
 
+#ifdef BANYAN_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -12,6 +16,7 @@
 
 #include "engine/config/loader.h"
 #include "engine/exchange/exchange.h"
+#include "tests/common/gpu_skip.h"
 
 namespace banyan {
 namespace {
@@ -111,6 +116,43 @@ TEST(BucketedExchangeTest, SumsLikeOneAllReduce) {
     }
   }
 }
+
+#ifdef BANYAN_WITH_CUDA
+// Records the current CUDA device of the thread that calls all_reduce (the
+// exchange thread) and sums nothing.
+class DeviceRecordingAllReduce : public AllReduce {
+ public:
+  int size() const override { return 1; }
+  Status all_reduce(int, float*, size_t, void*) override {
+    int device = -1;
+    cudaGetDevice(&device);
+    devices.push_back(device);
+    return Status::success();
+  }
+  void abort(const std::string&) override {}
+  std::vector<int> devices;
+};
+
+// A worker on the last GPU: its exchange thread must run there, not on the
+// device 0 that an unset thread's first CUDA call would pick.
+TEST(BucketedExchangeTest, ExchangeThreadRunsOnTheWorkersDevice) {
+  BANYAN_SKIP_WITHOUT_GPUS(2);
+  const int last = testing::usable_gpu_count() - 1;
+  WorkerContext ctx(Device::cuda(last), 1);
+  ASSERT_TRUE(ctx.init_device().ok());
+  std::unique_ptr<Net> net = build(&ctx);
+  ASSERT_NE(net, nullptr);
+  DeviceRecordingAllReduce recorder;
+  {
+    BucketedExchange ex(net.get(), &recorder, 0, 64, &ctx);
+    ex.start();
+    for (int i = net->num_layers() - 1; i >= 0; --i) ex.layer_done(i);
+    ASSERT_TRUE(ex.finish().ok());
+  }
+  ASSERT_FALSE(recorder.devices.empty());
+  for (int d : recorder.devices) EXPECT_EQ(d, last);
+}
+#endif
 
 }  // namespace
 }  // namespace banyan
