@@ -2,6 +2,7 @@
 // current, so a worker thread may drop buffers of any device.
 #include "cuda/memory.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "cuda/check.h"
@@ -118,6 +119,50 @@ void copy_peer_async(void* dst, int dst_device, const void* src, int src_device,
                      cudaStream_t stream) {
   if (bytes == 0) return;
   BANYAN_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, stream));
+}
+
+// --- peer access --------------------------------------------------------------
+
+std::vector<std::pair<int, int>> distinct_device_pairs(const std::vector<int>& devices) {
+  std::vector<int> distinct;
+  for (int d : devices) {
+    if (std::find(distinct.begin(), distinct.end(), d) == distinct.end()) distinct.push_back(d);
+  }
+  std::vector<std::pair<int, int>> pairs;
+  for (int a : distinct) {
+    for (int b : distinct) {
+      if (a != b) pairs.emplace_back(a, b);
+    }
+  }
+  return pairs;
+}
+
+bool enable_peer_access(const std::vector<int>& devices, PeerAccessReport* report,
+                        std::string* error) {
+  PeerAccessReport r;
+  for (const auto& [a, b] : distinct_device_pairs(devices)) {
+    int can = 0;
+    std::string e = BANYAN_CUDA_ERROR(cudaDeviceCanAccessPeer(&can, a, b));
+    if (e.empty() && can) {
+      DeviceGuard guard(a);
+      const cudaError_t enabled = cudaDeviceEnablePeerAccess(b, 0);
+      if (enabled == cudaErrorPeerAccessAlreadyEnabled) {
+        cudaGetLastError();  // not an error here; clear it so later checks do not see it
+      } else if (enabled != cudaSuccess) {
+        cudaGetLastError();
+        e = std::string("cudaDeviceEnablePeerAccess(") + std::to_string(b) + ") on device " +
+            std::to_string(a) + ": " + cudaGetErrorName(enabled) + " (" +
+            cudaGetErrorString(enabled) + ")";
+      }
+    }
+    if (!e.empty()) {
+      if (error != nullptr) *error = e;
+      return false;
+    }
+    (can ? r.enabled : r.unavailable).emplace_back(a, b);
+  }
+  if (report != nullptr) *report = std::move(r);
+  return true;
 }
 
 }  // namespace banyan::cuda

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace banyan::cuda {
 
@@ -110,5 +112,25 @@ void copy_async(void* dst, const void* src, size_t bytes, cudaStream_t stream);
 // goes over NVLink/PCIe peer access when enabled, else through the host.
 void copy_peer_async(void* dst, int dst_device, const void* src, int src_device, size_t bytes,
                      cudaStream_t stream);
+
+// The ordered pairs (a, b), a != b, of the distinct ids in `devices`, in
+// first-appearance order: the peer-access directions a device list needs
+// (a repeated id adds nothing; a device never pairs with itself).
+std::vector<std::pair<int, int>> distinct_device_pairs(const std::vector<int>& devices);
+
+// What enable_peer_access did, per direction (a reads / writes b's memory).
+struct PeerAccessReport {
+  std::vector<std::pair<int, int>> enabled;      // enabled now or before
+  std::vector<std::pair<int, int>> unavailable;  // cudaDeviceCanAccessPeer says no
+};
+
+// Enables peer access for every pair of distinct_device_pairs(devices) that
+// the hardware allows, so peer copies go over NVLink / PCIe directly instead
+// of through host memory.  cudaErrorPeerAccessAlreadyEnabled counts as
+// success, so calling it again (another net, another test) is harmless; peer
+// access is a property of the device contexts, i.e. of the process.  Restores
+// the current device.  False with `*error` on any other CUDA error.  Setup only.
+bool enable_peer_access(const std::vector<int>& devices, PeerAccessReport* report,
+                        std::string* error);
 
 }  // namespace banyan::cuda

@@ -12,6 +12,9 @@
 
 #include "engine/core/math.h"
 #include "engine/exchange/topology_probe.h"
+#ifdef BANYAN_WITH_CUDA
+#include "cuda/memory.h"
+#endif
 
 namespace banyan {
 
@@ -38,6 +41,30 @@ AllReduceFactory make_exchange_factory(ExchangeBackend backend) {
     BANYAN_RETURN_IF_ERROR(probed->status);
     return make_all_reduce(backend, devices, probed->topology, out);
   };
+}
+
+Status enable_peer_access_among(const std::vector<Device>& devices) {
+#ifdef BANYAN_WITH_CUDA
+  std::vector<int> ids;
+  for (const Device& d : devices) {
+    if (d.is_cuda()) ids.push_back(d.id);
+  }
+  cuda::PeerAccessReport report;
+  std::string error;
+  if (!cuda::enable_peer_access(ids, &report, &error)) {
+    return Status::internal("enabling peer access among the workers' GPUs: " + error);
+  }
+  for (const auto& [a, b] : report.unavailable) {
+    LOG(WARNING) << "cuda:" << a << " cannot access cuda:" << b
+                 << " directly: copies between them go through host memory";
+  }
+  if (!report.enabled.empty()) {
+    LOG(INFO) << "peer access enabled for " << report.enabled.size() << " GPU pair direction(s)";
+  }
+#else
+  (void)devices;
+#endif
+  return Status::success();
 }
 
 Status validate_worker_layout(const std::vector<Device>& devices, int group_size) {
@@ -100,6 +127,7 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
   for (int i = 0; i < n; ++i) w->threads_.emplace_back([raw = w.get(), i] { raw->loop(i); });
   const GpuOptions gpu = options.gpu;
   BANYAN_RETURN_IF_ERROR(w->run([&](int i) { return w->ctx(i).init_device(gpu); }));
+  BANYAN_RETURN_IF_ERROR(enable_peer_access_among(options.devices));
   *out = std::move(w);
   return Status::success();
 }

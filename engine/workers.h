@@ -36,6 +36,12 @@ using AllReduceFactory =
 // GPUs under auto).  The returned factory is thread-safe.
 AllReduceFactory make_exchange_factory(ExchangeBackend backend);
 
+// Enables peer access between every two distinct GPUs of `devices` that can
+// reach each other (cuda/memory.h), so Transfer layers and the exchange copy
+// directly; pairs that cannot are logged.  No-op without CUDA or with fewer
+// than two distinct GPUs.  Internal on a CUDA error.
+Status enable_peer_access_among(const std::vector<Device>& devices);
+
 // InvalidArgument unless `devices` is non-empty, group_size >= 1 and the
 // number of workers is a multiple of group_size.
 Status validate_worker_layout(const std::vector<Device>& devices, int group_size);
@@ -51,8 +57,9 @@ struct WorkersOptions {
 class Workers {
  public:
   // Validates the layout, starts one thread per worker, initialises each
-  // worker's device on its own thread and builds the exchanges (one
-  // AllReduce per rank when there are several groups).
+  // worker's device on its own thread, enables peer access among the GPUs
+  // and builds the exchanges (one AllReduce per rank when there are several
+  // groups).
   static Status create(const WorkersOptions& options, std::unique_ptr<Workers>* out);
   // Stops and joins the threads (after the current job).
   ~Workers();

@@ -10,6 +10,7 @@
 
 #include "cuda/check.h"
 #include "cuda/elementwise.h"
+#include "cuda/memory.h"
 
 namespace banyan {
 
@@ -24,6 +25,10 @@ Status GpuTreeAllReduce::create(ExchangeTree tree, const std::vector<int>& devic
   const size_t chunk_floats = chunk_bytes / sizeof(float);
   CHECK_GE(chunk_floats, 1u);
   std::unique_ptr<GpuTreeAllReduce> self(new GpuTreeAllReduce(std::move(tree), chunk_floats));
+  std::string peer_error;
+  if (!cuda::enable_peer_access(devices, nullptr, &peer_error)) {
+    return Status::internal("GPU exchange tree: " + peer_error);
+  }
   for (size_t r = 0; r < devices.size(); ++r) {
     auto state = std::make_unique<RankState>();
     state->device = devices[r];

@@ -197,5 +197,45 @@ TEST_F(MemoryTest, NcclRejectsRepeatedDevices) {
   EXPECT_NE(error.find("[0,0]"), std::string::npos) << error;
 }
 
+// Runs on the CPU: which directions a device list needs.
+TEST(PeerAccessTest, DistinctPairsInBothDirectionsNeverWithItself) {
+  using Pairs = std::vector<std::pair<int, int>>;
+  EXPECT_EQ(cuda::distinct_device_pairs({}), Pairs{});
+  EXPECT_EQ(cuda::distinct_device_pairs({0, 0, 0}), Pairs{});
+  EXPECT_EQ(cuda::distinct_device_pairs({1, 0, 0, 1}), (Pairs{{1, 0}, {0, 1}}));
+  EXPECT_EQ(cuda::distinct_device_pairs({2, 0, 1}),
+            (Pairs{{2, 0}, {2, 1}, {0, 2}, {0, 1}, {1, 2}, {1, 0}}));
+}
+
+// Repeated ids need no peer access (and asking must not fail).
+TEST_F(MemoryTest, PeerAccessIsNothingForOneDevice) {
+  cuda::PeerAccessReport report;
+  std::string error;
+  ASSERT_TRUE(cuda::enable_peer_access({0, 0, 0}, &report, &error)) << error;
+  EXPECT_TRUE(report.enabled.empty());
+  EXPECT_TRUE(report.unavailable.empty());
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+}
+
+// Every pair the hardware allows is enabled, a second call is harmless, and
+// the runtime then reports it as already enabled.
+TEST_F(MemoryTest, PeerAccessEnabledForEveryCapablePair) {
+  BANYAN_SKIP_WITHOUT_GPUS(2);
+  std::vector<int> all;
+  for (int d = 0; d < cuda::device_count(); ++d) all.push_back(d);
+  cuda::PeerAccessReport report;
+  std::string error;
+  ASSERT_TRUE(cuda::enable_peer_access(all, &report, &error)) << error;
+  ASSERT_TRUE(cuda::enable_peer_access(all, &report, &error)) << error;
+  EXPECT_EQ(report.enabled.size() + report.unavailable.size(), all.size() * (all.size() - 1));
+  for (const auto& [a, b] : report.enabled) {
+    cuda::DeviceGuard guard(a);
+    EXPECT_EQ(cudaDeviceEnablePeerAccess(b, 0), cudaErrorPeerAccessAlreadyEnabled)
+        << a << "->" << b;
+    cudaGetLastError();
+  }
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+}
+
 }  // namespace
 }  // namespace banyan::cuda_testing
