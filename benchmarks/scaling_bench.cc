@@ -241,9 +241,10 @@ Status run_layout(const Layout& layout, const std::vector<Device>& all_devices,
   r->devices.assign(all_devices.begin(), all_devices.begin() + layout.workers());
   r->shared_device = shares_device(r->devices);
   if (layout.groups > 1) {
-    std::vector<Device> rank0;
-    for (int g = 0; g < layout.groups; ++g) rank0.push_back(r->devices[g * layout.partitions]);
-    r->exchange = exchange_backend_name(resolve_exchange_backend(exchange, rank0));
+    std::vector<ExchangeBackend> backends;
+    BANYAN_RETURN_IF_ERROR(resolve_layout_backends(
+        exchange, rank_participants(r->devices, layout.partitions), &backends));
+    r->exchange = exchange_backend_name(backends[0]);
   }
   std::unique_ptr<Solver> solver;
   BANYAN_RETURN_IF_ERROR(build_solver(layout, r->devices, exchange, &solver));

@@ -174,7 +174,7 @@ Status Solver::init(const NetConfig& net) {
   wo.group_size = options_.group_size;
   wo.seed = seed;
   wo.gpu = options_.gpu;
-  wo.make_all_reduce = make_exchange_factory(options_.exchange);
+  wo.exchange = options_.exchange;
   BANYAN_RETURN_IF_ERROR(Workers::create(wo, &workers_));
   for (int w = 0; w < workers_->size(); ++w) states_.push_back(std::make_unique<WorkerState>());
   // Every group's Data layers decode at the same time: by default they share

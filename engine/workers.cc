@@ -18,7 +18,7 @@
 
 namespace banyan {
 
-AllReduceFactory make_exchange_factory(ExchangeBackend backend) {
+AllReduceFactory make_exchange_factory() {
   struct Probed {
     std::mutex mu;
     bool done = false;
@@ -26,7 +26,8 @@ AllReduceFactory make_exchange_factory(ExchangeBackend backend) {
     Topology topology;
   };
   auto probed = std::make_shared<Probed>();
-  return [backend, probed](const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out) {
+  return [probed](ExchangeBackend backend, const std::vector<Device>& devices,
+                  std::unique_ptr<AllReduce>* out) {
     bool gpus = false;
     for (const Device& d : devices) gpus = gpus || d.is_cuda();
     Topology none;
@@ -41,6 +42,13 @@ AllReduceFactory make_exchange_factory(ExchangeBackend backend) {
     BANYAN_RETURN_IF_ERROR(probed->status);
     return make_all_reduce(backend, devices, probed->topology, out);
   };
+}
+
+std::vector<std::vector<Device>> rank_participants(const std::vector<Device>& devices,
+                                                   int group_size) {
+  std::vector<std::vector<Device>> out(static_cast<size_t>(std::max(group_size, 1)));
+  for (size_t i = 0; i < devices.size(); ++i) out[i % out.size()].push_back(devices[i]);
+  return out;
 }
 
 Status enable_peer_access_among(const std::vector<Device>& devices) {
@@ -114,12 +122,15 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
     w->group_sums_.back()->values.assign(options.group_size, 0.0);
   }
   if (groups > 1) {
+    const std::vector<std::vector<Device>> participants =
+        rank_participants(options.devices, options.group_size);
+    std::vector<ExchangeBackend> backends;
+    BANYAN_RETURN_IF_ERROR(resolve_layout_backends(options.exchange, participants, &backends));
     for (int k = 0; k < options.group_size; ++k) {
-      std::vector<Device> devices;
-      for (int g = 0; g < groups; ++g) devices.push_back(options.devices[w->worker_index(g, k)]);
       std::unique_ptr<AllReduce> exchange;
-      BANYAN_RETURN_IF_ERROR(options.make_all_reduce(devices, &exchange)
+      BANYAN_RETURN_IF_ERROR(options.make_all_reduce(backends[k], participants[k], &exchange)
                                  .with_context("exchange of rank " + std::to_string(k)));
+      LOG(INFO) << "exchange of rank " << k << ": " << exchange_backend_name(backends[k]);
       w->exchanges_.push_back(std::move(exchange));
     }
   }

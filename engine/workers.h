@@ -26,15 +26,20 @@
 
 namespace banyan {
 
-// Makes the AllReduce among `devices` (the workers of one rank, group order).
-using AllReduceFactory =
-    std::function<Status(const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out)>;
+// Makes the AllReduce of `backend` (tree or nccl, already resolved for the
+// whole layout) among `devices` (the workers of one rank, group order).
+using AllReduceFactory = std::function<Status(
+    ExchangeBackend backend, const std::vector<Device>& devices, std::unique_ptr<AllReduce>* out)>;
 
-// The factory for --exchange=`backend`: probes this machine's topology once,
-// when the first GPU participant needs it, then builds the backend's
-// all-reduce (engine/exchange/exchange.h: the tree, or NCCL for distinct
-// GPUs under auto).  The returned factory is thread-safe.
-AllReduceFactory make_exchange_factory(ExchangeBackend backend);
+// The default factory: probes this machine's topology once, when the first
+// GPU participant needs it, then builds the backend's all-reduce
+// (engine/exchange/exchange.h).  The returned factory is thread-safe.
+AllReduceFactory make_exchange_factory();
+
+// The participants of each rank's exchange: entry k lists the devices of the
+// workers of rank k, one per group, in group order.
+std::vector<std::vector<Device>> rank_participants(const std::vector<Device>& devices,
+                                                   int group_size);
 
 // Enables peer access between every two distinct GPUs of `devices` that can
 // reach each other (cuda/memory.h), so Transfer layers and the exchange copy
@@ -51,7 +56,10 @@ struct WorkersOptions {
   int group_size = 1;
   uint64_t seed = 1;
   GpuOptions gpu;
-  AllReduceFactory make_all_reduce = make_exchange_factory(ExchangeBackend::kAuto);
+  // --exchange: resolved for the whole layout by resolve_layout_backends
+  // (NCCL only where it is safe; `nccl` refuses unsafe layouts).
+  ExchangeBackend exchange = ExchangeBackend::kAuto;
+  AllReduceFactory make_all_reduce = make_exchange_factory();
 };
 
 class Workers {

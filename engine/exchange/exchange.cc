@@ -1,6 +1,7 @@
 // Backend choice and construction for the gradient exchange.
 #include "engine/exchange/exchange.h"
 
+#include <map>
 #include <set>
 
 #include "engine/exchange/tree.h"
@@ -61,6 +62,52 @@ ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
   if (participants.size() > 1 && all_distinct_gpus(participants)) return ExchangeBackend::kNccl;
 #endif
   return ExchangeBackend::kTree;
+}
+
+Status resolve_layout_backends(ExchangeBackend requested,
+                               const std::vector<std::vector<Device>>& rank_participants,
+                               std::vector<ExchangeBackend>* out) {
+  const size_t ranks = rank_participants.size();
+  // Which ranks' exchanges use each GPU.
+  std::map<int, std::set<size_t>> users;
+  for (size_t k = 0; k < ranks; ++k) {
+    for (const Device& d : rank_participants[k]) {
+      if (d.is_cuda()) users[d.id].insert(k);
+    }
+  }
+  std::vector<ExchangeBackend> backends(ranks, ExchangeBackend::kTree);
+  for (size_t k = 0; k < ranks; ++k) {
+    const std::vector<Device>& p = rank_participants[k];
+    if (p.size() < 2 || requested == ExchangeBackend::kTree) continue;
+    std::string unsafe;
+    if (!all_distinct_gpus(p)) {
+      unsafe =
+          "NCCL needs distinct physical GPUs (use --exchange=tree for CPU workers or "
+          "repeated GPU ids)";
+    }
+    for (const Device& d : p) {
+      if (!unsafe.empty() || !d.is_cuda()) continue;
+      for (size_t other : users[d.id]) {
+        if (other == k) continue;
+        unsafe = d.to_string() + " also takes part in the exchange of rank " +
+                 std::to_string(other) + " (" + device_list(rank_participants[other]) +
+                 "); two NCCL communicators on one GPU, driven from different threads, can "
+                 "deadlock. Use --exchange=tree, or a layout where each GPU holds one partition";
+        break;
+      }
+    }
+#ifndef BANYAN_WITH_CUDA
+    if (unsafe.empty()) unsafe = "NCCL needs a build with CUDA";
+#endif
+    if (unsafe.empty()) {
+      backends[k] = ExchangeBackend::kNccl;
+    } else if (requested == ExchangeBackend::kNccl) {
+      return Status::invalid_argument("--exchange=nccl: the exchange of rank " + std::to_string(k) +
+                                      " over " + device_list(p) + " cannot use NCCL: " + unsafe);
+    }
+  }
+  *out = std::move(backends);
+  return Status::success();
 }
 
 Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,

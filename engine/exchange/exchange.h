@@ -46,8 +46,24 @@ std::vector<Device> default_exchange_participants(const Topology& topology);
 Status describe_exchange(const std::vector<Device>& participants, const Topology& topology,
                          std::string* out);
 
-// The backend `auto` resolves to for these participants.
+// The backend `auto` resolves to for these participants, taken alone
+// (resolve_layout_backends decides for a whole worker layout).
 ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
                                          const std::vector<Device>& participants);
+
+// The backend of every rank's exchange in one worker layout:
+// rank_participants[k] lists the devices of rank k's exchange (one per
+// group).  NCCL is safe for rank k only when its participants are distinct
+// GPUs and none of those GPUs takes part in another rank's exchange: two
+// communicators on one GPU, each driven from its own thread, can deadlock
+// (their kernels wait for each other's peers).  `auto` takes NCCL (CUDA
+// builds) for the ranks where it is safe and the tree elsewhere; `tree` the
+// tree everywhere; `nccl` NCCL everywhere, or InvalidArgument naming the rank
+// and what makes it unsafe (a CPU or repeated participant, a GPU shared
+// with another rank's exchange).  Ranks with one participant exchange nothing
+// and get the tree.
+Status resolve_layout_backends(ExchangeBackend requested,
+                               const std::vector<std::vector<Device>>& rank_participants,
+                               std::vector<ExchangeBackend>* out);
 
 }  // namespace banyan

@@ -534,5 +534,37 @@ TEST(WorkersCoreTest, BadLayoutsAreRefused) {
   EXPECT_EQ(Workers::create(o, &w).code(), StatusCode::kInvalidArgument);
 }
 
+// The exchange of rank k joins the rank-k workers of every group.
+TEST(WorkersCoreTest, RankParticipantsTakeOneWorkerPerGroup) {
+  const std::vector<Device> d = {Device::cuda(0), Device::cuda(1), Device::cuda(1),
+                                 Device::cuda(0)};
+  const std::vector<std::vector<Device>> ranks = rank_participants(d, 2);
+  ASSERT_EQ(ranks.size(), 2u);
+  EXPECT_EQ(ranks[0], (std::vector<Device>{Device::cuda(0), Device::cuda(1)}));
+  EXPECT_EQ(ranks[1], (std::vector<Device>{Device::cuda(1), Device::cuda(0)}));
+  EXPECT_EQ(rank_participants(d, 1), (std::vector<std::vector<Device>>{d}));
+}
+
+// --exchange=nccl on a layout where two ranks' exchanges share GPUs is
+// refused before any communicator is made (on any machine: the layout alone
+// decides).
+TEST(WorkersCoreTest, NcclOnSharedGpusIsRefused) {
+  WorkersOptions o;
+  o.devices = {Device::cuda(0), Device::cuda(1), Device::cuda(1), Device::cuda(0)};
+  o.group_size = 2;
+  o.exchange = ExchangeBackend::kNccl;
+  int made = 0;
+  o.make_all_reduce = [&](ExchangeBackend, const std::vector<Device>&,
+                          std::unique_ptr<AllReduce>*) {
+    ++made;
+    return Status::internal("not reached");
+  };
+  std::unique_ptr<Workers> w;
+  const Status s = Workers::create(o, &w);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--exchange=nccl"), std::string::npos) << s.message();
+  EXPECT_EQ(made, 0);
+}
+
 }  // namespace
 }  // namespace banyan
