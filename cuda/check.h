@@ -48,6 +48,11 @@ inline std::string cublas_status(cublasStatus_t status, const CallSite& site) {
 inline std::string nccl_status(ncclResult_t status, const CallSite& site) {
   return status == ncclSuccess ? std::string() : nccl_error_text(status, site);
 }
+// Non-blocking communicators: ncclInProgress means "started", not failed.
+inline std::string nccl_started_status(ncclResult_t status, const CallSite& site) {
+  return status == ncclSuccess || status == ncclInProgress ? std::string()
+                                                           : nccl_error_text(status, site);
+}
 
 }  // namespace detail
 
@@ -115,3 +120,7 @@ int current_device_or_minus_one();
   ::banyan::cuda::detail::cublas_status((stmt), BANYAN_CUDA_CALL_SITE_(#stmt))
 #define BANYAN_NCCL_ERROR(stmt) \
   ::banyan::cuda::detail::nccl_status((stmt), BANYAN_CUDA_CALL_SITE_(#stmt))
+// As BANYAN_NCCL_ERROR, but ncclInProgress (a non-blocking communicator's
+// call still being carried out) is not an error.
+#define BANYAN_NCCL_STARTED(stmt) \
+  ::banyan::cuda::detail::nccl_started_status((stmt), BANYAN_CUDA_CALL_SITE_(#stmt))

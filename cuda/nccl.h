@@ -1,13 +1,18 @@
-// NCCL communicators as RAII, move-only owners.  A communicator that saw a
-// failure (marked by the owner, or an asynchronous NCCL error) is aborted on
-// destruction instead of destroyed, so a failing worker releases its peers
-// rather than leaving them waiting in a collective (STYLE: stop the group
-// cleanly).  Initialisation errors (bad device lists, a broken fabric) come
-// back as text.  A communicator is used by one worker thread.
+// NCCL communicators as RAII, move-only owners, always created non-blocking
+// (ncclConfig_t::blocking = 0): no NCCL call ever blocks its caller, calls
+// that are still being carried out return ncclInProgress, and the owner
+// polls ncclCommGetAsyncError until the state settles.  So a thread is never
+// stuck inside NCCL, and another thread can abort the communicator
+// (ncclCommAbort) between polls without undefined behaviour: a failing
+// worker releases its peers instead of leaving them waiting in a collective.
+// A communicator that saw a failure is aborted on destruction instead of
+// finalized.  Initialisation errors come back as text.  One communicator is
+// used by one thread at a time (the owner serialises, e.g. with a mutex).
 #pragma once
 
 #include <nccl.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +20,11 @@ namespace banyan::cuda {
 
 // A fresh id for NcclComm::init_rank; rank 0 creates it and hands it to all.
 bool nccl_unique_id(ncclUniqueId* id, std::string* error);
+
+// Polls `comm`'s asynchronous state until it is no longer ncclInProgress
+// (sleeping briefly between polls) or `cancelled` (optional) returns true.
+// Returns the settled state (ncclInProgress when cancelled).
+ncclResult_t nccl_wait_settled(ncclComm_t comm, const std::function<bool()>& cancelled = {});
 
 class NcclComm {
  public:
@@ -25,20 +35,23 @@ class NcclComm {
   NcclComm(NcclComm&& other) noexcept;
   NcclComm& operator=(NcclComm&& other) noexcept;
 
-  // Joins communicator `id` as `rank` of `num_ranks` on `device`.  Blocks
+  // Joins communicator `id` as `rank` of `num_ranks` on `device` and waits
   // until every rank has joined, so each rank calls it from its own thread.
   bool init_rank(int device, int num_ranks, const ncclUniqueId& id, int rank, std::string* error);
 
-  // Healthy: ncclCommFinalize + ncclCommDestroy, which wait for the other
-  // ranks to do the same (every rank's thread resets its own); failed:
+  // Healthy: ncclCommFinalize (waited for) + ncclCommDestroy, which need the
+  // other ranks to do the same (every rank's thread resets its own); failed:
   // ncclCommAbort, which does not wait.
   void reset();
   // Marks the communicator failed: reset() will abort it.
   void mark_failed() { failed_ = true; }
   // Aborts at once: cancels in-flight operations and frees the communicator.
   void abort();
-  // "" when healthy; else NCCL's description of the asynchronous error (and
-  // the communicator is marked failed).
+  // The asynchronous state: ncclSuccess, ncclInProgress (a call is still
+  // being carried out) or an error (the communicator is then marked failed).
+  ncclResult_t poll();
+  // "" when healthy (or in progress); else NCCL's description of the
+  // asynchronous error (and the communicator is marked failed).
   std::string async_error();
 
   ncclComm_t get() const { return comm_; }
@@ -58,10 +71,11 @@ class NcclComm {
   bool failed_ = false;
 };
 
-// All ranks of one communicator driven from one thread (ncclCommInitAll).
-// Its reset finalizes the healthy members inside one NCCL group and then
-// destroys them, as NCCL's examples do: finalizing them one by one, as
-// separate NcclComm destructors would, waits on the others forever.
+// All ranks of one communicator made from one thread (one NCCL group of
+// ncclCommInitRankConfig calls, waited for).  Its reset finalizes the healthy
+// members inside one NCCL group, waits, then destroys them: finalizing them
+// one by one, as separate NcclComm destructors would, waits on the others
+// forever.
 class NcclCommGroup {
  public:
   NcclCommGroup() = default;

@@ -6,6 +6,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <thread>
 
 #include "cuda/check.h"
 #include "cuda/memory.h"
@@ -17,7 +18,7 @@ Status NcclAllReduce::create(const std::vector<int>& devices, std::unique_ptr<Al
   std::string error;
   if (!self->comms_.init(devices, &error)) return Status::internal("NCCL: " + error);
   for (size_t r = 0; r < devices.size(); ++r) {
-    self->rank_mu_.push_back(std::make_unique<std::timed_mutex>());
+    self->rank_mu_.push_back(std::make_unique<std::mutex>());
   }
   *out = std::move(self);
   return Status::success();
@@ -27,28 +28,47 @@ NcclAllReduce::~NcclAllReduce() = default;
 
 Status NcclAllReduce::all_reduce(int rank, float* data, size_t count, void* stream) {
   CHECK(rank >= 0 && rank < size()) << "rank " << rank << " of " << size();
-  std::lock_guard<std::timed_mutex> lock(*rank_mu_[rank]);
-  if (abort_.aborted()) return abort_.status();
   cuda::NcclComm& comm = comms_[rank];
-  cuda::DeviceGuard guard(comm.device());
-  const std::string error = BANYAN_NCCL_ERROR(ncclAllReduce(
-      data, data, count, ncclFloat, ncclSum, comm.get(), static_cast<cudaStream_t>(stream)));
-  if (abort_.aborted()) return abort_.status();
-  if (!error.empty()) {
-    comm.mark_failed();
-    return Status::internal("all-reduce on rank " + std::to_string(rank) + ": " + error);
+  std::mutex& mu = *rank_mu_[rank];
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (abort_.aborted()) return abort_.status();
+    cuda::DeviceGuard guard(comm.device());
+    const std::string error = BANYAN_NCCL_STARTED(ncclAllReduce(
+        data, data, count, ncclFloat, ncclSum, comm.get(), static_cast<cudaStream_t>(stream)));
+    if (!error.empty()) {
+      comm.mark_failed();
+      return Status::internal("all-reduce on rank " + std::to_string(rank) + ": " + error);
+    }
   }
-  return Status::success();
+  // Non-blocking: the call may still be enqueueing (e.g. connecting to the
+  // peers on first use).  Poll until it is, or until someone aborts.
+  for (int polls = 0;; ++polls) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (abort_.aborted()) return abort_.status();
+      const ncclResult_t state = comm.poll();
+      if (state == ncclSuccess) return Status::success();
+      if (state != ncclInProgress) {
+        return Status::internal("all-reduce on rank " + std::to_string(rank) + ": " +
+                                comm.async_error());
+      }
+    }
+    if (polls < 100) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
 }
 
 void NcclAllReduce::abort(const std::string& reason) {
   if (!abort_.set(reason)) return;
-  // A rank inside NCCL may be blocked there until its communicator is
-  // aborted: after a short wait for the lock, abort it regardless.
+  // No rank is ever blocked inside NCCL (non-blocking communicators), so
+  // each lock is taken within one short call.
   for (int r = 0; r < size(); ++r) {
-    const bool locked = rank_mu_[r]->try_lock_for(std::chrono::milliseconds(100));
+    std::lock_guard<std::mutex> lock(*rank_mu_[r]);
     comms_[r].abort();
-    if (locked) rank_mu_[r]->unlock();
   }
 }
 

@@ -1,11 +1,16 @@
 // NcclAllReduce: the all-reduce on one NCCL communicator over distinct
-// physical GPUs (CUDA builds only; DESIGN §5).  The communicator is created
-// with ncclCommInitAll from the constructing thread; each rank then calls
-// ncclAllReduce(sum, float, in place) on its own communicator and stream from
-// its own thread.  abort() aborts every communicator (ncclCommAbort), which
-// also releases a rank blocked inside NCCL.  NCCL fixes its own summation
-// order per communicator and size, so results are bitwise equal on every
-// rank and across reruns on the same machine, but not equal to the tree's.
+// physical GPUs (CUDA builds only; DESIGN §5).  The communicators are made
+// non-blocking (cuda/nccl.h) from the constructing thread; each rank then
+// calls ncclAllReduce(sum, float, in place) on its own communicator and
+// stream from its own thread and polls ncclCommGetAsyncError until the
+// call is enqueued, holding its rank's mutex only for each (never blocking)
+// NCCL call.  abort() takes each rank's mutex in turn, so it never runs
+// ncclCommAbort while that rank is inside NCCL, and aborts the
+// communicator; a rank polling sees the abort flag and returns Aborted,
+// and a collective left waiting on the device is cancelled by the abort.
+// NCCL fixes its own summation order per communicator and size, so results
+// are bitwise equal on every rank and across reruns on the same machine,
+// but not equal to the tree's.
 #pragma once
 
 #ifdef BANYAN_WITH_CUDA
@@ -39,9 +44,10 @@ class NcclAllReduce : public AllReduce {
   NcclAllReduce() = default;
 
   cuda::NcclCommGroup comms_;
-  // rank_mu_[r] is held while rank r enqueues, so abort frees no
-  // communicator between a rank's check of abort_ and its NCCL call.
-  std::vector<std::unique_ptr<std::timed_mutex>> rank_mu_;
+  // rank_mu_[r] is held around each NCCL call of rank r (all non-blocking),
+  // so abort frees no communicator between a rank's check of abort_ and its
+  // call, nor during one.
+  std::vector<std::unique_ptr<std::mutex>> rank_mu_;
   AbortState abort_;
 };
 

@@ -1,8 +1,11 @@
 // GPU backends (skipped without a GPU): the GPU tree on repeated device ids
-// must give the CPU tree's bits on every rank; with two or more GPUs also
-// mixed ids through the tree, and NCCL against a double reference.
+// must give the CPU tree's bits on every rank; a one-rank NCCL communicator
+// sums and aborts; with two or more GPUs also mixed ids through the tree,
+// NCCL against a double reference, and an abort that releases a rank whose
+// peer never joined the collective.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -16,6 +19,7 @@
 #include "cuda/device_info.h"
 #include "cuda/memory.h"
 #include "cuda/stream.h"
+#include "engine/exchange/nccl_all_reduce.h"
 #endif
 
 namespace banyan {
@@ -123,6 +127,48 @@ TEST(NcclAllReduceTest, SumsOverDistinctGpus) {
     ASSERT_NEAR(out[0][i], sum, n * 1.2e-7 * magnitude) << i;
     for (int r = 1; r < n; ++r) ASSERT_EQ(std::memcmp(&out[r][i], &out[0][i], 4), 0) << r;
   }
+}
+
+// One GPU: a one-rank communicator (non-blocking) sums to itself, and after
+// abort() every call returns Aborted with the reason.
+TEST(NcclAllReduceTest, OneRankSumsThenAborts) {
+  BANYAN_SKIP_WITHOUT_GPU();
+  std::unique_ptr<AllReduce> nccl;
+  const Status s = NcclAllReduce::create({0}, &nccl);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  const auto in = random_inputs(1, 4097, 5);
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    const auto out = run_gpu(nccl.get(), {0}, in);
+    ASSERT_EQ(std::memcmp(out[0].data(), in[0].data(), in[0].size() * sizeof(float)), 0);
+  }
+  nccl->abort("test stops here");
+  std::vector<float> host(4);
+  const Status after = nccl->all_reduce(0, host.data(), 4, nullptr);
+  EXPECT_EQ(after.code(), StatusCode::kAborted);
+  EXPECT_NE(after.message().find("test stops here"), std::string::npos) << after.message();
+}
+
+// Rank 0 enters the collective, rank 1 never does (its worker failed): the
+// abort from a third thread must release rank 0's thread and its stream.
+TEST(NcclAllReduceTest, AbortReleasesARankWhosePeerNeverCame) {
+  BANYAN_SKIP_WITHOUT_GPUS(2);
+  std::unique_ptr<AllReduce> nccl;
+  ASSERT_TRUE(NcclAllReduce::create({0, 1}, &nccl).ok());
+  cuda::Stream stream(0);
+  cuda::DeviceBuffer buffer;
+  std::string error;
+  ASSERT_TRUE(buffer.allocate(0, 1 << 20, &error)) << error;
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    nccl->abort("rank 1 failed");
+  });
+  const Status s = nccl->all_reduce(0, buffer.as<float>(), (1 << 20) / 4, stream.get());
+  EXPECT_TRUE(s.ok() || s.code() == StatusCode::kAborted) << s.to_string();
+  aborter.join();
+  // The aborted communicator cancels the kernel left waiting for rank 1.
+  cudaStreamSynchronize(stream.get());
+  cudaGetLastError();
+  EXPECT_EQ(nccl->all_reduce(0, buffer.as<float>(), 1, stream.get()).code(), StatusCode::kAborted);
 }
 
 #else
