@@ -54,6 +54,9 @@ DEFINE_string(topology, "",
               "devices: an `nvidia-smi topo -m` file to use instead of probing this machine");
 DEFINE_bool(gpu_debug_sync, false,
             "GPU: synchronise and check for errors after every layer (slow; for debugging)");
+DEFINE_bool(gpu_deterministic, false,
+            "GPU: fixed deterministic cuDNN convolution algorithms instead of the fastest "
+            "measured ones (like PyTorch's cudnn.deterministic; slower)");
 
 namespace banyan {
 int export_command();                                          // banyan_export.cc
@@ -76,6 +79,7 @@ GpuOptions gpu_options() {
   GpuOptions o;
   o.allow_tf32 = FLAGS_tf32;
   o.debug_sync = FLAGS_gpu_debug_sync;
+  o.deterministic = FLAGS_gpu_deterministic;
   return o;
 }
 

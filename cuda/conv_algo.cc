@@ -77,6 +77,89 @@ size_t ConvAlgos::max_workspace() const {
   return std::max({forward_workspace, backward_data_workspace, backward_filter_workspace});
 }
 
+bool choose_fixed_conv_algos(cudnnHandle_t handle, const ConvDescriptors& d, size_t limit,
+                             ConvAlgos* out, std::string* error) {
+  ConvAlgos a;
+  size_t bytes = 0;
+  auto fits = [&](cudnnStatus_t status) {
+    return status == CUDNN_STATUS_SUCCESS && bytes <= limit;
+  };
+  bool found = false;
+  for (cudnnConvolutionFwdAlgo_t algo :
+       {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+        CUDNN_CONVOLUTION_FWD_ALGO_GEMM}) {
+    if (fits(cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), d.conv.get(),
+                                                     d.y.get(), algo, &bytes))) {
+      a.forward = algo;
+      a.forward_workspace = bytes;
+      found = true;
+      break;
+    }
+  }
+  auto fail = [error](const char* direction, size_t limit) {
+    if (error != nullptr) {
+      *error = std::string("no fixed deterministic cuDNN ") + direction +
+               " algorithm runs within " + std::to_string(limit) + " bytes of workspace";
+    }
+    return false;
+  };
+  if (!found) return fail("forward", limit);
+  found = false;
+  for (cudnnConvolutionBwdDataAlgo_t algo :
+       {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING}) {
+    if (fits(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w.get(), d.y.get(),
+                                                          d.conv.get(), d.x.get(), algo, &bytes))) {
+      a.backward_data = algo;
+      a.backward_data_workspace = bytes;
+      found = true;
+      break;
+    }
+  }
+  if (!found) return fail("backward-data", limit);
+  found = false;
+  for (cudnnConvolutionBwdFilterAlgo_t algo :
+       {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING}) {
+    if (fits(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+            handle, d.x.get(), d.y.get(), d.conv.get(), d.w.get(), algo, &bytes))) {
+      a.backward_filter = algo;
+      a.backward_filter_workspace = bytes;
+      found = true;
+      break;
+    }
+  }
+  if (!found) return fail("backward-filter", limit);
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+  BANYAN_CUDNN_CHECK(cudnnGetConvolutionMathType(d.conv.get(), &math));
+  a.forward_math = a.backward_data_math = a.backward_filter_math = math;
+  *out = a;
+  return true;
+}
+
+bool settle_conv_workspaces(cudnnHandle_t handle, const ConvDescriptors& d,
+                            const ConvDesc& backward_data, const ConvDesc& backward_filter,
+                            ConvAlgos* algos, std::string* error) {
+  size_t fwd = 0, data = 0, filter = 0;
+  std::string e = BANYAN_CUDNN_ERROR(cudnnGetConvolutionForwardWorkspaceSize(
+      handle, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), algos->forward, &fwd));
+  if (e.empty()) {
+    e = BANYAN_CUDNN_ERROR(cudnnGetConvolutionBackwardDataWorkspaceSize(
+        handle, d.w.get(), d.y.get(), backward_data.get(), d.x.get(), algos->backward_data, &data));
+  }
+  if (e.empty()) {
+    e = BANYAN_CUDNN_ERROR(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+        handle, d.x.get(), d.y.get(), backward_filter.get(), d.w.get(), algos->backward_filter,
+        &filter));
+  }
+  if (!e.empty()) {
+    if (error != nullptr) *error = e;
+    return false;
+  }
+  algos->forward_workspace = std::max(algos->forward_workspace, fwd);
+  algos->backward_data_workspace = std::max(algos->backward_data_workspace, data);
+  algos->backward_filter_workspace = std::max(algos->backward_filter_workspace, filter);
+  return true;
+}
+
 bool ConvAlgoCache::choose(cudnnHandle_t handle, const ConvGeometry& g, const ConvScratch& scratch,
                            ConvAlgos* out, std::string* error) {
   const std::string key = g.key();

@@ -45,7 +45,8 @@ struct ConvDescriptors {
   void set(const ConvGeometry& g);
 };
 
-// The chosen algorithms; workspace sizes in bytes.  Set the conv
+// The chosen algorithms; workspace sizes in bytes (settle them with
+// settle_conv_workspaces once the math types are set).  Set the conv
 // descriptor's math type to the direction's before running it.
 struct ConvAlgos {
   cudnnConvolutionFwdAlgo_t forward = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
@@ -73,6 +74,26 @@ struct ConvScratch {
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
 };
+
+// Fixed algorithms, chosen without timing (GpuOptions::deterministic): for
+// each direction the first of a fixed list of deterministic algorithms that
+// cuDNN supports for `d` within `limit` bytes of workspace, GEMM-based first
+// (forward IMPLICIT_PRECOMP_GEMM, IMPLICIT_GEMM, GEMM; backward data and
+// filter ALGO_1, then FFT_TILING), so every run and every batch size gets
+// the same algorithms and a direct sum's rounding.  Math types: d.conv's
+// default (ConvDesc::default_math_type).  False with `*error` when a
+// direction has none.
+bool choose_fixed_conv_algos(cudnnHandle_t handle, const ConvDescriptors& d, size_t limit,
+                             ConvAlgos* out, std::string* error);
+
+// Sets each direction's workspace to what cuDNN reports for its chosen
+// algorithm with the convolution descriptor it will run with (query after
+// that descriptor's math type is set: another math type can need another
+// workspace), never below the size the algorithm was chosen with.  False
+// with `*error` when cuDNN does not support an algorithm with its descriptor.
+bool settle_conv_workspaces(cudnnHandle_t handle, const ConvDescriptors& d,
+                            const ConvDesc& backward_data, const ConvDesc& backward_filter,
+                            ConvAlgos* algos, std::string* error);
 
 class ConvAlgoCache {
  public:

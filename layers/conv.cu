@@ -1,6 +1,9 @@
 // GPU Convolution on cuDNN (legacy API, NCHW, FP32): prepare_device builds the
-// descriptors and measures the three algorithms once; forward and backward
-// only execute them on the worker's compute stream with the shared workspace.
+// descriptors and measures the three algorithms once (or takes fixed ones
+// under GpuOptions::deterministic), then sizes the workspace from cuDNN's
+// query for each algorithm with the math type it runs with; forward and
+// backward only execute them on the worker's compute stream with the shared
+// workspace.
 // Bias: cudnnAddTensor forward, cudnnConvolutionBackwardBias backward.
 #include "layers/conv.h"
 
@@ -78,26 +81,41 @@ Status ConvolutionLayer::prepare_device(WorkerContext& ctx) {
   g.allow_tf32 = gpu.options().allow_tf32;
   if (std::string e = g.validate(); !e.empty()) return error(e);
 
-  MeasureBuffers b;
-  std::string e =
-      allocate_measure_buffers(g, gpu.ordinal(), algo_cache_.workspace_limit(), gpu.compute(), &b);
-  if (!e.empty()) {
-    return Status::resource_exhausted("layer '" + name() +
-                                      "': cannot measure cuDNN convolution algorithms: " + e);
-  }
-  const cuda::ConvScratch scratch{b.x.data(),  b.w.data(),         b.y.data(),         b.dx.data(),
-                                  b.dw.data(), b.workspace.data(), b.workspace.bytes()};
-  cuda::ConvAlgos algos;
-  if (!algo_cache_.choose(gpu.cudnn(), g, scratch, &algos, &e)) return error(e);
-
   plan_.desc.set(g);  // CHECKs that cuDNN's output size is the layer's
-  plan_.desc.conv.set_math_type(math_for(algos.forward_math, g.allow_tf32));
   for (cuda::ConvDesc* d : {&plan_.backward_data, &plan_.backward_filter}) {
     d->set(g.pad_h, g.pad_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, g.groups, g.type,
            g.allow_tf32);
   }
+  cuda::ConvAlgos algos;
+  std::string e;
+  if (gpu.options().deterministic) {
+    // The same algorithms for every batch size and run, chosen without timing.
+    if (!cuda::choose_fixed_conv_algos(gpu.cudnn(), plan_.desc, algo_cache_.workspace_limit(),
+                                       &algos, &e)) {
+      return error(e);
+    }
+  } else {
+    MeasureBuffers b;
+    e = allocate_measure_buffers(g, gpu.ordinal(), algo_cache_.workspace_limit(), gpu.compute(),
+                                 &b);
+    if (!e.empty()) {
+      return Status::resource_exhausted("layer '" + name() +
+                                        "': cannot measure cuDNN convolution algorithms: " + e);
+    }
+    const cuda::ConvScratch scratch{b.x.data(),         b.w.data(),  b.y.data(),
+                                    b.dx.data(),        b.dw.data(), b.workspace.data(),
+                                    b.workspace.bytes()};
+    if (!algo_cache_.choose(gpu.cudnn(), g, scratch, &algos, &e)) return error(e);
+  }
+  plan_.desc.conv.set_math_type(math_for(algos.forward_math, g.allow_tf32));
   plan_.backward_data.set_math_type(math_for(algos.backward_data_math, g.allow_tf32));
   plan_.backward_filter.set_math_type(math_for(algos.backward_filter_math, g.allow_tf32));
+  // The workspace each algorithm needs with the math type it runs with (the
+  // measured size was for the math type it was measured with).
+  if (!cuda::settle_conv_workspaces(gpu.cudnn(), plan_.desc, plan_.backward_data,
+                                    plan_.backward_filter, &algos, &e)) {
+    return error("the chosen cuDNN algorithms with their math types: " + e);
+  }
   plan_.bias.set(g.layout, g.type, 1, g.K, 1, 1);
   plan_.algos = algos;
   plan_.ready = true;

@@ -47,6 +47,12 @@ struct GpuOptions {
   // Synchronises after every layer and checks for errors, naming the layer,
   // to pin down asynchronous faults.  Slow; for debugging.
   bool debug_sync = false;
+  // Deterministic algorithm choices (like PyTorch's cudnn.deterministic):
+  // convolutions take fixed deterministic cuDNN algorithms instead of the
+  // fastest measured ones, so two runs, and runs with different batch
+  // splits, use the same algorithms.  Slower; for tests comparing GPU runs
+  // and for users who need reproducible bits.
+  bool deterministic = false;
 };
 
 class GpuResources;  // engine/core/gpu_resources.h, CUDA builds only

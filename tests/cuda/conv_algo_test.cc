@@ -1,7 +1,9 @@
 // The convolution algorithm chooser on a small grouped, strided, padded
 // shape: the chosen forward / backward-data / backward-filter algorithms and
-// a fixed alternative each agree with a direct CPU convolution; results are
-// cached by shape; bad geometry is reported, not fatal.
+// a fixed alternative each agree with a direct CPU convolution; the fixed
+// (deterministic) choice is the same for every batch size; every algorithm
+// runs with exactly its settled workspace; results are cached by shape; bad
+// geometry is reported, not fatal.
 #include "cuda/conv_algo.h"
 
 #include <gtest/gtest.h>
@@ -134,6 +136,94 @@ TEST_F(ConvAlgoTest, ChosenAlgorithmsAgreeWithCpu) {
     expect_near("y", y, y_ref);
     expect_near("dx", dx, dx_ref);
     expect_near("dw", dw, dw_ref);
+  }
+}
+
+// The fixed (deterministic-mode) choice does not depend on the batch size,
+// and every chosen algorithm, fixed or measured, runs with exactly the
+// workspace settle_conv_workspaces reports for the math type it runs with
+// (FMA here: TF32 off), giving the CPU's results.
+TEST_F(ConvAlgoTest, FixedChoiceAndSettledWorkspacesRun) {
+  cuda::ConvGeometry base = geometry();
+  cuda::ConvAlgos fixed_first;
+  for (int n : {2, 5}) {
+    cuda::ConvGeometry g = base;
+    g.N = n;
+    SCOPED_TRACE("N = " + std::to_string(n));
+    const size_t nx = static_cast<size_t>(g.N) * g.C * g.H * g.W;
+    const size_t nw = static_cast<size_t>(g.K) * (g.C / g.groups) * g.R * g.S;
+    const size_t ny = static_cast<size_t>(g.N) * g.K * g.out_h() * g.out_w();
+    const std::vector<float> x = random_floats(nx, 81 + n), w = random_floats(nw, 82),
+                             dy = random_floats(ny, 83 + n);
+    const int cg = g.C / g.groups;
+    std::vector<double> y_ref(ny, 0.0), dx_ref(nx, 0.0), dw_ref(nw, 0.0);
+    for_each_tap(g, [&](int b, int k, int c, int cc, int oh, int ow, int ih, int iw, int r, int s) {
+      const size_t xi = ((size_t(b) * g.C + c) * g.H + ih) * g.W + iw;
+      const size_t wi = ((size_t(k) * cg + cc) * g.R + r) * g.S + s;
+      const size_t yi = ((size_t(b) * g.K + k) * g.out_h() + oh) * g.out_w() + ow;
+      y_ref[yi] += double(x[xi]) * w[wi];
+      dx_ref[xi] += double(dy[yi]) * w[wi];
+      dw_ref[wi] += double(dy[yi]) * x[xi];
+    });
+    const size_t limit = size_t{64} << 20;
+    cuda::DeviceBuffer dx_in = upload(x), dw_in = upload(w), ddy = upload(dy);
+    cuda::ConvDescriptors d;
+    d.set(g);
+    cuda::ConvAlgos fixed, measured;
+    std::string error;
+    ASSERT_TRUE(cuda::choose_fixed_conv_algos(handle_.get(), d, limit, &fixed, &error)) << error;
+    if (n == 2) {
+      fixed_first = fixed;
+    } else {
+      EXPECT_EQ(fixed.forward, fixed_first.forward);
+      EXPECT_EQ(fixed.backward_data, fixed_first.backward_data);
+      EXPECT_EQ(fixed.backward_filter, fixed_first.backward_filter);
+    }
+    {
+      cuda::DeviceBuffer sy = poisoned(ny * 4), sdx = poisoned(nx * 4), sdw = poisoned(nw * 4),
+                         ws = poisoned(limit);
+      const cuda::ConvScratch scratch{dx_in.data(), dw_in.data(), sy.data(), sdx.data(),
+                                      sdw.data(),   ws.data(),    limit};
+      cuda::ConvAlgoCache cache(limit);
+      ASSERT_TRUE(cache.choose(handle_.get(), g, scratch, &measured, &error)) << error;
+    }
+    for (cuda::ConvAlgos algos : {fixed, measured}) {
+      SCOPED_TRACE(::testing::Message() << "algorithms " << algos.forward << "/"
+                                        << algos.backward_data << "/" << algos.backward_filter);
+      cuda::ConvDesc data_desc, filter_desc;
+      for (cuda::ConvDesc* c : {&data_desc, &filter_desc}) {
+        c->set(g.pad_h, g.pad_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, g.groups,
+               g.type, false);
+        c->set_math_type(CUDNN_FMA_MATH);
+      }
+      d.conv.set_math_type(CUDNN_FMA_MATH);
+      ASSERT_TRUE(
+          cuda::settle_conv_workspaces(handle_.get(), d, data_desc, filter_desc, &algos, &error))
+          << error;
+      // Workspaces of exactly the settled sizes (at least 1 byte to allocate).
+      cuda::DeviceBuffer wf = poisoned(std::max<size_t>(algos.forward_workspace, 1));
+      cuda::DeviceBuffer wd = poisoned(std::max<size_t>(algos.backward_data_workspace, 1));
+      cuda::DeviceBuffer wb = poisoned(std::max<size_t>(algos.backward_filter_workspace, 1));
+      cuda::DeviceBuffer y = poisoned(ny * 4), dx = poisoned(nx * 4), dw = poisoned(nw * 4);
+      const float one = 1.0f, zero = 0.0f;
+      ASSERT_EQ(cudnnConvolutionForward(handle_.get(), &one, d.x.get(), dx_in.data(), d.w.get(),
+                                        dw_in.data(), d.conv.get(), algos.forward, wf.data(),
+                                        algos.forward_workspace, &zero, d.y.get(), y.data()),
+                CUDNN_STATUS_SUCCESS);
+      ASSERT_EQ(
+          cudnnConvolutionBackwardData(handle_.get(), &one, d.w.get(), dw_in.data(), d.y.get(),
+                                       ddy.data(), data_desc.get(), algos.backward_data, wd.data(),
+                                       algos.backward_data_workspace, &zero, d.x.get(), dx.data()),
+          CUDNN_STATUS_SUCCESS);
+      ASSERT_EQ(cudnnConvolutionBackwardFilter(
+                    handle_.get(), &one, d.x.get(), dx_in.data(), d.y.get(), ddy.data(),
+                    filter_desc.get(), algos.backward_filter, wb.data(),
+                    algos.backward_filter_workspace, &zero, d.w.get(), dw.data()),
+                CUDNN_STATUS_SUCCESS);
+      expect_near("y", y, y_ref);
+      expect_near("dx", dx, dx_ref);
+      expect_near("dw", dw, dw_ref);
+    }
   }
 }
 

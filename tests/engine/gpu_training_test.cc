@@ -70,6 +70,7 @@ void train(const Device& device, TrainingRun* run) {
   SolverOptions options;
   options.device = device;
   options.gpu.allow_tf32 = false;
+  options.gpu.deterministic = true;  // GEMM-class convolutions: a direct sum's rounding
   std::unique_ptr<Solver> solver;
   Status s = Solver::create(sc, net, options, &solver);
   ASSERT_TRUE(s.ok()) << s.message();

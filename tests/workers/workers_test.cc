@@ -173,8 +173,11 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top
 struct Layout {
   int workers;
   int group_size;
-  int batch;         // per group
-  bool gpu = false;  // every worker on GPU 0 (repeated ids), TF32 off
+  int batch;  // per group
+  // Every worker on GPU 0 (repeated ids), TF32 off and deterministic
+  // (fixed) convolution algorithms, so no layout gets a less exact
+  // algorithm picked by timing for its batch size.
+  bool gpu = false;
 };
 
 // (a) 1 worker, 4B; (b) 4 groups of B; (c) 1 group of 2 partitions, 4B;
@@ -218,6 +221,7 @@ class WorkersTest : public ::testing::Test {
     SolverOptions o;
     o.devices.assign(layout.workers, layout.gpu ? Device::cuda(0) : Device::cpu());
     o.gpu.allow_tf32 = false;
+    o.gpu.deterministic = true;
     o.group_size = layout.group_size;
     o.check_replicas = true;
     o.exchange_bucket_bytes = 64;  // many buckets, each sent during backward
