@@ -48,12 +48,16 @@ void poison(float* p, int64_t n) {
   ASSERT_TRUE(copy_to_device(nan.data(), n, kGpu, p).ok());
 }
 
+// `magnitude` (optional, n values): the size of the terms behind each element.
 void expect_close(const std::string& what, const float* cpu, const float* gpu_device, int64_t n,
-                  const GpuCompareOptions& o) {
+                  const GpuCompareOptions& o, const std::vector<double>* magnitude = nullptr) {
   std::vector<float> gpu = to_host(gpu_device, n, kGpu);
+  if (magnitude != nullptr) ASSERT_EQ(magnitude->size(), static_cast<size_t>(n)) << what;
   int reported = 0;
   for (int64_t i = 0; i < n && reported < 5; ++i) {
-    const float tol = o.rel_tol * std::max(std::fabs(cpu[i]), 1.0f) + o.abs_tol;
+    const double scale = std::max<double>(std::fabs(cpu[i]), 1.0);
+    const double terms = magnitude != nullptr ? (*magnitude)[static_cast<size_t>(i)] : 0.0;
+    const float tol = static_cast<float>(o.rel_tol * std::max(scale, terms) + o.abs_tol);
     if (!(std::fabs(gpu[i] - cpu[i]) <= tol)) {
       ADD_FAILURE() << what << "[" << i << "]: gpu " << gpu[i] << " vs cpu " << cpu[i]
                     << " (tolerance " << tol << ")";
@@ -150,10 +154,13 @@ void compare_gpu_to_cpu(const std::function<std::unique_ptr<Layer>()>& make,
   gpu_layer->backward(g.top_ptrs, down, g.bottom_ptrs, g.ctx);
   s = g.ctx.gpu().synchronize("backward of " + gpu_layer->name());
   ASSERT_TRUE(s.ok()) << s.message();
+  std::vector<double> magnitude;
+  if (o.bottom_diff_magnitude) magnitude = o.bottom_diff_magnitude(h.bottom(), h.top());
   for (size_t i = 0; i < down.size(); ++i) {
     if (!down[i]) continue;
     expect_close("bottom diff " + std::to_string(i), h.bottom()[i]->diff(),
-                 g.bottom_ptrs[i]->diff(), h.bottom()[i]->count(), o);
+                 g.bottom_ptrs[i]->diff(), h.bottom()[i]->count(), o,
+                 i == 0 && o.bottom_diff_magnitude ? &magnitude : nullptr);
   }
   for (size_t k = 0; k < gpu_layer->params().size(); ++k) {
     const Blob* cp = cpu_layer->params()[k].blob.get();

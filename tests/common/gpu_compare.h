@@ -32,6 +32,15 @@ struct GpuCompareOptions {
   std::vector<bool> propagate_down;
   // Called on the CPU bottoms after the random fill (e.g. to write labels).
   std::function<void(const std::vector<Blob*>&)> prepare_bottoms;
+  // For layers whose backward sums terms much larger than the result (LRN
+  // with a tiny k subtracts terms of ~1e3 to get values of ~1): given the
+  // CPU bottoms and tops (data and diffs, after backward), the magnitude of
+  // the terms behind each element of bottom 0's gradient, e.g. the sum of
+  // their absolute values.  Float rounding errors scale with that, so the
+  // tolerance there becomes rel_tol * max(|cpu|, magnitude, 1) + abs_tol.
+  std::function<std::vector<double>(const std::vector<Blob*>& bottom,
+                                    const std::vector<Blob*>& top)>
+      bottom_diff_magnitude;
   // Iteration / sample base of the step (keys dropout masks).
   int64_t iteration = 3;
   uint64_t seed = 11;

@@ -1,9 +1,13 @@
 // GPU LRN against the CPU path: cuDNN's cross-channel LRN for the parameters
 // it takes (local_size <= 16, k >= 1e-5, beta >= 0.01) and the layer's own
 // kernels beyond them (local_size 17 and 19, k 1e-6, beta 0.005); windows
-// wider than C, one channel, AlexNet's settings.  Skips without a GPU.
+// wider than C, one channel, AlexNet's settings.  The bottom gradient's
+// tolerance is relative to the terms it is made of (lrn_gradient_terms), not
+// to the result: with k = 1e-6 they are ~1e3 and cancel.  Skips without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -11,6 +15,7 @@
 #include "layers/registry.h"
 #include "tests/common/gpu_compare.h"
 #include "tests/common/gpu_skip.h"
+#include "tests/common/layer_test_util.h"
 
 namespace banyan {
 namespace {
@@ -56,15 +61,98 @@ const GpuLrnCase kGpuLrnCases[] = {
     {3, 2.0f, 0.75f, 1e-6f, Shape{2, 5, 2, 3}},
 };
 
+// LRN's bottom gradient in double from x and dy (the CPU's formula):
+//   dx_i = dy_i s_i^-beta - (2 alpha beta / n) x_i sum_{j in window(i)} dy_j y_j / s_j,
+// and the magnitude of its terms, |dy_i| s_i^-beta + (2 alpha beta / n) |x_i|
+// sum_j |dy_j y_j / s_j|.  With a tiny k, s ~ 1e-5 and s^-beta ~ 1e3: the two
+// terms nearly cancel, and the float rounding of each (powf's ulps,
+// summation order) is relative to them, not to the result.
+struct LrnGradient {
+  std::vector<double> dx, terms;
+};
+
+LrnGradient lrn_double_gradient(const GpuLrnCase& p, const Blob& x, const float* dy) {
+  const int64_t num = x.dim(0), channels = x.dim(1);
+  const int64_t plane = x.count() / (num * channels);
+  const int half = p.local_size / 2;
+  const double alpha_over_n = static_cast<double>(p.alpha) / p.local_size;
+  const double coef = 2.0 * p.alpha * p.beta / p.local_size;
+  const size_t count = static_cast<size_t>(x.count());
+  std::vector<double> scale(count), y(count);
+  LrnGradient g{std::vector<double>(count), std::vector<double>(count)};
+  auto at = [&](int64_t n, int64_t c, int64_t i) { return (n * channels + c) * plane + i; };
+  auto window = [&](int64_t c, auto fn) {
+    for (int64_t j = std::max<int64_t>(c - half, 0); j <= std::min(c + half, channels - 1); ++j) {
+      fn(j);
+    }
+  };
+  for (int64_t n = 0; n < num; ++n) {
+    for (int64_t c = 0; c < channels; ++c) {
+      for (int64_t i = 0; i < plane; ++i) {
+        double sum = 0.0;
+        window(c, [&](int64_t j) { sum += double(x.data()[at(n, j, i)]) * x.data()[at(n, j, i)]; });
+        const int64_t e = at(n, c, i);
+        scale[e] = p.k + alpha_over_n * sum;
+        y[e] = x.data()[e] * std::pow(scale[e], -static_cast<double>(p.beta));
+      }
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+      for (int64_t i = 0; i < plane; ++i) {
+        double cross = 0.0, cross_abs = 0.0;
+        window(c, [&](int64_t j) {
+          const int64_t o = at(n, j, i);
+          cross += dy[o] * y[o] / scale[o];
+          cross_abs += std::fabs(dy[o] * y[o] / scale[o]);
+        });
+        const int64_t e = at(n, c, i);
+        const double direct = dy[e] * std::pow(scale[e], -static_cast<double>(p.beta));
+        g.dx[e] = direct - coef * x.data()[e] * cross;
+        g.terms[e] = std::fabs(direct) + coef * std::fabs(x.data()[e]) * cross_abs;
+      }
+    }
+  }
+  return g;
+}
+
+constexpr float kLrnRelTol = 1e-5f;  // GpuCompareOptions' default, ~84 float ulps
+
 class GpuLrnTest : public ::testing::TestWithParam<GpuLrnCase> {};
 
 TEST_P(GpuLrnTest, MatchesCpu) {
   BANYAN_SKIP_WITHOUT_GPU();
-  const LayerConfig config = make_gpu_lrn_config(GetParam());
-  compare_gpu_to_cpu([&] { return new_lrn_layer(config); }, {GetParam().bottom}, 1);
+  const GpuLrnCase p = GetParam();
+  const LayerConfig config = make_gpu_lrn_config(p);
+  banyan::testing::GpuCompareOptions o;
+  o.rel_tol = kLrnRelTol;
+  o.bottom_diff_magnitude = [p](const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
+    return lrn_double_gradient(p, *bottom[0], top[0]->diff()).terms;
+  };
+  compare_gpu_to_cpu([&] { return new_lrn_layer(config); }, {p.bottom}, 1, o);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, GpuLrnTest, ::testing::ValuesIn(kGpuLrnCases));
+
+// Runs on the CPU: the tolerance above is honest.  The float CPU gradient
+// stays within kLrnRelTol x max(|dx|, terms, 1) of the double reference for
+// every case, tiny k included, so a GPU within that bound of the CPU is as
+// exact as the CPU itself.
+TEST(LrnToleranceTest, FloatGradientWithinTheTermBoundOfDouble) {
+  for (const GpuLrnCase& p : kGpuLrnCases) {
+    SCOPED_TRACE(::testing::PrintToString(p));
+    std::unique_ptr<Layer> layer = new_lrn_layer(make_gpu_lrn_config(p));
+    banyan::testing::LayerHarness h({p.bottom}, 1, 11);
+    ASSERT_TRUE(h.setup(*layer).ok());
+    layer->forward(h.bottom(), h.top(), h.ctx());
+    Blob* top = h.top()[0];
+    banyan::testing::fill_gaussian(top->diff(), top->count(), 77);
+    layer->backward(h.top(), {true}, h.bottom(), h.ctx());
+    const LrnGradient ref = lrn_double_gradient(p, *h.bottom()[0], top->diff());
+    for (int64_t i = 0; i < h.bottom()[0]->count(); ++i) {
+      const double bound = kLrnRelTol * std::max({std::fabs(ref.dx[i]), ref.terms[i], 1.0});
+      ASSERT_LE(std::fabs(h.bottom()[0]->diff()[i] - ref.dx[i]), bound) << "element " << i;
+    }
+  }
+}
 
 TEST(GpuLrnLayerTest, NoBottomGradientWhenNotPropagating) {
   BANYAN_SKIP_WITHOUT_GPU();
