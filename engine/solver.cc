@@ -141,11 +141,6 @@ Status Solver::create(const SolverConfig& config, const NetConfig& net,
   BANYAN_RETURN_IF_ERROR(validate_solver_fields(config));
   BANYAN_RETURN_IF_ERROR(validate_lr_policy(config));
   BANYAN_RETURN_IF_ERROR(validate_update_config(config));
-  if (o.group_size > 1 && config.clip_gradients > 0 && !o.devices[0].is_cpu()) {
-    return Status::unimplemented(solver_file(config) +
-                                 ": clip_gradients with --group_size > 1 on CUDA workers (the "
-                                 "norm spans the partitions) is not implemented yet");
-  }
   std::unique_ptr<Solver> solver(new Solver(config, o));
   BANYAN_RETURN_IF_ERROR(solver->init(net));
   *out = std::move(solver);
@@ -187,6 +182,12 @@ Status Solver::init(const NetConfig& net) {
     }
   }
   BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return init_worker(w, per_worker); }));
+  group_updaters_.resize(num_groups());
+  for (int g = 0; g < num_groups(); ++g) {
+    for (int k = 0; k < workers_->group_size(); ++k) {
+      group_updaters_[g].push_back(states_[workers_->worker_index(g, k)]->device_updater.get());
+    }
+  }
   // A group's batch: the Data/Input layers may sit on any of its partitions.
   test_batches_.assign(config_.test_iter.size(), 0);
   for (const auto& st : states_) {
@@ -373,7 +374,15 @@ Status Solver::train_worker(int w, float lr) {
   // groups divided by G is the gradient of one worker with batch G x B.
   const int divisor = config_.iter_size * place.num_groups;
   const UpdateRule rule = make_update_rule(config_, lr, iter_);
-  if (st.device_updater != nullptr) {
+  if (st.device_updater != nullptr && place.group_size > 1 && config_.clip_gradients > 0.0f) {
+    // The norm spans the partitions: every rank's sum of squares, on the device.
+    const std::vector<DeviceUpdater*>& group = group_updaters_[place.group_index];
+    st.device_updater->begin_step(divisor, net.param_diff(), group);
+    double barrier = 0.0;
+    BANYAN_RETURN_IF_ERROR(workers_->group_sum(w, &barrier));
+    st.device_updater->finish_step(rule, config_.clip_gradients, group, net.param_data(),
+                                   net.param_diff(), history(w, 0), history(w, 1));
+  } else if (st.device_updater != nullptr) {
     st.device_updater->step(rule, divisor, config_.clip_gradients, net.param_data(),
                             net.param_diff(), history(w, 0), history(w, 1));
   } else {

@@ -34,6 +34,8 @@
 
 namespace banyan {
 
+class DeviceUpdater;  // engine/device_update.h
+
 // The seed used when SolverConfig::random_seed is -1, so that runs without a
 // seed are reproducible too.
 inline constexpr uint64_t kDefaultSolverSeed = 1;
@@ -77,7 +79,8 @@ class Solver {
   // worker's memory.  Seed: config.random_seed, or
   // kDefaultSolverSeed when it is -1.  CUDA devices need every layer's GPU
   // code (Net::create says which is missing); BF16 precision is not
-  // implemented yet.
+  // implemented yet.  clip_gradients uses the whole replica's norm, also
+  // when it is split into partitions (on the CPU and on GPUs).
   static Status create(const SolverConfig& config, const NetConfig& net,
                        const SolverOptions& options, std::unique_ptr<Solver>* out);
   ~Solver();
@@ -168,8 +171,10 @@ class Solver {
   SolverOptions options_;
   std::unique_ptr<Workers> workers_;
   std::vector<std::unique_ptr<WorkerState>> states_;  // per worker
-  int64_t batch_ = 0;                                 // per group, train net
-  std::vector<int64_t> test_batches_;                 // per group, per test net
+  // Per group, its workers' device updaters in rank order (CUDA workers).
+  std::vector<std::vector<DeviceUpdater*>> group_updaters_;
+  int64_t batch_ = 0;                  // per group, train net
+  std::vector<int64_t> test_batches_;  // per group, per test net
   MetricsWriter metrics_;
 
   int64_t iter_ = 0;

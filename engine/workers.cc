@@ -80,6 +80,16 @@ Status validate_worker_layout(const std::vector<Device>& devices, int group_size
   if (group_size < 1) {
     return Status::invalid_argument("--group_size must be >= 1, got " + std::to_string(group_size));
   }
+  const bool any_cpu =
+      std::any_of(devices.begin(), devices.end(), [](const Device& d) { return d.is_cpu(); });
+  const bool any_gpu =
+      std::any_of(devices.begin(), devices.end(), [](const Device& d) { return d.is_cuda(); });
+  if (any_cpu && any_gpu) {
+    std::string list;
+    for (const Device& d : devices) list += (list.empty() ? "" : ",") + d.to_string();
+    return Status::invalid_argument("--devices mixes CPU and GPU workers (" + list +
+                                    "): all workers of a run must be CPU workers or all GPUs");
+  }
   if (devices.size() % group_size != 0) {
     return Status::invalid_argument(
         "--devices lists " + std::to_string(devices.size()) + " workers, which is not a multiple " +

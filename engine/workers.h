@@ -47,8 +47,8 @@ std::vector<std::vector<Device>> rank_participants(const std::vector<Device>& de
 // than two distinct GPUs.  Internal on a CUDA error.
 Status enable_peer_access_among(const std::vector<Device>& devices);
 
-// InvalidArgument unless `devices` is non-empty, group_size >= 1 and the
-// number of workers is a multiple of group_size.
+// InvalidArgument unless `devices` is non-empty, all CPU or all GPUs,
+// group_size >= 1 and the number of workers is a multiple of group_size.
 Status validate_worker_layout(const std::vector<Device>& devices, int group_size);
 
 struct WorkersOptions {

@@ -360,20 +360,46 @@ TEST_F(WorkersTest, IterSizeWithGroupsMatchesOneWorker) {
 }
 
 // Gradient clipping uses the norm of the whole replica, summed over its
-// partitions: with a threshold that clips every step, the layouts agree.
-TEST_F(WorkersTest, ClippingSpansPartitions) {
-  Watchdog watchdog(120);
-  const std::string lmdb = dir() + "/lmdb";
+// partitions: with a threshold that clips every step, one worker, one group
+// of 2 partitions and 2 x 2 workers agree (and differ from no clipping).
+void check_clipping_spans_partitions(const std::string& lmdb, bool gpu) {
   auto clip = [](SolverConfig* c) { c->clip_gradients = 0.05f; };
-  std::unique_ptr<Solver> one = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB}, clip);
-  std::unique_ptr<Solver> unclipped = make(two_column_net(lmdb, 4 * kB), {1, 1, 4 * kB});
-  std::unique_ptr<Solver> split = make(two_column_net(lmdb, 2 * kB), {4, 2, 2 * kB}, clip);
+  auto layout = [gpu](int workers, int group_size, int batch) {
+    Layout l{workers, group_size, batch};
+    l.gpu = gpu;
+    return l;
+  };
+  std::unique_ptr<Solver> one =
+      WorkersTest::make(two_column_net(lmdb, 4 * kB), layout(1, 1, 4 * kB), clip);
+  std::unique_ptr<Solver> unclipped =
+      WorkersTest::make(two_column_net(lmdb, 4 * kB), layout(1, 1, 4 * kB));
+  std::unique_ptr<Solver> columns =
+      WorkersTest::make(two_column_net(lmdb, 4 * kB), layout(2, 2, 4 * kB), clip);
+  std::unique_ptr<Solver> split =
+      WorkersTest::make(two_column_net(lmdb, 2 * kB), layout(4, 2, 2 * kB), clip);
   ASSERT_TRUE(one->step(10).ok());
   ASSERT_TRUE(unclipped->step(10).ok());
-  Status s = split->step(10);
+  Status s = columns->step(10);
   ASSERT_TRUE(s.ok()) << s.message();
-  expect_close(params_of(*one, 0), params_of(*split, 0), "clipped, 2 x 2 workers");
-  EXPECT_FALSE(params_of(*one, 0) == params_of(*unclipped, 0)) << "the threshold never clipped";
+  s = split->step(10);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const Params reference = WorkersTest::params_of(*one, 0);
+  expect_close(reference, WorkersTest::params_of(*columns, 0), "clipped, 1 x 2 workers");
+  expect_close(reference, WorkersTest::params_of(*split, 0), "clipped, 2 x 2 workers");
+  EXPECT_FALSE(reference == WorkersTest::params_of(*unclipped, 0)) << "the threshold never clipped";
+}
+
+TEST_F(WorkersTest, ClippingSpansPartitions) {
+  Watchdog watchdog(120);
+  check_clipping_spans_partitions(dir() + "/lmdb", /*gpu=*/false);
+}
+
+// The same on GPU workers (repeated ids on GPU 0): the device update path
+// sums the partitions' norms on the device.
+TEST_F(WorkersTest, ClippingSpansPartitionsOnGpu) {
+  BANYAN_SKIP_WITHOUT_GPU();
+  Watchdog watchdog(120);
+  check_clipping_spans_partitions(dir() + "/lmdb", /*gpu=*/true);
 }
 
 TEST_F(WorkersTest, PartitionsHoldOnlyTheirParameters) {
@@ -531,6 +557,9 @@ TEST(WorkersCoreTest, BadLayoutsAreRefused) {
   EXPECT_EQ(validate_worker_layout(three, 0).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(validate_worker_layout({}, 1).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(validate_worker_layout(three, 3).ok());
+  s = validate_worker_layout({Device::cpu(), Device::cuda(0)}, 2);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("cpu,cuda:0"), std::string::npos) << s.message();
   WorkersOptions o;
   o.devices = three;
   o.group_size = 2;
