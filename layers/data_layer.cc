@@ -101,7 +101,7 @@ void DataLayer::forward_cpu(const std::vector<Blob*>& /*bottom*/, const std::vec
   const size_t count = pipeline_->sample_count();
   float* data = top[0]->data();
   if (pipeline_->format().is_float) {
-    std::memcpy(data, b->floats.data(), sizeof(float) * count * batch);
+    std::memcpy(data, b->floats(), sizeof(float) * count * batch);
   } else {
     const DataTransformer& t = pipeline_->transformer();
     for (int n = 0; n < batch; ++n) {

@@ -108,9 +108,10 @@ void DataLayer::forward_gpu(const std::vector<Blob*>& /*bottom*/, const std::vec
   g.events[e].wait_on(compute);
   g.in_flight.push_back({b, e});
   if (is_float) {
-    // float_data sets (small, MNIST-like): a pageable copy on the compute
-    // stream (top[0] may still be read there), which returns once read.
-    cuda::copy_async(top[0]->data(), b->floats.data(), sizeof(float) * count * n, compute);
+    // float_data sets: the final values came up with the batch; a
+    // device-to-device copy on the compute stream (never from pageable
+    // memory, which would synchronise the stream).
+    cuda::copy_async(top[0]->data(), staging, sizeof(float) * count * n, compute);
   } else {
     const DataTransformer& t = pipeline_->transformer();
     cuda::InputConvertArgs args;

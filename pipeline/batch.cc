@@ -30,12 +30,11 @@ Status HostBytes::allocate(size_t bytes, bool pinned) {
 Status Batch::allocate(int n, size_t pixel_count, bool float_mode, bool pinned) {
   auto align = [](size_t v) { return (v + 63) / 64 * 64; };
   n_ = n;
-  const size_t pixel_bytes = float_mode ? 0 : align(pixel_count * n);
+  const size_t pixel_bytes = align(pixel_count * n * (float_mode ? sizeof(float) : 1));
   labels_at_ = pixel_bytes;
   h_off_at_ = align(labels_at_ + sizeof(float) * n);
   w_off_at_ = align(h_off_at_ + sizeof(int32_t) * n);
   mirror_at_ = align(w_off_at_ + sizeof(int32_t) * n);
-  if (float_mode) floats.assign(pixel_count * n, 0.0f);
   positions.assign(n, 0);
   values.resize(n);
   return host.allocate(mirror_at_ + n, pinned);

@@ -50,17 +50,20 @@ class HostBytes {
 // sample ranges of one batch concurrently.
 //
 // `host` holds, in this order and as the GPU upload copies it in one piece:
-//   pixels  (N, C, crop, crop) uint8, cropped and mirrored (uint8 datasets)
+//   pixels  (N, C, crop, crop) uint8, cropped and mirrored (uint8 datasets),
+//           or (N, C, crop, crop) float, the final values (float_data
+//           datasets), at offset 0 either way
 //   labels  (N) float
 //   h_off   (N) int32, w_off (N) int32: crop offsets into the source image
 //   mirror  (N) uint8 0/1
-// float_data datasets keep their final values in `floats` instead of pixels.
 struct Batch {
-  // Lays out `host` for `n` samples of `pixel_count` uint8 each.
+  // Lays out `host` for `n` samples of `pixel_count` uint8 each (float each
+  // in float_mode).
   Status allocate(int n, size_t pixel_count, bool float_mode, bool pinned);
 
   int size() const { return n_; }
   uint8_t* pixels() { return host.data(); }
+  float* floats() { return reinterpret_cast<float*>(host.data()); }  // float_mode
   float* labels() { return reinterpret_cast<float*>(host.data() + labels_at_); }
   int32_t* h_off() { return reinterpret_cast<int32_t*>(host.data() + h_off_at_); }
   int32_t* w_off() { return reinterpret_cast<int32_t*>(host.data() + w_off_at_); }
@@ -75,7 +78,6 @@ struct Batch {
   // Global sample index of sample 0 (rand_skip included).
   int64_t first_sample = 0;
   HostBytes host;
-  std::vector<float> floats;  // (N, C, crop, crop), float_data datasets only
   // Reader -> decoders: per sample, the record position and its bytes.
   std::vector<size_t> positions;
   std::vector<std::string> values;

@@ -286,7 +286,7 @@ void Pipeline::decode_sample(SampleDecoder& decoder, std::string& scratch, Batch
   const CropMirror cm = transformer_.draw(run_.phase, run_.seed, s / records, s);
   const size_t count = transformer_.out_count();
   if (format_.is_float) {
-    transformer_.apply(decoder.image(), cm, b->floats.data() + n * count);
+    transformer_.apply(decoder.image(), cm, b->floats() + n * count);
   } else {
     decoder.write_cropped(transformer_, cm, b->pixels() + n * count);
   }

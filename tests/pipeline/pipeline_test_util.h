@@ -99,7 +99,7 @@ inline HostBatch convert(const Pipeline& p, Batch* b) {
   out.data.resize(count * b->size());
   for (int n = 0; n < b->size(); ++n) {
     if (p.format().is_float) {
-      std::copy(b->floats.begin() + n * count, b->floats.begin() + (n + 1) * count,
+      std::copy(b->floats() + n * count, b->floats() + (n + 1) * count,
                 out.data.begin() + n * count);
     } else {
       const CropMirror cm{b->h_off()[n], b->w_off()[n], b->mirror()[n] != 0};
