@@ -50,9 +50,12 @@ std::string allocate_measure_buffers(const cuda::ConvGeometry& g, int device, si
 }
 
 // The math type to run an algorithm with: what cuDNN measured it with, but
-// never TF32 when the worker forbids it (CUDNN_FMA_MATH excludes tensor cores).
+// never TF32 when the worker forbids it (CUDNN_FMA_MATH excludes tensor
+// cores), and never a down-conversion of FP32 data to FP16
+// (ALLOW_CONVERSION), which would lose precision silently.
 cudnnMathType_t math_for(cudnnMathType_t measured, bool allow_tf32) {
-  return allow_tf32 ? measured : CUDNN_FMA_MATH;
+  if (!allow_tf32) return CUDNN_FMA_MATH;
+  return measured == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? CUDNN_DEFAULT_MATH : measured;
 }
 
 }  // namespace
@@ -115,6 +118,24 @@ Status ConvolutionLayer::prepare_device(WorkerContext& ctx) {
   if (!cuda::settle_conv_workspaces(gpu.cudnn(), plan_.desc, plan_.backward_data,
                                     plan_.backward_filter, &algos, &e)) {
     return error("the chosen cuDNN algorithms with their math types: " + e);
+  }
+  const size_t limit = algo_cache_.workspace_limit();
+  if (algos.max_workspace() > limit && !gpu.options().deterministic) {
+    // The math type it runs with needs more than the measurement allowed:
+    // the fixed algorithms, which fit by construction.
+    LOG(WARNING) << "layer '" << name() << "': the measured cuDNN algorithms need "
+                 << algos.max_workspace() << " bytes of workspace with their math types, over "
+                 << limit << "; using the fixed ones";
+    if (!cuda::choose_fixed_conv_algos(gpu.cudnn(), plan_.desc, limit, &algos, &e)) {
+      return error(e);
+    }
+    plan_.desc.conv.set_math_type(math_for(algos.forward_math, g.allow_tf32));
+    plan_.backward_data.set_math_type(math_for(algos.backward_data_math, g.allow_tf32));
+    plan_.backward_filter.set_math_type(math_for(algos.backward_filter_math, g.allow_tf32));
+    if (!cuda::settle_conv_workspaces(gpu.cudnn(), plan_.desc, plan_.backward_data,
+                                      plan_.backward_filter, &algos, &e)) {
+      return error("the fixed cuDNN algorithms: " + e);
+    }
   }
   plan_.bias.set(g.layout, g.type, 1, g.K, 1, 1);
   plan_.algos = algos;
