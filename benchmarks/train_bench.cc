@@ -21,6 +21,8 @@
 
 #ifdef BANYAN_WITH_CUDA
 #include <cuda_runtime_api.h>
+
+#include "cuda/memory.h"
 #endif
 
 DEFINE_string(model, "models/alexnet/train_val.prototxt", "net prototxt");
@@ -47,7 +49,10 @@ double now_s() {
 
 void sync_device(const Device& d) {
 #ifdef BANYAN_WITH_CUDA
-  if (d.is_cuda()) CHECK_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  if (d.is_cuda()) {
+    cuda::DeviceGuard guard(d.id);
+    CHECK_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  }
 #else
   (void)d;
 #endif
@@ -57,6 +62,7 @@ void sync_device(const Device& d) {
 double used_device_bytes(const Device& d) {
 #ifdef BANYAN_WITH_CUDA
   if (d.is_cuda()) {
+    cuda::DeviceGuard guard(d.id);
     size_t free_b = 0, total_b = 0;
     CHECK_EQ(cudaMemGetInfo(&free_b, &total_b), cudaSuccess);
     return static_cast<double>(total_b - free_b);

@@ -2,6 +2,9 @@
 // current, so a worker thread may drop buffers of any device.
 #include "cuda/memory.h"
 
+#include <cuda.h>
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -9,16 +12,62 @@
 
 namespace banyan::cuda {
 
+namespace {
+
+// The driver's cuCtxGetCurrent / cuCtxSetCurrent, reached through the
+// runtime (so nothing links libcuda directly).  Resolved once per process;
+// null when the driver does not offer them.
+struct ContextCalls {
+  CUresult (*get)(CUcontext*) = nullptr;
+  CUresult (*set)(CUcontext) = nullptr;
+};
+
+const ContextCalls& context_calls() {
+  static const ContextCalls calls = [] {
+    ContextCalls c;
+    void* get = nullptr;
+    void* set = nullptr;
+    cudaDriverEntryPointQueryResult found_get = cudaDriverEntryPointSymbolNotFound;
+    cudaDriverEntryPointQueryResult found_set = cudaDriverEntryPointSymbolNotFound;
+    if (cudaGetDriverEntryPointByVersion("cuCtxGetCurrent", &get, 12000, cudaEnableDefault,
+                                         &found_get) == cudaSuccess &&
+        cudaGetDriverEntryPointByVersion("cuCtxSetCurrent", &set, 12000, cudaEnableDefault,
+                                         &found_set) == cudaSuccess &&
+        found_get == cudaDriverEntryPointSuccess && found_set == cudaDriverEntryPointSuccess) {
+      c.get = reinterpret_cast<CUresult (*)(CUcontext*)>(get);
+      c.set = reinterpret_cast<CUresult (*)(CUcontext)>(set);
+    }
+    cudaGetLastError();
+    return c;
+  }();
+  return calls;
+}
+
+}  // namespace
+
 DeviceGuard::DeviceGuard(int device) {
+  const ContextCalls& calls = context_calls();
+  CUcontext current = nullptr;
+  if (calls.get != nullptr && calls.get(&current) == CUDA_SUCCESS && current == nullptr) {
+    no_context_ = true;  // cudaGetDevice would say 0 without 0 being in use
+  }
   BANYAN_CUDA_CHECK(cudaGetDevice(&previous_));
-  if (previous_ != device) {
+  if (no_context_ || previous_ != device) {
     BANYAN_CUDA_CHECK(cudaSetDevice(device));
     switched_ = true;
   }
 }
 
 DeviceGuard::~DeviceGuard() {
-  if (switched_) BANYAN_CUDA_CHECK(cudaSetDevice(previous_));
+  if (!switched_) return;
+  if (no_context_) {
+    // Back to no current context: restoring "device 0" would create a
+    // context on GPU 0 for a thread that never used it.
+    const CUresult r = context_calls().set(nullptr);
+    CHECK_EQ(r, CUDA_SUCCESS) << "cuCtxSetCurrent(nullptr) failed with driver error " << r;
+    return;
+  }
+  BANYAN_CUDA_CHECK(cudaSetDevice(previous_));
 }
 
 // --- DeviceBuffer -------------------------------------------------------------
@@ -119,6 +168,17 @@ void copy_peer_async(void* dst, int dst_device, const void* src, int src_device,
                      cudaStream_t stream) {
   if (bytes == 0) return;
   BANYAN_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, stream));
+}
+
+void synchronize_devices_quietly(const std::vector<int>& devices) {
+  std::vector<int> done;
+  for (int d : devices) {
+    if (std::find(done.begin(), done.end(), d) != done.end()) continue;
+    done.push_back(d);
+    DeviceGuard guard(d);
+    cudaDeviceSynchronize();
+    cudaGetLastError();
+  }
 }
 
 // --- peer access --------------------------------------------------------------

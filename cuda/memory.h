@@ -14,7 +14,9 @@
 namespace banyan::cuda {
 
 // Makes `device` current on this host thread for the scope and restores the
-// previous device on exit.  Neither copyable nor movable.
+// previous device on exit, or no current device at all when the thread had
+// none (so a thread that never chose a device does not end up with a
+// context on GPU 0).  Neither copyable nor movable.
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device);
@@ -27,6 +29,7 @@ class DeviceGuard {
  private:
   int previous_ = -1;
   bool switched_ = false;
+  bool no_context_ = false;
 };
 
 // cudaMalloc'd memory on one device (256-byte aligned by the runtime).
@@ -107,6 +110,11 @@ class PinnedBuffer {
 // (unified addressing decides the direction), ordered on `stream`.  From
 // pageable host memory the call returns only after the source was read.
 void copy_async(void* dst, const void* src, size_t bytes, cudaStream_t stream);
+
+// Waits for all work on each of `devices` (repeats allowed), ignoring and
+// clearing errors: for shutdown, before buffers that other devices may
+// still be reading are freed.  Leaves the current device as it was.
+void synchronize_devices_quietly(const std::vector<int>& devices);
 
 // Device-to-device copy across devices (or within one), ordered on `stream`;
 // goes over NVLink/PCIe peer access when enabled, else through the host.

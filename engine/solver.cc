@@ -125,7 +125,11 @@ std::string mib(size_t bytes) {
 Solver::Solver(const SolverConfig& config, const SolverOptions& options)
     : config_(config), options_(options) {}
 
-Solver::~Solver() = default;
+Solver::~Solver() {
+  // A GPU may still be reading another's buffers (the last step's peer
+  // copies): let every device finish before the nets are freed.
+  if (workers_ != nullptr) workers_->synchronize_devices();
+}
 
 Net& Solver::train_net(int worker) { return *states_[worker]->train_net; }
 

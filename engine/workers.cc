@@ -160,6 +160,17 @@ Workers::~Workers() {
   }
   start_cv_.notify_all();
   for (std::thread& t : threads_) t.join();
+  synchronize_devices();  // the exchanges' and hubs' staging may still be read
+}
+
+void Workers::synchronize_devices() const {
+#ifdef BANYAN_WITH_CUDA
+  std::vector<int> ids;
+  for (const auto& c : contexts_) {
+    if (c->has_gpu()) ids.push_back(c->device().id);
+  }
+  cuda::synchronize_devices_quietly(ids);
+#endif
 }
 
 AllReduce* Workers::exchange(int rank) const {

@@ -100,6 +100,10 @@ class Workers {
   Status group_sum(int worker, double* value);
   // Aborts every hub, exchange and group_sum with `reason`; thread-safe.
   void abort(const std::string& reason);
+  // Waits for all work on every worker's GPU, ignoring errors: before
+  // freeing buffers that another GPU may still be reading (a peer copy
+  // queued there).  No-op for CPU workers.  Called by the destructor too.
+  void synchronize_devices() const;
   bool failed() const;
 
  private:

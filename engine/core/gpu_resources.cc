@@ -26,7 +26,13 @@ Status GpuResources::create(int ordinal, const GpuOptions& options,
   std::unique_ptr<GpuResources> r(new GpuResources());
   r->ordinal_ = ordinal;
   r->options_ = options;
-  cuda::DeviceGuard guard(ordinal);
+  // The worker's thread works on this device from here on (init_device makes
+  // it current again): set it outright, so no other device is touched.
+  e = cudaSetDevice(ordinal);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    return Status::internal(where + ": cannot make current: " + cudaGetErrorString(e));
+  }
   r->compute_ = cuda::Stream(ordinal);
   r->upload_ = cuda::Stream(ordinal);
   r->exchange_ = cuda::Stream(ordinal, cuda::StreamPriority::kHigh);

@@ -10,6 +10,8 @@
 
 #ifdef BANYAN_WITH_CUDA
 #include <cuda_runtime_api.h>
+
+#include "cuda/memory.h"
 #endif
 
 namespace banyan {
@@ -42,13 +44,10 @@ void Buffer::release() {
       std::free(data_);
     } else {
 #ifdef BANYAN_WITH_CUDA
-      int previous = 0;
-      CHECK_EQ(cudaGetDevice(&previous), cudaSuccess);
-      CHECK_EQ(cudaSetDevice(device_.id), cudaSuccess) << device_.to_string();
+      cuda::DeviceGuard guard(device_.id);
       const cudaError_t e = cudaFree(data_);
       CHECK_EQ(e, cudaSuccess) << "cudaFree on " << device_.to_string() << ": "
                                << cudaGetErrorString(e);
-      CHECK_EQ(cudaSetDevice(previous), cudaSuccess);
 #else
       LOG(FATAL) << "device buffer in a build without CUDA";
 #endif
@@ -61,23 +60,34 @@ void Buffer::release() {
 namespace {
 
 #ifdef BANYAN_WITH_CUDA
-Status allocate_cuda(Device device, size_t bytes, void** out) {
-  const std::string what = std::to_string(bytes) + " bytes on " + device.to_string();
-  int previous = 0;
-  cudaError_t e = cudaGetDevice(&previous);
-  if (e == cudaSuccess) e = cudaSetDevice(device.id);
+// InvalidArgument naming the device unless this process can use it.
+Status check_usable(Device device) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
+    cudaGetLastError();
     return Status::invalid_argument("cannot use " + device.to_string() + ": " +
                                     cudaGetErrorString(e));
   }
+  if (device.id < 0 || device.id >= count) {
+    return Status::invalid_argument("cannot use " + device.to_string() + ": this machine has " +
+                                    std::to_string(count) + " CUDA device(s)");
+  }
+  return Status::success();
+}
+
+Status allocate_cuda(Device device, size_t bytes, void** out) {
+  const std::string what = std::to_string(bytes) + " bytes on " + device.to_string();
+  BANYAN_RETURN_IF_ERROR(check_usable(device));
+  cuda::DeviceGuard guard(device.id);
   void* p = nullptr;
+  cudaError_t e;
   e = cudaMalloc(&p, bytes == 0 ? 256 : bytes);
   // The zero fill must have landed before any stream touches the buffer: the
   // workers' streams are non-blocking, so they do not wait for the legacy
   // stream the memset runs on.
   if (e == cudaSuccess) e = cudaMemsetAsync(p, 0, bytes == 0 ? 256 : bytes, cudaStreamLegacy);
   if (e == cudaSuccess) e = cudaStreamSynchronize(cudaStreamLegacy);
-  const cudaError_t restore = cudaSetDevice(previous);
   if (e != cudaSuccess) {
     if (p != nullptr) cudaFree(p);
     cudaGetLastError();  // reset the error so later checks do not report it again
@@ -90,7 +100,6 @@ Status allocate_cuda(Device device, size_t bytes, void** out) {
     }
     return Status::internal("cannot allocate " + what + ": " + cudaGetErrorString(e));
   }
-  CHECK_EQ(restore, cudaSuccess);
   *out = p;
   return Status::success();
 }
@@ -141,21 +150,19 @@ Status copy_floats(const void* src, void* dst, int64_t n, Device device, bool to
     return Status::success();
   }
 #ifdef BANYAN_WITH_CUDA
-  int previous = 0;
-  cudaError_t e = cudaGetDevice(&previous);
-  if (e == cudaSuccess) e = cudaSetDevice(device.id);
+  BANYAN_RETURN_IF_ERROR(check_usable(device));
+  cuda::DeviceGuard guard(device.id);
   // Work queued on the workers' non-blocking streams is not ordered with
   // cudaMemcpy's legacy stream: wait for the whole device before the copy,
   // and again after it, because a copy from pageable memory may return
   // before its DMA has landed (never in the step).
-  if (e == cudaSuccess) e = cudaDeviceSynchronize();
+  cudaError_t e = cudaDeviceSynchronize();
   if (e == cudaSuccess) {
     e = cudaMemcpy(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost);
-    if (e == cudaSuccess) e = cudaDeviceSynchronize();
-    const cudaError_t restore = cudaSetDevice(previous);
-    if (e == cudaSuccess) e = restore;
   }
+  if (e == cudaSuccess) e = cudaDeviceSynchronize();
   if (e != cudaSuccess) {
+    cudaGetLastError();
     return Status::internal(std::string("copy of ") + std::to_string(bytes) + " bytes " +
                             (to_device ? "to " : "from ") + device.to_string() + ": " +
                             cudaGetErrorString(e));

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "cuda/check.h"
@@ -118,6 +119,36 @@ TEST_F(MemoryTest, DeviceGuardRestores) {
     EXPECT_EQ(cuda::current_device_or_minus_one(), last);
   }
   EXPECT_EQ(cuda::current_device_or_minus_one(), 0);
+}
+
+// A thread that never chose a device has no current context; a guard must
+// leave it that way (restoring "device 0" would create a context on GPU 0).
+TEST_F(MemoryTest, DeviceGuardLeavesAFreshThreadWithoutContext) {
+  void* get = nullptr;
+  cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+  ASSERT_EQ(
+      cudaGetDriverEntryPointByVersion("cuCtxGetCurrent", &get, 12000, cudaEnableDefault, &found),
+      cudaSuccess);
+  ASSERT_EQ(found, cudaDriverEntryPointSuccess);
+  using GetCurrent = int (*)(void**);
+  const GetCurrent current = reinterpret_cast<GetCurrent>(get);
+  const int last = cuda::device_count() - 1;
+  std::thread fresh([&] {
+    void* before = reinterpret_cast<void*>(1);
+    ASSERT_EQ(current(&before), 0);
+    ASSERT_EQ(before, nullptr) << "a new thread already has a context";
+    {
+      cuda::DeviceGuard guard(last);
+      void* inside = nullptr;
+      ASSERT_EQ(current(&inside), 0);
+      EXPECT_NE(inside, nullptr);
+      EXPECT_EQ(cuda::current_device_or_minus_one(), last);
+    }
+    void* after = reinterpret_cast<void*>(1);
+    ASSERT_EQ(current(&after), 0);
+    EXPECT_EQ(after, nullptr) << "the guard left a context current";
+  });
+  fresh.join();
 }
 
 TEST_F(MemoryTest, LibraryHandlesCreateAndMove) {
