@@ -3,6 +3,8 @@
 // happens at setup, never in the training step) when built with CUDA.
 #include "engine/core/tensor.h"
 
+#include "engine/core/bf16.h"
+
 #include <glog/logging.h>
 
 #include <cstdlib>
@@ -142,9 +144,8 @@ Status Buffer::allocate(Device device, size_t bytes, Buffer* out) {
 
 namespace {
 
-Status copy_floats(const void* src, void* dst, int64_t n, Device device, bool to_device) {
-  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  if (n <= 0) return Status::success();
+Status copy_bytes(const void* src, void* dst, size_t bytes, Device device, bool to_device) {
+  if (bytes == 0) return Status::success();
   if (device.is_cpu()) {
     std::memcpy(dst, src, bytes);
     return Status::success();
@@ -175,14 +176,24 @@ Status copy_floats(const void* src, void* dst, int64_t n, Device device, bool to
 #endif
 }
 
+size_t float_bytes(int64_t n) { return n > 0 ? static_cast<size_t>(n) * sizeof(float) : 0; }
+
 }  // namespace
 
 Status copy_to_device(const float* host, int64_t n, Device device, float* dst) {
-  return copy_floats(host, dst, n, device, true);
+  return copy_bytes(host, dst, float_bytes(n), device, true);
 }
 
 Status copy_to_host(const float* src, int64_t n, Device device, float* host) {
-  return copy_floats(src, host, n, device, false);
+  return copy_bytes(src, host, float_bytes(n), device, false);
+}
+
+Status copy_bytes_to_device(const void* host, size_t bytes, Device device, void* dst) {
+  return copy_bytes(host, dst, bytes, device, true);
+}
+
+Status copy_bytes_to_host(const void* src, size_t bytes, Device device, void* host) {
+  return copy_bytes(src, host, bytes, device, false);
 }
 
 float* Tensor::f32() const {
@@ -196,7 +207,26 @@ void Blob::set_shape(Shape s) {
   shape_ = std::move(s);
 }
 
+void Blob::set_dtype(DType t) {
+  CHECK(!bound()) << "blob '" << name_ << "' retyped after its storage was bound";
+  dtype_ = t;
+}
+
+float* Blob::f32(void* p) const {
+  if (dtype_ != DType::kFloat32) {
+    LOG(FATAL) << "blob '" << name_ << "' holds " << d_type_name(dtype_)
+               << ", read as float32 (use raw_data()/raw_diff())";
+  }
+  return static_cast<float*>(p);
+}
+
 void Blob::bind(float* data, float* diff, Device device) {
+  CHECK(dtype_ == DType::kFloat32) << "blob '" << name_ << "' is " << d_type_name(dtype_)
+                                   << ": bind_raw";
+  bind_raw(data, diff, device);
+}
+
+void Blob::bind_raw(void* data, void* diff, Device device) {
   CHECK(data != nullptr || count() == 0);
   data_ = data;
   diff_ = diff;
@@ -204,16 +234,24 @@ void Blob::bind(float* data, float* diff, Device device) {
 }
 
 Status Blob::allocate(Device device) {
-  size_t n = static_cast<size_t>(count());
-  BANYAN_RETURN_IF_ERROR(Buffer::allocate(device, 2 * n * sizeof(float), &owned_));
-  float* base = static_cast<float*>(owned_.data());
-  bind(base, base + n, device);
+  const size_t bytes = this->bytes();
+  BANYAN_RETURN_IF_ERROR(Buffer::allocate(device, 2 * bytes, &owned_));
+  char* base = static_cast<char*>(owned_.data());
+  bind_raw(base, base + bytes, device);
   return Status::success();
 }
 
 Status blob_to_host(const Blob& blob, bool diff, std::vector<float>* out) {
   out->resize(static_cast<size_t>(blob.count()));
-  return copy_to_host(diff ? blob.diff() : blob.data(), blob.count(), blob.device(), out->data());
+  void* src = diff ? blob.raw_diff() : blob.raw_data();
+  if (blob.dtype() == DType::kFloat32) {
+    return copy_to_host(static_cast<const float*>(src), blob.count(), blob.device(), out->data());
+  }
+  std::vector<Bf16> bits(static_cast<size_t>(blob.count()));
+  BANYAN_RETURN_IF_ERROR(
+      copy_bytes_to_host(src, bits.size() * sizeof(Bf16), blob.device(), bits.data()));
+  from_bf16(bits.data(), blob.count(), out->data());
+  return Status::success();
 }
 
 }  // namespace banyan

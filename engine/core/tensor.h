@@ -54,6 +54,9 @@ class Buffer {
 // Errors name the device.
 Status copy_to_device(const float* host, int64_t n, Device device, float* dst);
 Status copy_to_host(const float* src, int64_t n, Device device, float* host);
+// The same for raw bytes (bfloat16 arrays).
+Status copy_bytes_to_device(const void* host, size_t bytes, Device device, void* dst);
+Status copy_bytes_to_host(const void* src, size_t bytes, Device device, void* host);
 
 // Non-owning view of `shape.count()` elements of `dtype` at `data` on `device`.
 class Tensor {
@@ -77,8 +80,11 @@ class Tensor {
   DType dtype_ = DType::kFloat32;
 };
 
-// A named float32 array with a gradient of the same shape.  The shape is set
-// during setup; storage is bound once afterwards (by the Net, or by Allocate).
+// A named array with a gradient of the same shape and element type: float32
+// (parameters, losses, labels, and every activation in FP32 nets) or
+// bfloat16 (activations and their gradients under BF16 precision).  The
+// shape and type are set during setup; storage is bound once afterwards (by
+// the Net, or by Allocate).
 class Blob {
  public:
   explicit Blob(std::string name = "") : name_(std::move(name)) {}
@@ -96,29 +102,46 @@ class Blob {
   int num_axes() const { return shape_.num_axes(); }
   int64_t dim(int axis) const { return shape_.dim(axis); }
 
+  DType dtype() const { return dtype_; }
+  // Only before storage is bound (CHECKed).
+  void set_dtype(DType t);
+  // Bytes of data (and of diff): count() x the element size.
+  size_t bytes() const { return static_cast<size_t>(count()) * d_type_size(dtype_); }
+
   bool bound() const { return data_ != nullptr; }
   Device device() const { return device_; }
-  // Points the blob at external storage of at least count() floats each.
-  // `diff` may be null for blobs that never carry gradients.
+  // Points a float32 blob at external storage of at least count() floats
+  // each.  `diff` may be null for blobs that never carry gradients.
   void bind(float* data, float* diff, Device device);
+  // The same for any element type (bytes() each).
+  void bind_raw(void* data, void* diff, Device device);
   // Allocates owned storage for data and diff on `device`.
   Status allocate(Device device);
 
-  float* data() const { return data_; }
-  float* diff() const { return diff_; }
-  Tensor data_tensor() const { return Tensor(data_, shape_, device_); }
-  Tensor diff_tensor() const { return Tensor(diff_, shape_, device_); }
+  // float32 blobs only (CHECKed): layers see float32 blobs, the CPU's BF16
+  // path hands them float32 shadows (layers/layer.h).
+  float* data() const { return f32(data_); }
+  float* diff() const { return f32(diff_); }
+  // Any element type.
+  void* raw_data() const { return data_; }
+  void* raw_diff() const { return diff_; }
+  Tensor data_tensor() const { return Tensor(data_, shape_, device_, dtype_); }
+  Tensor diff_tensor() const { return Tensor(diff_, shape_, device_, dtype_); }
 
  private:
+  float* f32(void* p) const;
+
   std::string name_;
   Shape shape_;
   Device device_;
-  float* data_ = nullptr;
-  float* diff_ = nullptr;
+  DType dtype_ = DType::kFloat32;
+  void* data_ = nullptr;
+  void* diff_ = nullptr;
   Buffer owned_;  // set only by Allocate
 };
 
-// The values of `blob` (its data, or its diff) in host memory.
+// The values of `blob` (its data, or its diff) in host memory, as floats
+// (bfloat16 blobs are widened exactly).
 Status blob_to_host(const Blob& blob, bool diff, std::vector<float>* out);
 
 }  // namespace banyan
