@@ -14,6 +14,7 @@
 #include "cuda/reduce.h"
 #include "engine/core/gpu_resources.h"
 #endif
+#include "engine/core/bf16.h"
 #include "engine/core/random.h"
 #include "engine/net_device_state.h"
 #include "layers/filler.h"
@@ -66,6 +67,13 @@ class NetBuilder {
     net_->ctx_ = ctx_;
     CHECK_GE(options_.loss_slots, 1) << "NetBuildOptions::loss_slots";
     net_->loss_slots_ = options_.loss_slots;
+    net_->precision_ = options_.precision;
+    if (options_.precision == DType::kBFloat16 && ctx_->device().is_cuda()) {
+      return Status::unimplemented(
+          "net '" + config_.name + "' on " + ctx_->device().to_string() +
+          ": BF16 precision on CUDA workers needs the layers' BF16 GPU kernels, which are not "
+          "implemented yet; BF16 runs on CPU workers (--devices=cpu)");
+    }
     if (ctx_->device().is_cuda() && !ctx_->has_gpu()) {
       return Status::invalid_argument("net '" + config_.name + "' on " +
                                       ctx_->device().to_string() +
@@ -329,6 +337,16 @@ class NetBuilder {
         s = layer->setup(bottom, top);
       }
       if (!s.ok()) return s;
+      for (size_t t = 0; t < top.size(); ++t) {
+        const DType d = layer->top_dtype(static_cast<int>(t), bottom, options_.precision);
+        if (node.in_place_of[t] < 0) {
+          top[t]->set_dtype(d);
+        } else if (top[t]->dtype() != d) {
+          return Status::invalid_argument(where(node.config) + ": runs in place on '" +
+                                          top[t]->name() + "' (" + d_type_name(top[t]->dtype()) +
+                                          ") but produces " + d_type_name(d));
+        }
+      }
       std::vector<bool> unused;
       const bool grad = node_grad(node, *layer, grad_, &unused);
       for (int t : node.tops) grad_[t] = grad;
@@ -430,22 +448,33 @@ class NetBuilder {
     return with_diff;
   }
 
+  // Bytes of one array of `blob` in the arena, rounded up like parameters
+  // (so every array starts 64-byte aligned).
+  static size_t arena_bytes(const Blob& blob) {
+    return static_cast<size_t>(round_up(blob.count())) * d_type_size(blob.dtype());
+  }
+
   Status plan_activations() {
     const std::vector<bool> with_diff = storages_with_diff();
-    int64_t total = 0;
+    size_t total = 0;
     for (size_t i = 0; i < net_->blobs_.size(); ++i) {
-      total += (with_diff[i] ? 2 : 1) * round_up(net_->blobs_[i]->count());
+      total += (with_diff[i] ? 2 : 1) * arena_bytes(*net_->blobs_[i]);
     }
-    BANYAN_RETURN_IF_ERROR(
-        Buffer::allocate(ctx_->device(), total * sizeof(float), &net_->activations_)
-            .with_context("activations of net '" + config_.name + "'"));
-    float* p = static_cast<float*>(net_->activations_.data());
+    BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), total, &net_->activations_)
+                               .with_context("activations of net '" + config_.name + "'"));
+    char* p = static_cast<char*>(net_->activations_.data());
     for (size_t i = 0; i < net_->blobs_.size(); ++i) {
-      const int64_t c = round_up(net_->blobs_[i]->count());
-      net_->blobs_[i]->bind(p, with_diff[i] ? p + c : nullptr, ctx_->device());
+      const size_t c = arena_bytes(*net_->blobs_[i]);
+      net_->blobs_[i]->bind_raw(p, with_diff[i] ? p + c : nullptr, ctx_->device());
       p += (with_diff[i] ? 2 : 1) * c;
     }
-    net_->activation_bytes_ = total * sizeof(float);
+    net_->activation_bytes_ = total;
+    if (ctx_->device().is_cpu()) {
+      for (size_t i = 0; i < net_->layers_.size(); ++i) {
+        BANYAN_RETURN_IF_ERROR(
+            net_->layers_[i]->plan_bf16_shadows(net_->bottoms_[i], net_->tops_[i]));
+      }
+    }
     size_t ws = 0;
     for (auto& l : net_->layers_) ws = std::max(ws, l->workspace_floats());
     BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), ws * sizeof(float), &net_->workspace_));
@@ -479,10 +508,24 @@ class NetBuilder {
     net_->param_bytes_ = 2 * n * sizeof(float);
     for (size_t i = 0; i < net_->params_.size(); ++i) {
       NetParam& np = net_->params_[i];
-      np.blob->bind(net_->param_data_ + np.offset, net_->param_diff_ + np.offset, ctx_->device());
+      np.master = net_->param_data_ + np.offset;
+      np.blob->bind(np.master, net_->param_diff_ + np.offset, ctx_->device());
       const LayerParam& lp = find_layer_param(np);
       BANYAN_RETURN_IF_ERROR(fill_on_device(lp.filler, key_for(ctx_->seed(), np.name), np.blob)
                                  .with_context("layer '" + np.layer + "'"));
+    }
+    if (net_->precision_ == DType::kBFloat16) {
+      // Learnable parameters compute with a BF16-rounded copy of their
+      // master; statistics (BatchNorm's) stay on the master, in float32.
+      BANYAN_RETURN_IF_ERROR(
+          Buffer::allocate(ctx_->device(), n * sizeof(float), &net_->param_compute_)
+              .with_context("parameter compute copies of net '" + config_.name + "'"));
+      float* compute = static_cast<float*>(net_->param_compute_.data());
+      net_->param_bytes_ += n * sizeof(float);
+      for (NetParam& np : net_->params_) {
+        if (np.learnable) np.blob->bind(compute + np.offset, np.blob->diff(), ctx_->device());
+      }
+      net_->refresh_compute_params();
     }
     return Status::success();
   }
@@ -534,6 +577,7 @@ class NetBuilder {
             phase_name(other.phase()) + " net");
       }
       np.blob->bind(src->blob->data(), src->blob->diff(), ctx_->device());
+      np.master = src->master;
       np.offset = src->offset;
     }
     net_->param_data_ = other.param_data();
@@ -560,6 +604,16 @@ class NetBuilder {
   std::map<std::string, int> final_names_;
   std::vector<bool> grad_;  // per version: carries a gradient (set during setup)
 };
+
+void Net::refresh_compute_params() {
+  if (precision_ != DType::kBFloat16 || param_compute_.data() == nullptr) return;
+  for (const NetParam& p : params_) {
+    if (!p.learnable) continue;
+    const float* master = p.master;
+    float* compute = p.blob->data();
+    for (int64_t i = 0; i < p.blob->count(); ++i) compute[i] = round_bf16(master[i]);
+  }
+}
 
 Status Net::create(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx,
                    std::unique_ptr<Net>* out) {

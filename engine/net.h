@@ -47,6 +47,13 @@ struct NetBuildOptions {
   // one per forward pass it keeps in flight (passes per iteration times the
   // iterations it reads late).  Each costs one event and a few doubles.
   int loss_slots = 16;
+  // The activations' element type (SolverConfig::precision): bfloat16 makes
+  // the data tops and everything computed from them bfloat16 (labels,
+  // losses and accuracies stay float32; Layer::top_dtype), and gives the
+  // learnable parameters a BF16-rounded compute copy beside their float32
+  // master values.  bfloat16 runs on CPU workers (the reference path of
+  // Layer::plan_bf16_shadows); CUDA workers refuse it for now.
+  DType precision = DType::kFloat32;
 };
 
 // One parameter of the net, in buffer order.
@@ -59,6 +66,11 @@ struct NetParam {
   float decay_mult = 1.0f;
   bool learnable = true;
   int64_t offset = 0;  // in floats, into param_data() / param_diff()
+  // The float32 master values (param_data() + offset, or the shared net's):
+  // what the solver updates and snapshots and weights files hold.  blob's
+  // data is the same memory, except for learnable parameters of a bfloat16
+  // net, where it is the compute copy (the master rounded to bfloat16).
+  float* master = nullptr;
 };
 
 // A blob no layer consumes (loss, accuracy, probabilities...).
@@ -118,11 +130,17 @@ class Net {
 
   const std::string& name() const { return name_; }
   Phase phase() const { return phase_; }
+  DType precision() const { return precision_; }
+  // bfloat16 nets: sets every learnable parameter's compute copy to its
+  // master value rounded to bfloat16 (after an update, a restore, loading
+  // weights).  No-op for float32 nets and for nets sharing parameters.
+  void refresh_compute_params();
   WorkerContext& ctx() { return *ctx_; }
 
   const std::vector<NetParam>& params() const { return params_; }
-  // Contiguous parameter values and gradients (param_count() floats each,
-  // parameters at NetParam::offset, padding between them zero).
+  // Contiguous parameter values (the float32 masters) and gradients
+  // (param_count() floats each, parameters at NetParam::offset, padding
+  // between them zero).
   float* param_data() const { return param_data_; }
   float* param_diff() const { return param_diff_; }
   int64_t param_count() const { return param_count_; }
@@ -163,6 +181,8 @@ class Net {
   std::unique_ptr<DeviceState> device_state_;
   int loss_slots_ = 16;              // NetBuildOptions::loss_slots
   std::vector<double> host_losses_;  // CPU workers: the loss of each slot
+  DType precision_ = DType::kFloat32;
+  Buffer param_compute_;  // bfloat16 nets: the compute copies (float32 storage on the CPU)
   float* param_data_ = nullptr;
   float* param_diff_ = nullptr;
   int64_t param_count_ = 0;

@@ -3,8 +3,10 @@
 // lookups by name.
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <string>
 
+#include "engine/core/bf16.h"
 #include "engine/core/math.h"
 #include "engine/net.h"
 #include "engine/net_device_state.h"
@@ -42,6 +44,30 @@ void fill_on(WorkerContext& ctx, int64_t n, float value, float* x) {
   }
 #endif
   cpu_set(n, value, x);
+}
+
+// Sets the diff of `blob` (any element type) to value.
+void fill_diff(WorkerContext& ctx, const Blob& blob, float value) {
+  if (blob.dtype() == DType::kFloat32) {
+    fill_on(ctx, blob.count(), value, static_cast<float*>(blob.raw_diff()));
+    return;
+  }
+  CHECK(ctx.device().is_cpu()) << "bfloat16 blob '" << blob.name() << "' on a CUDA worker";
+  Bf16* d = static_cast<Bf16*>(blob.raw_diff());
+  std::fill(d, d + blob.count(), to_bf16(value));
+}
+
+// The sum of a CPU blob's data, any element type, in double.
+double sum_of(const Blob& blob) {
+  double sum = 0.0;
+  if (blob.dtype() == DType::kFloat32) {
+    const float* x = blob.data();
+    for (int64_t j = 0; j < blob.count(); ++j) sum += x[j];
+  } else {
+    const Bf16* x = static_cast<const Bf16*>(blob.raw_data());
+    for (int64_t j = 0; j < blob.count(); ++j) sum += from_bf16(x[j]);
+  }
+  return sum;
 }
 
 }  // namespace
@@ -86,11 +112,7 @@ void Net::forward_deferred(int slot) {
   }
 #endif
   double loss = 0.0;
-  for (auto [blob, weight] : losses_) {
-    double sum = 0.0;
-    for (int64_t j = 0; j < blob->count(); ++j) sum += blob->data()[j];
-    loss += weight * sum;
-  }
+  for (auto [blob, weight] : losses_) loss += weight * sum_of(*blob);
   host_losses_[slot] = loss;
 }
 
@@ -112,7 +134,7 @@ float Net::deferred_loss(int slot) {
 }
 
 void Net::prepare_backward() {
-  for (auto [blob, value] : diff_fills_) fill_on(*ctx_, blob->count(), value, blob->diff());
+  for (auto [blob, value] : diff_fills_) fill_diff(*ctx_, *blob, value);
 }
 
 void Net::backward(const std::function<void(int)>& after_layer) {

@@ -63,10 +63,6 @@ Status validate_solver_fields(const SolverConfig& c) {
   if (c.average_loss < 1) {
     return invalid(c, "average_loss must be >= 1, got " + std::to_string(c.average_loss));
   }
-  if (c.precision != SolverConfig::Precision::kFloat32) {
-    return Status::unimplemented(solver_file(c) +
-                                 ": precision BF16 needs the GPU backend; use FP32 on the CPU");
-  }
   return Status::success();
 }
 
@@ -145,6 +141,16 @@ Status Solver::create(const SolverConfig& config, const NetConfig& net,
   BANYAN_RETURN_IF_ERROR(validate_solver_fields(config));
   BANYAN_RETURN_IF_ERROR(validate_lr_policy(config));
   BANYAN_RETURN_IF_ERROR(validate_update_config(config));
+  if (config.precision == SolverConfig::Precision::kBFloat16) {
+    for (const Device& d : o.devices) {
+      if (d.is_cuda()) {
+        return Status::unimplemented(
+            solver_file(config) + ": precision: BF16 on " + d.to_string() +
+            " needs the layers' BF16 GPU kernels, which are not implemented yet; BF16 trains on "
+            "CPU workers (--devices=cpu), with FP32 master weights");
+      }
+    }
+  }
   std::unique_ptr<Solver> solver(new Solver(config, o));
   BANYAN_RETURN_IF_ERROR(solver->init(net));
   *out = std::move(solver);
@@ -222,6 +228,7 @@ Status Solver::init_worker(int w, const NetConfig& net) {
   train_options.data_setup_mutex = workers_->data_setup_mutex();
   // One loss slot per pass of every iteration whose losses are in flight.
   train_options.loss_slots = (kLossLag + 1) * config_.iter_size;
+  train_options.precision = activation_dtype();
   BANYAN_RETURN_IF_ERROR(Net::create(net, train_options, &ctx, &st.train_net));
   for (size_t i = 0; i < config_.test_iter.size(); ++i) {
     NetBuildOptions test_options;
@@ -230,6 +237,7 @@ Status Solver::init_worker(int w, const NetConfig& net) {
     test_options.transfers = hub;
     test_options.transfer_scope = "test" + std::to_string(i);
     test_options.data_setup_mutex = workers_->data_setup_mutex();
+    test_options.precision = activation_dtype();
     std::unique_ptr<Net> test_net;
     BANYAN_RETURN_IF_ERROR(Net::create(net, test_options, &ctx, &test_net));
     st.test_nets.push_back(std::move(test_net));
@@ -273,6 +281,11 @@ void Solver::log_layout(uint64_t seed) const {
               << "activations " << mib(net.activation_bytes()) << " (test nets " << mib(test_bytes)
               << "), parameters + gradients " << mib(net.param_bytes());
   }
+}
+
+DType Solver::activation_dtype() const {
+  return config_.precision == SolverConfig::Precision::kBFloat16 ? DType::kBFloat16
+                                                                  : DType::kFloat32;
 }
 
 float* Solver::history(int w, int slot) const {
@@ -397,6 +410,7 @@ Status Solver::train_worker(int w, float lr) {
       BANYAN_RETURN_IF_ERROR(clip_across_partitions(w));
     }
     apply_updates(rule, st.spans, net.param_data(), net.param_diff(), history(w, 0), history(w, 1));
+    net.refresh_compute_params();  // bfloat16: the compute copies follow the masters
   }
   if (!options_.check_replicas || place.num_groups == 1) return Status::success();
   std::vector<float> host(static_cast<size_t>(net.param_count()));

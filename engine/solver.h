@@ -78,9 +78,11 @@ class Solver {
   // (NetBuildOptions::share_params_from).  Logs the global batch and every
   // worker's memory.  Seed: config.random_seed, or
   // kDefaultSolverSeed when it is -1.  CUDA devices need every layer's GPU
-  // code (Net::create says which is missing); BF16 precision is not
-  // implemented yet.  clip_gradients uses the whole replica's norm, also
-  // when it is split into partitions (on the CPU and on GPUs).
+  // code (Net::create says which is missing).  precision: BF16 trains with
+  // bfloat16 activations and FP32 master weights, optimizer state and losses
+  // (NetBuildOptions::precision), on CPU workers for now (refused on CUDA
+  // workers).  clip_gradients uses the whole replica's norm, also when it is
+  // split into partitions (on the CPU and on GPUs).
   static Status create(const SolverConfig& config, const NetConfig& net,
                        const SolverOptions& options, std::unique_ptr<Solver>* out);
   ~Solver();
@@ -165,6 +167,7 @@ class Solver {
   bool test_due() const;
   std::string snapshot_prefix() const;
   float* history(int worker, int slot) const;
+  DType activation_dtype() const;  // config_.precision as an element type
   int num_groups() const { return workers_->num_groups(); }
 
   SolverConfig config_;

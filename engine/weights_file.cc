@@ -288,9 +288,11 @@ Status write_weights(const std::string& path, const Net& net) {
   std::vector<std::vector<float>> staged(net.params().size());  // device parameters
   for (size_t i = 0; i < net.params().size(); ++i) {
     const NetParam& p = net.params()[i];
-    const float* values = p.blob->data();
+    const float* values = p.master;  // float32 whatever the net's precision
     if (!p.blob->device().is_cpu()) {
-      BANYAN_RETURN_IF_ERROR(blob_to_host(*p.blob, false, &staged[i]));
+      staged[i].resize(static_cast<size_t>(p.blob->count()));
+      BANYAN_RETURN_IF_ERROR(
+          copy_to_host(p.master, p.blob->count(), p.blob->device(), staged[i].data()));
       values = staged[i].data();
     }
     arrays.push_back({p.name, p.blob->shape(), values});
@@ -330,9 +332,10 @@ Status load_weights_into(const std::string& path, Net* net, WeightsLoadReport* r
   }
   for (const auto& [a, p] : matches) {
     BANYAN_RETURN_IF_ERROR(copy_to_device(a->data.data(), static_cast<int64_t>(a->data.size()),
-                                          p->blob->device(), p->blob->data()));
+                                          p->blob->device(), p->master));
     rep.loaded.push_back(a->name);
   }
+  net->refresh_compute_params();
   for (const NetParam& p : net->params()) {
     bool found = false;
     for (const std::string& n : rep.loaded) found = found || n == p.name;

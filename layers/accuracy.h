@@ -25,6 +25,7 @@ namespace banyan {
 class AccuracyLayer : public Layer {
  public:
   explicit AccuracyLayer(LayerConfig config) : Layer(std::move(config)) {}
+  DType top_dtype(int, const std::vector<Blob*>&, DType) const override { return DType::kFloat32; }
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
 #ifdef BANYAN_WITH_CUDA

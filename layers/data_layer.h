@@ -34,6 +34,10 @@ class DataLayer : public Layer {
  public:
   explicit DataLayer(const LayerConfig& config);
   ~DataLayer() override;
+  // Images in the net's precision; labels stay float32 (exact class ids).
+  DType top_dtype(int i, const std::vector<Blob*>&, DType precision) const override {
+    return i == 0 ? precision : DType::kFloat32;
+  }
 
   // Opens the pipeline (LMDB, first record for C/H/W, mean file, transform
   // checks, batch ring; pinned when the layer's device is a GPU).  Errors

@@ -12,6 +12,10 @@ namespace banyan {
 class InputLayer : public Layer {
  public:
   explicit InputLayer(const LayerConfig& config) : Layer(config) {}
+  // The first top in the net's precision; further tops (labels) float32.
+  DType top_dtype(int i, const std::vector<Blob*>&, DType precision) const override {
+    return i == 0 ? precision : DType::kFloat32;
+  }
 
   // Needs no bottoms, at least one top, and input.shapes with one shape or
   // one per top, every dimension positive.

@@ -79,6 +79,25 @@ class Layer {
   // statistics since the previous call); empty for most layers.
   virtual std::string status_line() const { return ""; }
 
+  // The element type of top `i` when the net's activations are `precision`,
+  // given the bottoms (their types set): by default bottom 0's type, or
+  // `precision` for a layer without bottoms.  Losses, accuracies and labels
+  // override it with float32.  The Net sets the tops' types after setup.
+  virtual DType top_dtype(int i, const std::vector<Blob*>& bottom, DType precision) const;
+
+  // The CPU's BF16 path, planned once the blobs' types are known (by the
+  // Net, before binding storage; tests may call it themselves): when a
+  // bottom or top is bfloat16, forward/backward on the CPU run
+  // forward_cpu/backward_cpu on float32 shadows of those blobs, so layer code
+  // only ever sees float32.  Inputs are widened exactly; outputs (tops'
+  // data, bottoms' gradients) are rounded to nearest even as they are
+  // stored; each backward's parameter-gradient increment is rounded the same
+  // way before it accumulates into the float32 gradient.  These are the
+  // rounding points of BF16 mixed precision everywhere (DESIGN §8; the GPU's
+  // kernels store at the same points).  Allocates the shadows (setup only);
+  // a no-op when every blob is float32.
+  Status plan_bf16_shadows(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top);
+
   std::vector<LayerParam>& params() { return params_; }
   const std::vector<LayerParam>& params() const { return params_; }
 
@@ -105,6 +124,24 @@ class Layer {
   LayerConfig config_;
   std::vector<LayerParam> params_;
   Device device_ = Device::cpu();
+
+ private:
+  // plan_bf16_shadows' state: the distinct bfloat16 blobs of the bottoms and
+  // tops with their float32 shadows, the argument lists the CPU code gets,
+  // and per learnable parameter a scratch gradient.
+  struct Bf16Shadows {
+    std::vector<Blob*> originals;
+    std::vector<std::unique_ptr<Blob>> shadows;  // shadows[k] stands for originals[k]
+    std::vector<Blob*> bottom, top;              // originals replaced by shadows
+    std::vector<bool> is_top;                    // per original
+    std::vector<std::vector<float>> param_diffs;
+    std::vector<float*> real_param_diffs;  // during backward
+  };
+  void forward_bf16(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                    WorkerContext& ctx);
+  void backward_bf16(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                     const std::vector<Blob*>& bottom, WorkerContext& ctx);
+  std::unique_ptr<Bf16Shadows> bf16_;
 };
 
 }  // namespace banyan

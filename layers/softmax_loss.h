@@ -32,6 +32,8 @@ namespace banyan {
 class SoftmaxWithLossLayer : public Layer {
  public:
   explicit SoftmaxWithLossLayer(LayerConfig config) : Layer(std::move(config)) {}
+  // The loss (and the probabilities, when asked for) in float32.
+  DType top_dtype(int, const std::vector<Blob*>&, DType) const override { return DType::kFloat32; }
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
 #ifdef BANYAN_WITH_CUDA

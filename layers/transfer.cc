@@ -9,19 +9,21 @@
 
 namespace banyan {
 
-void TransferChannel::publish(const Shape& shape, bool needs_grad) {
+void TransferChannel::publish(const Shape& shape, DType dtype, bool needs_grad) {
   std::lock_guard<std::mutex> lock(mu_);
   shape_ = shape;
+  dtype_ = dtype;
   needs_grad_ = needs_grad;
   published_ = true;
   cv_.notify_all();
 }
 
-bool TransferChannel::wait_published(Shape* shape, bool* needs_grad) {
+bool TransferChannel::wait_published(Shape* shape, DType* dtype, bool* needs_grad) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return aborted_ || published_; });
   if (aborted_) return false;
   *shape = shape_;
+  *dtype = dtype_;
   *needs_grad = needs_grad_;
   return true;
 }
@@ -89,7 +91,7 @@ Status TransferSendLayer::setup(const std::vector<Blob*>& bottom, const std::vec
                                .with_context("layer '" + name() + "'"));
   }
 #endif
-  channel_->publish(bottom[0]->shape(), needs_grad_);
+  channel_->publish(bottom[0]->shape(), bottom[0]->dtype(), needs_grad_);
   return Status::success();
 }
 
@@ -109,7 +111,7 @@ void TransferSendLayer::backward_cpu(const std::vector<Blob*>& /*top*/,
 Status TransferRecvLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
   BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 0, 0, 1, 1));
   Shape shape;
-  if (!channel_->wait_published(&shape, &needs_grad_)) {
+  if (!channel_->wait_published(&shape, &dtype_, &needs_grad_)) {
     return Status::aborted("layer '" + name() + "': the worker group was aborted during setup");
   }
   top[0]->set_shape(shape);

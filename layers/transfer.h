@@ -34,8 +34,8 @@ namespace banyan {
 // Every wait returns false once abort() was called.
 class TransferChannel {
  public:
-  void publish(const Shape& shape, bool needs_grad);
-  bool wait_published(Shape* shape, bool* needs_grad);
+  void publish(const Shape& shape, DType dtype, bool needs_grad);
+  bool wait_published(Shape* shape, DType* dtype, bool* needs_grad);
   bool put_forward(const float* data, int64_t count);
   bool take_forward(float* data, int64_t count);
   bool put_backward(const float* diff, int64_t count);
@@ -80,6 +80,7 @@ class TransferChannel {
   std::condition_variable cv_;
   bool published_ = false;
   Shape shape_;
+  DType dtype_ = DType::kFloat32;
   bool needs_grad_ = false;
   Slot forward_, backward_;
   bool aborted_ = false;
@@ -163,6 +164,10 @@ class TransferRecvLayer : public Layer {
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
   // Whether gradients flow back to the sender (known after setup).
   bool needs_grad() const { return needs_grad_; }
+  // The sender's element type (known after setup).
+  DType top_dtype(int i, const std::vector<Blob*>& bottom, DType precision) const override {
+    return dtype_;
+  }
 #ifdef BANYAN_WITH_CUDA
   bool supports_gpu() const override { return true; }
 #endif
@@ -182,6 +187,7 @@ class TransferRecvLayer : public Layer {
  private:
   TransferChannel* channel_;
   bool needs_grad_ = false;
+  DType dtype_ = DType::kFloat32;
 };
 
 }  // namespace banyan

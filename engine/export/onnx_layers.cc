@@ -357,7 +357,7 @@ Status OnnxLayerWriter::param(const LayerConfig& l, int index, Shape* shape,
   if (p == nullptr) return refuse(l, "parameter " + std::to_string(index) + " is missing");
   if (!p->blob->device().is_cpu()) return refuse(l, "weights must be on the CPU for export");
   *shape = p->blob->shape();
-  values->assign(p->blob->data(), p->blob->data() + shape->count());
+  values->assign(p->master, p->master + shape->count());
   return Status::success();
 }
 

@@ -488,7 +488,7 @@ TEST(WorkersCoreTest, ErrorInOneWorkerReleasesPeersInExchangeAndTransfer) {
     if (w == 2) {  // waits for a transfer its partner never sends
       float x = 0.0f;
       TransferChannel* c = workers->hub(1).channel("never");
-      c->publish(Shape{1}, false);
+      c->publish(Shape{1}, DType::kFloat32, false);
       if (!c->take_forward(&x, 1)) return Status::aborted("transfer aborted");
       return Status::success();
     }
