@@ -16,6 +16,7 @@
 
 #include "data/datum.h"
 #include "data/lmdb.h"
+#include "engine/core/bf16.h"
 #include "engine/core/random.h"
 #include "engine/metrics.h"
 #include "tests/common/gpu_compare.h"
@@ -216,6 +217,92 @@ TEST_F(SolverTest, ResumeIsBitwiseExact) {
     EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
         << solver_type_name(type) << ": resumed parameters differ";
     EXPECT_NE(a, fresh);
+  }
+}
+
+// precision: BF16 (CPU workers): bfloat16 activations, float32 labels,
+// losses and masters; the loss falls like FP32's and the weights stay close;
+// activation memory is about half; resume is bitwise exact; snapshots are
+// float32 masters and move freely between precisions.
+TEST_F(SolverTest, Bf16TrainsLikeFp32WithFp32Masters) {
+  SolverConfig c = config();
+  std::unique_ptr<Solver> fp32 = make(c);
+  c.precision = SolverConfig::Precision::kBFloat16;
+  std::unique_ptr<Solver> bf16 = make(c);
+  Net& net = bf16->train_net();
+  EXPECT_EQ(net.precision(), DType::kBFloat16);
+  EXPECT_EQ(net.blob("data")->dtype(), DType::kBFloat16);
+  EXPECT_EQ(net.blob("ip1")->dtype(), DType::kBFloat16);
+  EXPECT_EQ(net.blob("label")->dtype(), DType::kFloat32);
+  EXPECT_EQ(net.blob("loss")->dtype(), DType::kFloat32);
+  EXPECT_EQ(bf16->test_nets()[0]->blob("accuracy")->dtype(), DType::kFloat32);
+  // Activations: bfloat16 halves all but the labels and the loss.
+  EXPECT_LT(net.activation_bytes(), 0.6 * fp32->train_net().activation_bytes());
+  // The compute copy is the master rounded to bfloat16.
+  const NetParam* w = net.find_param("ip1/0");
+  ASSERT_NE(w, nullptr);
+  for (int64_t i = 0; i < w->blob->count(); ++i) {
+    ASSERT_EQ(w->blob->data()[i], round_bf16(w->master[i])) << i;
+  }
+  const auto [fp32_first, fp32_last] = first_and_last_loss(*fp32);
+  const auto [bf16_first, bf16_last] = first_and_last_loss(*bf16);
+  EXPECT_NEAR(bf16_first, fp32_first, 0.02f);
+  EXPECT_LT(bf16_last, 0.5f * bf16_first);
+  EXPECT_NEAR(bf16_last, fp32_last, 0.1f);
+  for (int64_t i = 0; i < w->blob->count(); ++i) {
+    ASSERT_EQ(w->blob->data()[i], round_bf16(w->master[i])) << "after training, " << i;
+  }
+  // Masters moved off the bfloat16 grid: they are full float32.
+  int off_grid = 0;
+  for (int64_t i = 0; i < w->blob->count(); ++i) off_grid += w->master[i] != w->blob->data()[i];
+  EXPECT_GT(off_grid, w->blob->count() / 2);
+  // Close to the FP32 run's weights.
+  const std::vector<float> a = params(*fp32), b = params(*bf16);
+  double max_diff = 0.0, max_w = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    max_diff = std::max(max_diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    max_w = std::max(max_w, std::fabs(static_cast<double>(a[i])));
+  }
+  EXPECT_LT(max_diff, 0.1 * max_w);
+  EXPECT_GT(max_diff, 0.0);
+}
+
+TEST_F(SolverTest, Bf16ResumesExactlyAndSnapshotsCrossPrecisions) {
+  SolverConfig bf = config();
+  bf.precision = SolverConfig::Precision::kBFloat16;
+  std::unique_ptr<Solver> straight = make(bf);
+  ASSERT_TRUE(straight->step(12).ok());
+  std::unique_ptr<Solver> first = make(bf);
+  ASSERT_TRUE(first->step(6).ok());
+  std::string weights;
+  ASSERT_TRUE(first->snapshot(&weights).ok());
+  const std::vector<float> at6 = params(*first);
+  first.reset();
+  const std::string state = bf.snapshot_prefix + "_iter_6.solverstate";
+  // BF16 -> BF16: bit for bit.
+  std::unique_ptr<Solver> resumed = make(bf);
+  ASSERT_TRUE(resumed->restore(state).ok());
+  EXPECT_EQ(params(*resumed), at6);
+  ASSERT_TRUE(resumed->step(6).ok());
+  EXPECT_EQ(params(*resumed), params(*straight));
+  // BF16 snapshot -> FP32 solver: the float32 masters, then FP32 training.
+  SolverConfig fp = config();
+  fp.snapshot_prefix = bf.snapshot_prefix;
+  std::unique_ptr<Solver> as_fp32 = make(fp);
+  Status s = as_fp32->restore(state);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(params(*as_fp32), at6);
+  ASSERT_TRUE(as_fp32->step(2).ok());
+  // FP32 weights file -> BF16 solver: masters exact, compute copies rounded.
+  std::unique_ptr<Solver> fp32_run = make(config());
+  ASSERT_TRUE(fp32_run->step(3).ok());
+  ASSERT_TRUE(fp32_run->snapshot(&weights).ok());
+  std::unique_ptr<Solver> tuned = make(bf);
+  ASSERT_TRUE(tuned->load_weights(weights).ok());
+  EXPECT_EQ(params(*tuned), params(*fp32_run));
+  const NetParam* w = tuned->train_net().find_param("ip2/0");
+  for (int64_t i = 0; i < w->blob->count(); ++i) {
+    ASSERT_EQ(w->blob->data()[i], round_bf16(w->master[i])) << i;
   }
 }
 
