@@ -1,8 +1,9 @@
 // Elementwise kernels: one thread per element in a grid-stride loop.  The
 // intrinsics __fmul_rn/__fadd_rn are never contracted into FMAs, which keeps
 // results identical to the CPU loops of engine/core/math.h.
-#include "cuda/check.h"
 #include "cuda/elementwise.h"
+
+#include "cuda/check.h"
 #include "cuda/kernel_util.cuh"
 #include "cuda/launch.h"
 
@@ -46,6 +47,18 @@ template <typename From, typename To>
 __global__ void convert_kernel(int64_t n, const From* x, To* y) {  // x, y (n)
   for (int64_t i = grid_start(); i < n; i += grid_stride()) {
     store_from_float(y, i, load_as_float(x, i));
+  }
+}
+
+__global__ void round_kernel(int64_t n, const float* x, float* y) {  // x, y (n)
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
+    y[i] = __bfloat162float(__float2bfloat16_rn(x[i]));
+  }
+}
+
+__global__ void accumulate_rounded_kernel(int64_t n, const float* x, float* y) {  // x, y (n)
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
+    y[i] = __fadd_rn(y[i], __bfloat162float(__float2bfloat16_rn(x[i])));
   }
 }
 
@@ -137,6 +150,20 @@ void bf16_to_float(int64_t n, const Bf16* x, float* y, cudaStream_t stream) {
   if (!begin(n, y, stream, "bf16_to_float")) return;
   CHECK(x != nullptr) << "bf16_to_float: null input";
   convert_kernel<Bf16, float><<<grid_for(n), kBlockSize, 0, stream>>>(n, x, y);
+  BANYAN_CUDA_CHECK_LAUNCH();
+}
+
+void round_to_bf16(int64_t n, const float* x, float* y, cudaStream_t stream) {
+  if (!begin(n, y, stream, "round_to_bf16")) return;
+  CHECK(x != nullptr) << "round_to_bf16: null input";
+  round_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(n, x, y);
+  BANYAN_CUDA_CHECK_LAUNCH();
+}
+
+void accumulate_rounded_bf16(int64_t n, const float* x, float* y, cudaStream_t stream) {
+  if (!begin(n, y, stream, "accumulate_rounded_bf16")) return;
+  CHECK(x != nullptr) << "accumulate_rounded_bf16: null input";
+  accumulate_rounded_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(n, x, y);
   BANYAN_CUDA_CHECK_LAUNCH();
 }
 

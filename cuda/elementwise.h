@@ -40,4 +40,10 @@ void float_to_bf16(int64_t n, const float* x, Bf16* y, cudaStream_t stream);
 // y(n) = float(x(n)), exact.
 void bf16_to_float(int64_t n, const Bf16* x, float* y, cudaStream_t stream);
 
+// y(n) = float(bf16(x(n))): x rounded to the nearest bfloat16, kept as
+// float (the compute copies of BF16 parameters); y may alias x.
+void round_to_bf16(int64_t n, const float* x, float* y, cudaStream_t stream);
+// y(n) += float(bf16(x(n))): a BF16-rounded increment accumulated in FP32.
+void accumulate_rounded_bf16(int64_t n, const float* x, float* y, cudaStream_t stream);
+
 }  // namespace banyan::cuda

@@ -11,6 +11,7 @@
 #include <set>
 
 #ifdef BANYAN_WITH_CUDA
+#include "cuda/elementwise.h"
 #include "cuda/reduce.h"
 #include "engine/core/gpu_resources.h"
 #endif
@@ -68,12 +69,6 @@ class NetBuilder {
     CHECK_GE(options_.loss_slots, 1) << "NetBuildOptions::loss_slots";
     net_->loss_slots_ = options_.loss_slots;
     net_->precision_ = options_.precision;
-    if (options_.precision == DType::kBFloat16 && ctx_->device().is_cuda()) {
-      return Status::unimplemented(
-          "net '" + config_.name + "' on " + ctx_->device().to_string() +
-          ": BF16 precision on CUDA workers needs the layers' BF16 GPU kernels, which are not "
-          "implemented yet; BF16 runs on CPU workers (--devices=cpu)");
-    }
     if (ctx_->device().is_cuda() && !ctx_->has_gpu()) {
       return Status::invalid_argument("net '" + config_.name + "' on " +
                                       ctx_->device().to_string() +
@@ -469,10 +464,27 @@ class NetBuilder {
       p += (with_diff[i] ? 2 : 1) * c;
     }
     net_->activation_bytes_ = total;
-    if (ctx_->device().is_cpu()) {
-      for (size_t i = 0; i < net_->layers_.size(); ++i) {
-        BANYAN_RETURN_IF_ERROR(
-            net_->layers_[i]->plan_bf16_shadows(net_->bottoms_[i], net_->tops_[i]));
+    // The layers' float32 shadows of bfloat16 blobs share one arena: layers
+    // run one at a time (on one stream on a CUDA worker).
+    size_t shadow_bytes = 0;
+    for (size_t i = 0; i < net_->layers_.size(); ++i) {
+      BANYAN_RETURN_IF_ERROR(
+          net_->layers_[i]->plan_bf16_shadows(net_->bottoms_[i], net_->tops_[i]));
+      shadow_bytes = std::max(shadow_bytes, net_->layers_[i]->bf16_shadow_bytes());
+    }
+    if (shadow_bytes > 0) {
+      BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), shadow_bytes, &net_->bf16_arena_)
+                                 .with_context("BF16 shadows of net '" + config_.name + "'"));
+      for (auto& l : net_->layers_) l->bind_bf16_shadows(net_->bf16_arena_.data());
+      net_->shadow_bytes_ = shadow_bytes;
+    }
+    if (ctx_->device().is_cuda()) {
+      for (const auto& [blob, weight] : net_->losses_) {
+        if (blob->dtype() != DType::kFloat32) {
+          return Status::unimplemented("net '" + config_.name + "': loss_weight on '" +
+                                       blob->name() + "', a " + d_type_name(blob->dtype()) +
+                                       " blob, on a CUDA worker (losses are float32 there)");
+        }
       }
     }
     size_t ws = 0;
@@ -609,6 +621,12 @@ void Net::refresh_compute_params() {
   if (precision_ != DType::kBFloat16 || param_compute_.data() == nullptr) return;
   for (const NetParam& p : params_) {
     if (!p.learnable) continue;
+#ifdef BANYAN_WITH_CUDA
+    if (ctx_->device().is_cuda()) {
+      cuda::round_to_bf16(p.blob->count(), p.master, p.blob->data(), ctx_->gpu().compute());
+      continue;
+    }
+#endif
     const float* master = p.master;
     float* compute = p.blob->data();
     for (int64_t i = 0; i < p.blob->count(); ++i) compute[i] = round_bf16(master[i]);

@@ -51,8 +51,9 @@ struct NetBuildOptions {
   // the data tops and everything computed from them bfloat16 (labels,
   // losses and accuracies stay float32; Layer::top_dtype), and gives the
   // learnable parameters a BF16-rounded compute copy beside their float32
-  // master values.  bfloat16 runs on CPU workers (the reference path of
-  // Layer::plan_bf16_shadows); CUDA workers refuse it for now.
+  // master values.  Layers compute in float32 on shadows of their bfloat16
+  // blobs, rounding at every store (Layer::plan_bf16_shadows), on the CPU
+  // and on CUDA workers alike.
   DType precision = DType::kFloat32;
 };
 
@@ -154,6 +155,9 @@ class Net {
   int64_t batch_size() const { return batch_size_; }
   // Bytes of planned activation memory (data + diff) and of parameters + gradients.
   size_t activation_bytes() const { return activation_bytes_; }
+  // Bytes of the layers' shared float32 shadows of bfloat16 blobs (0 in
+  // float32 nets).
+  size_t shadow_bytes() const { return shadow_bytes_; }
   size_t param_bytes() const { return param_bytes_; }
 
  private:
@@ -176,6 +180,7 @@ class Net {
   std::vector<std::pair<Blob*, float>> losses_;  // (output, loss weight != 0)
   std::vector<NetParam> params_;
   Buffer activations_, param_buffer_, workspace_;
+  Buffer bf16_arena_;  // the layers' float32 shadows of bfloat16 blobs (shared)
   // CUDA workers: scratch for the loss reduction and its host copy.
   struct DeviceState;
   std::unique_ptr<DeviceState> device_state_;
@@ -187,7 +192,7 @@ class Net {
   float* param_diff_ = nullptr;
   int64_t param_count_ = 0;
   int64_t batch_size_ = 0;
-  size_t activation_bytes_ = 0, param_bytes_ = 0;
+  size_t activation_bytes_ = 0, param_bytes_ = 0, shadow_bytes_ = 0;
 };
 
 }  // namespace banyan

@@ -141,16 +141,6 @@ Status Solver::create(const SolverConfig& config, const NetConfig& net,
   BANYAN_RETURN_IF_ERROR(validate_solver_fields(config));
   BANYAN_RETURN_IF_ERROR(validate_lr_policy(config));
   BANYAN_RETURN_IF_ERROR(validate_update_config(config));
-  if (config.precision == SolverConfig::Precision::kBFloat16) {
-    for (const Device& d : o.devices) {
-      if (d.is_cuda()) {
-        return Status::unimplemented(
-            solver_file(config) + ": precision: BF16 on " + d.to_string() +
-            " needs the layers' BF16 GPU kernels, which are not implemented yet; BF16 trains on "
-            "CPU workers (--devices=cpu), with FP32 master weights");
-      }
-    }
-  }
   std::unique_ptr<Solver> solver(new Solver(config, o));
   BANYAN_RETURN_IF_ERROR(solver->init(net));
   *out = std::move(solver);
@@ -279,13 +269,14 @@ void Solver::log_layout(uint64_t seed) const {
     for (const auto& t : states_[w]->test_nets) test_bytes += t->activation_bytes();
     LOG(INFO) << "    " << workers_->describe(w) << ": " << net.num_layers() << " layers, "
               << "activations " << mib(net.activation_bytes()) << " (test nets " << mib(test_bytes)
-              << "), parameters + gradients " << mib(net.param_bytes());
+              << "), parameters + gradients " << mib(net.param_bytes())
+              << (net.shadow_bytes() > 0 ? ", BF16 shadows " + mib(net.shadow_bytes()) : "");
   }
 }
 
 DType Solver::activation_dtype() const {
   return config_.precision == SolverConfig::Precision::kBFloat16 ? DType::kBFloat16
-                                                                  : DType::kFloat32;
+                                                                 : DType::kFloat32;
 }
 
 float* Solver::history(int w, int slot) const {
@@ -410,8 +401,8 @@ Status Solver::train_worker(int w, float lr) {
       BANYAN_RETURN_IF_ERROR(clip_across_partitions(w));
     }
     apply_updates(rule, st.spans, net.param_data(), net.param_diff(), history(w, 0), history(w, 1));
-    net.refresh_compute_params();  // bfloat16: the compute copies follow the masters
   }
+  net.refresh_compute_params();  // bfloat16: the compute copies follow the masters
   if (!options_.check_replicas || place.num_groups == 1) return Status::success();
   std::vector<float> host(static_cast<size_t>(net.param_count()));
   BANYAN_RETURN_IF_ERROR(

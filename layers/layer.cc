@@ -4,37 +4,89 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "engine/core/bf16.h"
+#ifdef BANYAN_WITH_CUDA
+#include "cuda/elementwise.h"
+#include "engine/core/gpu_resources.h"
+#endif
 
 namespace banyan {
 
 void Layer::forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                     WorkerContext& ctx) {
-  if (!ctx.device().is_cpu()) {
-    forward_gpu(bottom, top, ctx);
-  } else if (bf16_ != nullptr) {
+  if (bf16_ != nullptr) {
     forward_bf16(bottom, top, ctx);
-  } else {
+  } else if (ctx.device().is_cpu()) {
     forward_cpu(bottom, top, ctx);
+  } else {
+    forward_gpu(bottom, top, ctx);
   }
 }
 
 void Layer::backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                      const std::vector<Blob*>& bottom, WorkerContext& ctx) {
   CHECK_EQ(propagate_down.size(), bottom.size()) << "layer " << name();
-  if (!ctx.device().is_cpu()) {
-    backward_gpu(top, propagate_down, bottom, ctx);
-  } else if (bf16_ != nullptr) {
+  if (bf16_ != nullptr) {
     backward_bf16(top, propagate_down, bottom, ctx);
-  } else {
+  } else if (ctx.device().is_cpu()) {
     backward_cpu(top, propagate_down, bottom, ctx);
+  } else {
+    backward_gpu(top, propagate_down, bottom, ctx);
   }
 }
 
 DType Layer::top_dtype(int /*i*/, const std::vector<Blob*>& bottom, DType precision) const {
   return bottom.empty() ? precision : bottom[0]->dtype();
 }
+
+namespace {
+
+constexpr size_t kArenaAlign = 256;
+size_t aligned(size_t bytes) { return (bytes + kArenaAlign - 1) / kArenaAlign * kArenaAlign; }
+
+// The conversions of the BF16 path on the worker's device: host loops on
+// the CPU, kernels on the compute stream of a CUDA worker.
+class ShadowOps {
+ public:
+  explicit ShadowOps(WorkerContext& ctx) : ctx_(ctx) {}
+  void widen(const void* bf16, int64_t n, float* out) const {
+#ifdef BANYAN_WITH_CUDA
+    if (ctx_.device().is_cuda()) {
+      return cuda::bf16_to_float(n, static_cast<const Bf16*>(bf16), out, ctx_.gpu().compute());
+    }
+#endif
+    from_bf16(static_cast<const Bf16*>(bf16), n, out);
+  }
+  void narrow(const float* in, int64_t n, void* bf16) const {
+#ifdef BANYAN_WITH_CUDA
+    if (ctx_.device().is_cuda()) {
+      return cuda::float_to_bf16(n, in, static_cast<Bf16*>(bf16), ctx_.gpu().compute());
+    }
+#endif
+    to_bf16(in, n, static_cast<Bf16*>(bf16));
+  }
+  void zero(float* x, int64_t n) const {
+#ifdef BANYAN_WITH_CUDA
+    if (ctx_.device().is_cuda()) return cuda::fill(n, 0.0f, x, ctx_.gpu().compute());
+#endif
+    std::fill(x, x + n, 0.0f);
+  }
+  void accumulate(const float* increment, int64_t n, float* y) const {
+#ifdef BANYAN_WITH_CUDA
+    if (ctx_.device().is_cuda()) {
+      return cuda::accumulate_rounded_bf16(n, increment, y, ctx_.gpu().compute());
+    }
+#endif
+    accumulate_rounded_bf16(increment, n, y);
+  }
+
+ private:
+  WorkerContext& ctx_;
+};
+
+}  // namespace
 
 Status Layer::plan_bf16_shadows(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
   bf16_.reset();
@@ -44,7 +96,7 @@ Status Layer::plan_bf16_shadows(const std::vector<Blob*>& bottom, const std::vec
     if (b->dtype() != DType::kBFloat16) return b;
     for (size_t k = 0; k < sh->originals.size(); ++k) {
       if (sh->originals[k] == b) {
-        if (is_top) sh->is_top[k] = true;
+        (is_top ? sh->is_top : sh->is_bottom)[k] = true;
         return sh->shadows[k].get();
       }
     }
@@ -53,74 +105,110 @@ Status Layer::plan_bf16_shadows(const std::vector<Blob*>& bottom, const std::vec
     sh->originals.push_back(b);
     sh->shadows.push_back(std::move(s));
     sh->is_top.push_back(is_top);
+    sh->is_bottom.push_back(!is_top);
+    sh->shadow_offsets.push_back(sh->bytes);
+    sh->bytes += 2 * aligned(static_cast<size_t>(b->count()) * sizeof(float));
     return sh->shadows.back().get();
   };
   for (Blob* b : bottom) sh->bottom.push_back(shadow_of(b, false));
   for (Blob* t : top) sh->top.push_back(shadow_of(t, true));
   if (sh->originals.empty()) return Status::success();
-  for (auto& s : sh->shadows) {
-    BANYAN_RETURN_IF_ERROR(s->allocate(Device::cpu()).with_context("layer '" + name() + "'"));
-  }
   for (const LayerParam& p : params_) {
-    sh->param_diffs.emplace_back(p.learnable ? static_cast<size_t>(p.blob->count()) : 0);
+    if (!p.learnable) {
+      sh->param_offsets.push_back(SIZE_MAX);
+      continue;
+    }
+    sh->param_offsets.push_back(sh->bytes);
+    sh->bytes += aligned(static_cast<size_t>(p.blob->count()) * sizeof(float));
   }
+  sh->param_diffs.assign(params_.size(), nullptr);
   sh->real_param_diffs.assign(params_.size(), nullptr);
   bf16_ = std::move(sh);
   return Status::success();
 }
 
+size_t Layer::bf16_shadow_bytes() const { return bf16_ == nullptr ? 0 : bf16_->bytes; }
+
+void Layer::bind_bf16_shadows(void* arena) {
+  if (bf16_ == nullptr) return;
+  CHECK(arena != nullptr) << "layer " << name() << ": no arena for its BF16 shadows";
+  Bf16Shadows& sh = *bf16_;
+  char* base = static_cast<char*>(arena);
+  for (size_t k = 0; k < sh.shadows.size(); ++k) {
+    Blob& s = *sh.shadows[k];
+    char* data = base + sh.shadow_offsets[k];
+    s.bind(reinterpret_cast<float*>(data),
+           reinterpret_cast<float*>(data + aligned(static_cast<size_t>(s.count()) * sizeof(float))),
+           device_);
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    sh.param_diffs[i] = sh.param_offsets[i] == SIZE_MAX
+                            ? nullptr
+                            : reinterpret_cast<float*>(base + sh.param_offsets[i]);
+  }
+  sh.bound = true;
+}
+
 void Layer::forward_bf16(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                          WorkerContext& ctx) {
   Bf16Shadows& sh = *bf16_;
+  CHECK(sh.bound) << "layer " << name() << ": BF16 shadows planned but not bound";
   CHECK(bottom.size() == sh.bottom.size() && top.size() == sh.top.size()) << "layer " << name();
+  const ShadowOps ops(ctx);
   for (size_t k = 0; k < sh.originals.size(); ++k) {
-    if (sh.is_top[k] && std::find(bottom.begin(), bottom.end(), sh.originals[k]) == bottom.end()) {
-      continue;  // a pure output: written whole
-    }
-    from_bf16(static_cast<const Bf16*>(sh.originals[k]->raw_data()), sh.originals[k]->count(),
-              sh.shadows[k]->data());
+    if (!sh.is_bottom[k]) continue;  // a pure output is written whole
+    ops.widen(sh.originals[k]->raw_data(), sh.originals[k]->count(), sh.shadows[k]->data());
   }
-  forward_cpu(sh.bottom, sh.top, ctx);
+  if (ctx.device().is_cpu()) {
+    forward_cpu(sh.bottom, sh.top, ctx);
+  } else {
+    forward_gpu(sh.bottom, sh.top, ctx);
+  }
   for (size_t k = 0; k < sh.originals.size(); ++k) {
     if (!sh.is_top[k]) continue;
-    to_bf16(sh.shadows[k]->data(), sh.originals[k]->count(),
-            static_cast<Bf16*>(sh.originals[k]->raw_data()));
+    ops.narrow(sh.shadows[k]->data(), sh.originals[k]->count(), sh.originals[k]->raw_data());
   }
 }
 
 void Layer::backward_bf16(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                           const std::vector<Blob*>& bottom, WorkerContext& ctx) {
   Bf16Shadows& sh = *bf16_;
+  CHECK(sh.bound) << "layer " << name() << ": BF16 shadows planned but not bound";
   CHECK(bottom.size() == sh.bottom.size() && top.size() == sh.top.size()) << "layer " << name();
+  const ShadowOps ops(ctx);
   for (size_t k = 0; k < sh.originals.size(); ++k) {
     Blob* o = sh.originals[k];
-    from_bf16(static_cast<const Bf16*>(o->raw_data()), o->count(), sh.shadows[k]->data());
+    ops.widen(o->raw_data(), o->count(), sh.shadows[k]->data());
     // Tops bring their gradient (an in-place blob's is the top's).
     if (sh.is_top[k] && o->raw_diff() != nullptr) {
-      from_bf16(static_cast<const Bf16*>(o->raw_diff()), o->count(), sh.shadows[k]->diff());
+      ops.widen(o->raw_diff(), o->count(), sh.shadows[k]->diff());
     }
   }
   // Parameter gradients: this pass's increment, rounded, then accumulated.
-  std::vector<float*>& real = sh.real_param_diffs;
   for (size_t i = 0; i < params_.size(); ++i) {
-    std::vector<float>& scratch = sh.param_diffs[i];
-    real[i] = nullptr;
-    if (scratch.empty() || params_[i].blob->raw_diff() == nullptr) continue;
-    real[i] = params_[i].blob->diff();
-    std::fill(scratch.begin(), scratch.end(), 0.0f);
-    params_[i].blob->bind(params_[i].blob->data(), scratch.data(), params_[i].blob->device());
-  }
-  backward_cpu(sh.top, propagate_down, sh.bottom, ctx);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    if (real[i] == nullptr) continue;
+    sh.real_param_diffs[i] = nullptr;
     Blob* p = params_[i].blob.get();
-    accumulate_rounded_bf16(sh.param_diffs[i].data(), p->count(), real[i]);
-    p->bind(p->data(), real[i], p->device());
+    if (sh.param_diffs[i] == nullptr || p->raw_diff() == nullptr) continue;
+    sh.real_param_diffs[i] = p->diff();
+    ops.zero(sh.param_diffs[i], p->count());
+    p->bind(p->data(), sh.param_diffs[i], p->device());
+  }
+  if (ctx.device().is_cpu()) {
+    backward_cpu(sh.top, propagate_down, sh.bottom, ctx);
+  } else {
+    backward_gpu(sh.top, propagate_down, sh.bottom, ctx);
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    float* real = sh.real_param_diffs[i];
+    if (real == nullptr) continue;
+    Blob* p = params_[i].blob.get();
+    ops.accumulate(sh.param_diffs[i], p->count(), real);
+    p->bind(p->data(), real, p->device());
   }
   for (size_t b = 0; b < bottom.size(); ++b) {
     if (!propagate_down[b] || bottom[b]->dtype() != DType::kBFloat16) continue;
     if (bottom[b]->raw_diff() == nullptr) continue;
-    to_bf16(sh.bottom[b]->diff(), bottom[b]->count(), static_cast<Bf16*>(bottom[b]->raw_diff()));
+    ops.narrow(sh.bottom[b]->diff(), bottom[b]->count(), bottom[b]->raw_diff());
   }
 }
 

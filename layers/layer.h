@@ -85,18 +85,23 @@ class Layer {
   // override it with float32.  The Net sets the tops' types after setup.
   virtual DType top_dtype(int i, const std::vector<Blob*>& bottom, DType precision) const;
 
-  // The CPU's BF16 path, planned once the blobs' types are known (by the
-  // Net, before binding storage; tests may call it themselves): when a
-  // bottom or top is bfloat16, forward/backward on the CPU run
-  // forward_cpu/backward_cpu on float32 shadows of those blobs, so layer code
-  // only ever sees float32.  Inputs are widened exactly; outputs (tops'
-  // data, bottoms' gradients) are rounded to nearest even as they are
-  // stored; each backward's parameter-gradient increment is rounded the same
-  // way before it accumulates into the float32 gradient.  These are the
-  // rounding points of BF16 mixed precision everywhere (DESIGN §8; the GPU's
-  // kernels store at the same points).  Allocates the shadows (setup only);
-  // a no-op when every blob is float32.
+  // The BF16 path, planned once the blobs' types are known (by the Net,
+  // before binding storage; tests may call these themselves): when a bottom
+  // or top is bfloat16, forward/backward run the layer's float32 code
+  // (forward_cpu/backward_cpu, or the _gpu pair on a CUDA worker) on float32
+  // shadows of those blobs, so layer code only ever sees float32.  Inputs
+  // are widened exactly; outputs (tops' data, bottoms' gradients) are rounded
+  // to nearest even as they are stored; each backward's parameter-gradient
+  // increment is rounded the same way before it accumulates into the float32
+  // gradient.  These are the rounding points of BF16 mixed precision
+  // (docs/design-notes.md, "Mixed precision").  The shadows live in scratch
+  // the caller binds (the Net shares one arena among its layers, since they
+  // run one at a time): plan (setup only), then bind before the first pass.
+  // A no-op when every blob is float32 (0 bytes).
   Status plan_bf16_shadows(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top);
+  size_t bf16_shadow_bytes() const;
+  // `arena`: at least bf16_shadow_bytes() on the layer's device, 256-byte aligned.
+  void bind_bf16_shadows(void* arena);
 
   std::vector<LayerParam>& params() { return params_; }
   const std::vector<LayerParam>& params() const { return params_; }
@@ -127,15 +132,21 @@ class Layer {
 
  private:
   // plan_bf16_shadows' state: the distinct bfloat16 blobs of the bottoms and
-  // tops with their float32 shadows, the argument lists the CPU code gets,
-  // and per learnable parameter a scratch gradient.
+  // tops with their float32 shadows, the argument lists the layer code gets,
+  // and per learnable parameter a scratch gradient (null for the others),
+  // all placed in the bound arena at the offsets planned.
   struct Bf16Shadows {
     std::vector<Blob*> originals;
     std::vector<std::unique_ptr<Blob>> shadows;  // shadows[k] stands for originals[k]
     std::vector<Blob*> bottom, top;              // originals replaced by shadows
     std::vector<bool> is_top;                    // per original
-    std::vector<std::vector<float>> param_diffs;
-    std::vector<float*> real_param_diffs;  // during backward
+    std::vector<bool> is_bottom;                 // per original
+    std::vector<size_t> shadow_offsets;          // bytes into the arena (data, then diff)
+    std::vector<size_t> param_offsets;           // bytes; SIZE_MAX: not learnable
+    std::vector<float*> param_diffs;             // scratch gradients (after bind)
+    std::vector<float*> real_param_diffs;        // during backward
+    size_t bytes = 0;
+    bool bound = false;
   };
   void forward_bf16(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                     WorkerContext& ctx);

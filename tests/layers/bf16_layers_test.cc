@@ -8,7 +8,7 @@
 // largest magnitude: one rounding of the output and one of each weight,
 // whose errors add over a dot product's terms (random signs: a few times
 // the result's scale for these sizes).  Labels, losses and accuracies stay
-// float32.
+// float32.  (3) On a GPU, the same BF16 path against the CPU's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,6 +19,7 @@
 
 #include "engine/core/bf16.h"
 #include "layers/registry.h"
+#include "tests/common/gpu_skip.h"
 #include "tests/common/layer_test_util.h"
 
 namespace banyan {
@@ -120,18 +121,20 @@ std::vector<Bf16Case> cases() {
   return out;
 }
 
-// One layer with its blobs: `bf16` makes the non-label bottoms bfloat16 and
-// the tops what the layer says (Layer::top_dtype).
+// One layer with its blobs on `device`: `bf16` makes the non-label bottoms
+// bfloat16 and the tops what the layer says (Layer::top_dtype).
 struct LayerRun {
-  LayerRun(const Bf16Case& c, bool bf16) : ctx(Device::cpu(), 9) {
+  LayerRun(const Bf16Case& c, bool bf16, Device device = Device::cpu()) : ctx(device, 9) {
+    EXPECT_TRUE(ctx.init_device().ok());
     EXPECT_TRUE(create_layer(c.config, &layer).ok());
+    layer->set_device(device);
     for (size_t i = 0; i < c.bottoms.size(); ++i) {
       auto b = std::make_unique<Blob>("b" + std::to_string(i));
       b->set_shape(c.bottoms[i]);
       const bool is_label =
           std::find(c.label_bottoms.begin(), c.label_bottoms.end(), i) != c.label_bottoms.end();
       if (bf16 && !is_label) b->set_dtype(DType::kBFloat16);
-      EXPECT_TRUE(b->allocate(Device::cpu()).ok());
+      EXPECT_TRUE(b->allocate(device).ok());
       bottom.push_back(b.get());
       owned.push_back(std::move(b));
     }
@@ -148,22 +151,28 @@ struct LayerRun {
     for (int t = 0; t < c.tops; ++t) {
       if (t == 0 && c.in_place) continue;
       top[t]->set_dtype(layer->top_dtype(t, bottom, bf16 ? DType::kBFloat16 : DType::kFloat32));
-      EXPECT_TRUE(top[t]->allocate(Device::cpu()).ok());
+      EXPECT_TRUE(top[t]->allocate(device).ok());
     }
-    for (LayerParam& p : layer->params()) EXPECT_TRUE(p.blob->allocate(Device::cpu()).ok());
-    workspace.assign(std::max<size_t>(layer->workspace_floats(), 1), 0.0f);
-    ctx.set_workspace(workspace.data(), layer->workspace_floats());
+    if (device.is_cuda()) EXPECT_TRUE(layer->prepare_device(ctx).ok());
+    for (LayerParam& p : layer->params()) EXPECT_TRUE(p.blob->allocate(device).ok());
+    EXPECT_TRUE(
+        Buffer::allocate(device, std::max<size_t>(layer->workspace_floats(), 1) * 4, &workspace)
+            .ok());
+    ctx.set_workspace(static_cast<float*>(workspace.data()), layer->workspace_floats());
     ctx.step().phase = Phase::kTrain;
     ctx.step().iteration = 3;
     ctx.step().sample_base = 12;
     EXPECT_TRUE(layer->plan_bf16_shadows(bottom, top).ok());
+    EXPECT_TRUE(
+        Buffer::allocate(device, std::max<size_t>(layer->bf16_shadow_bytes(), 1), &arena).ok());
+    layer->bind_bf16_shadows(arena.data());
   }
 
   WorkerContext ctx;
   std::unique_ptr<Layer> layer;
   std::vector<std::unique_ptr<Blob>> owned;
   std::vector<Blob*> bottom, top;
-  std::vector<float> workspace;
+  Buffer workspace, arena;
 };
 
 // Values of a blob (data or diff) as floats.
@@ -173,13 +182,18 @@ std::vector<float> values(const Blob& b, bool diff) {
   return v;
 }
 
-// Writes floats into a blob (data or diff) of either type (BF16: rounded).
+// Writes floats into a blob (data or diff) of either type (BF16: rounded)
+// on its device.
 void store(const std::vector<float>& v, Blob* b, bool diff) {
   void* p = diff ? b->raw_diff() : b->raw_data();
   if (b->dtype() == DType::kFloat32) {
-    std::copy(v.begin(), v.end(), static_cast<float*>(p));
+    ASSERT_TRUE(copy_to_device(v.data(), static_cast<int64_t>(v.size()), b->device(),
+                               static_cast<float*>(p))
+                    .ok());
   } else {
-    to_bf16(v.data(), static_cast<int64_t>(v.size()), static_cast<Bf16*>(p));
+    std::vector<Bf16> bits(v.size());
+    to_bf16(v.data(), static_cast<int64_t>(v.size()), bits.data());
+    ASSERT_TRUE(copy_bytes_to_device(bits.data(), bits.size() * sizeof(Bf16), b->device(), p).ok());
   }
 }
 
@@ -217,8 +231,8 @@ void run(const Bf16Case& c, LayerRun* r, bool raw_weights, float param_diff_star
       for (float& x : v) x = std::fabs(x) + 0.5f;  // statistics, variances positive
     }
     if (!raw_weights) v = rounded(v);
-    std::copy(v.begin(), v.end(), p.blob->data());
-    std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), param_diff_start);
+    store(v, p.blob.get(), false);
+    store(std::vector<float>(v.size(), param_diff_start), p.blob.get(), true);
   }
   ASSERT_TRUE(r->layer->on_params_bound().ok());
   r->layer->forward(r->bottom, r->top, r->ctx);
@@ -226,7 +240,7 @@ void run(const Bf16Case& c, LayerRun* r, bool raw_weights, float param_diff_star
     for (size_t t = 0; t < r->top.size(); ++t) {
       LayerRun bf_types(c, true);  // which tops the BF16 net stores as bfloat16
       if (bf_types.top[t]->dtype() == DType::kBFloat16) {
-        round_bf16(r->top[t]->data(), r->top[t]->count());
+        store(rounded(values(*r->top[t], false)), r->top[t], false);
       }
     }
   }
@@ -280,6 +294,41 @@ TEST_P(Bf16LayerTest, EqualsFloat32RoundedAtEveryStore) {
   if (c.config.type == "SoftmaxWithLoss") EXPECT_EQ(bf.top[0]->dtype(), DType::kFloat32);
 }
 
+// |got - want| <= 8 units of BF16's roundoff of want's largest magnitude.
+void expect_within_bf16(const std::vector<float>& want, const std::vector<float>& got,
+                        const std::string& what) {
+  ASSERT_EQ(want.size(), got.size()) << what;
+  float scale = 0.0f;
+  for (float w : want) scale = std::max(scale, std::fabs(w));
+  const double tol = 8.0 * kBf16Roundoff * scale;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), tol)
+        << what << "[" << i << "]: " << got[i] << " vs " << want[i] << " (scale " << scale << ")";
+  }
+}
+
+// Every output of `a` against `b`'s (tops, bottom and parameter gradients).
+void expect_runs_agree(const Bf16Case& c, const LayerRun& want, const LayerRun& got) {
+  for (size_t t = 0; t < want.top.size(); ++t) {
+    expect_within_bf16(values(*want.top[t], false), values(*got.top[t], false),
+                       "top " + std::to_string(t));
+  }
+  if (c.config.type == "Accuracy") return;
+  for (size_t b = 0; b < want.bottom.size(); ++b) {
+    if (std::find(c.label_bottoms.begin(), c.label_bottoms.end(), b) != c.label_bottoms.end()) {
+      continue;
+    }
+    expect_within_bf16(values(*want.bottom[b], true), values(*got.bottom[b], true),
+                       "bottom diff " + std::to_string(b));
+  }
+  for (size_t k = 0; k < want.layer->params().size(); ++k) {
+    if (!want.layer->params()[k].learnable) continue;
+    expect_within_bf16(values(*want.layer->params()[k].blob, true),
+                       values(*got.layer->params()[k].blob, true),
+                       "parameter diff " + std::to_string(k));
+  }
+}
+
 // Within 8 units of 2^-8 of each tensor's scale of float32 with unrounded
 // weights (the inputs, already BF16 in a BF16 net, are the same).
 TEST_P(Bf16LayerTest, WithinBf16RoundoffOfFloat32) {
@@ -287,33 +336,19 @@ TEST_P(Bf16LayerTest, WithinBf16RoundoffOfFloat32) {
   LayerRun ref(c, false), bf(c, true);
   run(c, &ref, true, 0.0f);
   run(c, &bf, false, 0.0f);
-  auto check = [](const std::vector<float>& want, const std::vector<float>& got,
-                  const std::string& what) {
-    ASSERT_EQ(want.size(), got.size()) << what;
-    float scale = 0.0f;
-    for (float w : want) scale = std::max(scale, std::fabs(w));
-    const double tol = 8.0 * kBf16Roundoff * scale;
-    for (size_t i = 0; i < want.size(); ++i) {
-      ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), tol)
-          << what << "[" << i << "]: " << got[i] << " vs " << want[i] << " (scale " << scale << ")";
-    }
-  };
-  for (size_t t = 0; t < ref.top.size(); ++t) {
-    check(values(*ref.top[t], false), values(*bf.top[t], false), "top " + std::to_string(t));
-  }
-  if (c.config.type == "Accuracy") return;
-  for (size_t b = 0; b < ref.bottom.size(); ++b) {
-    if (std::find(c.label_bottoms.begin(), c.label_bottoms.end(), b) != c.label_bottoms.end()) {
-      continue;
-    }
-    check(values(*ref.bottom[b], true), values(*bf.bottom[b], true),
-          "bottom diff " + std::to_string(b));
-  }
-  for (size_t k = 0; k < ref.layer->params().size(); ++k) {
-    if (!ref.layer->params()[k].learnable) continue;
-    check(values(*ref.layer->params()[k].blob, true), values(*bf.layer->params()[k].blob, true),
-          "parameter diff " + std::to_string(k));
-  }
+  expect_runs_agree(c, ref, bf);
+}
+
+// The GPU's BF16 path against the CPU's (like with like: the same rounding
+// points; the float32 arithmetic in between may differ in its last bits,
+// which can move a rounding by one BF16 step).  Skips without a GPU.
+TEST_P(Bf16LayerTest, GpuMatchesCpuBf16) {
+  BANYAN_SKIP_WITHOUT_GPU();
+  const Bf16Case& c = GetParam();
+  LayerRun cpu(c, true), gpu(c, true, Device::cuda(0));
+  run(c, &cpu, false, 0.25f);
+  run(c, &gpu, false, 0.25f);
+  expect_runs_agree(c, cpu, gpu);
 }
 
 INSTANTIATE_TEST_SUITE_P(Layers, Bf16LayerTest, ::testing::ValuesIn(cases()),
