@@ -73,6 +73,19 @@ double used_device_bytes(const Device& d) {
   return 0.0;
 }
 
+// The GPU's name ("NVIDIA H200"), or "cpu".
+std::string device_name(const Device& d) {
+#ifdef BANYAN_WITH_CUDA
+  if (d.is_cuda()) {
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, d.id) == cudaSuccess) return p.name;
+    cudaGetLastError();
+    return "?";
+  }
+#endif
+  return d.to_string();
+}
+
 int run() {
   std::vector<Device> devices;
   Status s = parse_device_list(FLAGS_devices, &devices);
@@ -140,13 +153,16 @@ int run() {
   const double median = times[times.size() / 2];
   const int64_t batch = solver->train_net().batch_size();
   const double peak = used_device_bytes(devices[0]) - before;
+  const double tflops = training_flops(solver->train_net()) / median / 1e12;
   std::printf(
-      "{\"engine\":\"banyan\",\"name\":\"%s\",\"device\":\"%s\",\"precision\":\"%s\","
-      "\"tf32\":%s,\"batch\":%lld,\"median_iteration_s\":%.6f,\"images_per_s\":%.1f,"
-      "\"device_bytes\":%.0f,\"loss\":%.6f,\"input\":\"%s\"}\n",
+      "{\"engine\":\"banyan\",\"name\":\"%s\",\"device\":\"%s\",\"gpu\":\"%s\","
+      "\"precision\":\"%s\",\"tf32\":%s,\"batch\":%lld,\"median_iteration_s\":%.6f,"
+      "\"images_per_s\":%.1f,\"tflops\":%.2f,\"device_bytes\":%.0f,\"loss\":%.6f,"
+      "\"input\":\"%s\"}\n",
       (FLAGS_name.empty() ? FLAGS_model : FLAGS_name).c_str(), devices[0].to_string().c_str(),
-      FLAGS_precision.c_str(), FLAGS_tf32 ? "true" : "false", static_cast<long long>(batch), median,
-      batch / median, peak, solver->last_loss(), synthetic ? "synthetic" : "lmdb");
+      device_name(devices[0]).c_str(), FLAGS_precision.c_str(), FLAGS_tf32 ? "true" : "false",
+      static_cast<long long>(batch), median, batch / median, tflops, peak, solver->last_loss(),
+      synthetic ? "synthetic" : "lmdb");
   return 0;
 }
 

@@ -188,4 +188,31 @@ Status time_net(Net& net, int iterations, int warmup, NetTiming* out) {
   return Status::success();
 }
 
+double training_flops(const Net& net) {
+  double flops = 0.0;
+  for (int i = 0; i < net.num_layers(); ++i) {
+    const Layer& layer = net.layer(i);
+    const std::vector<Blob*>& bottom = net.layer_bottoms(i);
+    const std::vector<Blob*>& top = net.layer_tops(i);
+    if (bottom.empty() || top.empty()) continue;
+    double forward = 0.0;
+    if (layer.type() == "Convolution" && bottom[0]->num_axes() == 4) {
+      const ConvolutionConfig& c = layer.config().convolution;
+      const double per_output = static_cast<double>(bottom[0]->dim(1)) / c.group * c.kernel_h *
+                                c.kernel_w;  // (C / G) x R x S
+      forward = 2.0 * top[0]->count() * per_output;
+    } else if (layer.type() == "InnerProduct" && bottom[0]->num_axes() >= 1) {
+      const double k_in = static_cast<double>(bottom[0]->count()) / top[0]->dim(0);
+      forward = 2.0 * top[0]->count() * k_in;
+    } else {
+      continue;
+    }
+    flops += forward;
+    if (!net.layer_needs_backward(i)) continue;
+    flops += forward;  // weight gradient
+    if (net.bottom_gets_gradient(i, 0)) flops += forward;  // input gradient
+  }
+  return flops;
+}
+
 }  // namespace banyan

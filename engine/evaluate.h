@@ -40,6 +40,14 @@ Status use_synthetic_inputs(NetConfig* config, int channels, int size);
 // of any SoftmaxWithLoss or Accuracy layer; 10 when there is none.
 Status fill_synthetic_inputs(Net& net, uint64_t seed);
 
+// Floating-point operations of one training iteration (forward + backward)
+// of the net's Convolution and InnerProduct layers, the work that matters
+// for throughput, counting a multiply-add as 2: forward 2 x MACs; backward
+// the same for the weight gradient and again for the input gradient where
+// the bottom takes one (not for a first layer reading the data).  Other
+// layers are memory-bound and not counted.
+double training_flops(const Net& net);
+
 // Runs `warmup` then `iterations` forward+backward passes layer by layer and
 // reports per-layer wall time (host clock; the CPU path is synchronous).
 Status time_net(Net& net, int iterations, int warmup, NetTiming* out);

@@ -128,6 +128,10 @@ class Net {
   void forward_layer(int i);
   void backward_layer(int i);  // no-op for layers that need no backward
   bool layer_needs_backward(int i) const { return needs_backward_[i]; }
+  // Whether backward computes a gradient for bottom `b` of layer `i`.
+  bool bottom_gets_gradient(int i, int b) const { return propagate_down_[i][b]; }
+  const std::vector<Blob*>& layer_bottoms(int i) const { return bottoms_[i]; }
+  const std::vector<Blob*>& layer_tops(int i) const { return tops_[i]; }
 
   const std::string& name() const { return name_; }
   Phase phase() const { return phase_; }

@@ -4,7 +4,7 @@
 # device call each (a call runs one command for at most 600 s):
 #   tests  every GPU test suite under BANYAN_REQUIRE_GPU=1, JUnit XML per suite
 #   bench  per-layer `banyan time` of AlexNet; Caffe and torchvision AlexNet,
-#          FP32 and TF32, batch 256 and 128 (train_bench) beside PyTorch eager
+#          FP32, TF32 and BF16, batch 256 and 128 (train_bench) beside PyTorch eager
 #          and torch.compile; the compare.py table
 #   scale  `banyan devices` for 0,0,0,0; exchange_bench tree on 0,0,0,0;
 #          scaling_bench 1x1:256 vs 2x1:128 vs 4x1:64 on one GPU; AlexNet end to
@@ -317,20 +317,21 @@ part_tests() {
 part_bench() {
   step --reserve 400 --detail detail_time time_alexnet 120 "$bin/banyan" time \
     --model=models/alexnet/train_val.prototxt --synthetic --devices=0 --iterations=10
-  local jsonl=$work/bench/banyan.jsonl net name model batch mode tf32 n=0
+  local jsonl=$work/bench/banyan.jsonl net name model batch mode tf32 precision n=0
   : > "$jsonl"
   for net in caffe_alexnet:models/alexnet/train_val.prototxt \
              torchvision_alexnet:models/alexnet_owt/train_val.prototxt; do
     name=${net%%:*}; model=${net#*:}
     for batch in 256 128; do
-      for mode in FP32 TF32; do
-        tf32=false; [ "$mode" = TF32 ] && tf32=true
+      for mode in FP32 TF32 BF16; do
+        tf32=false; [ "$mode" = FP32 ] || tf32=true
+        precision=FP32; [ "$mode" = BF16 ] && precision=BF16
         n=$((n + 1))
         # Keep time for the rest of this loop (20 s a run) and PyTorch (200 s).
-        step --reserve $(( 200 + (8 - n) * 20 )) --detail json_rate \
+        step --reserve $(( 200 + (12 - n) * 20 )) --detail json_rate \
           --stdout "$work/bench/train_bench_${name}_${batch}_${mode}.json" \
           "train_bench_${name}_${batch}_$mode" 60 "$bin/train_bench" --model="$model" \
-          --name="$name" --devices=0 --batch="$batch" --tf32="$tf32"
+          --name="$name" --devices=0 --batch="$batch" --tf32="$tf32" --precision="$precision"
         # train_bench says FP32 + tf32 true; PyTorch and compare.py call it TF32.
         grep -h '^{' "$work/bench/train_bench_${name}_${batch}_${mode}.json" 2>/dev/null |
           sed 's/"precision":"FP32","tf32":true/"precision":"TF32","tf32":true/' >> "$jsonl"
@@ -339,7 +340,7 @@ part_bench() {
   done
   if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
     step --reserve 160 --detail detail_pytorch --stdout "$work/bench/pytorch_eager.jsonl" \
-      pytorch_eager 150 python3 benchmarks/pytorch_alexnet.py --precisions=FP32,TF32 \
+      pytorch_eager 150 python3 benchmarks/pytorch_alexnet.py --precisions=FP32,TF32,BF16 \
       --variants=eager --warmup=5 --iterations=20
     # torch.compile compiles every configuration afresh (tens of seconds
     # each), one process per net and batch (a fresh dynamo cache, so no
@@ -350,7 +351,7 @@ part_bench() {
       step --reserve 15 --detail detail_pytorch \
         --stdout "$work/bench/pytorch_compile_${net%%:*}_${net#*:}.jsonl" \
         "pytorch_compile_${net%%:*}_${net#*:}" 240 python3 benchmarks/pytorch_alexnet.py \
-        --nets="${net%%:*}" --batches="${net#*:}" --precisions=FP32,TF32 --variants=compile \
+        --nets="${net%%:*}" --batches="${net#*:}" --precisions=TF32,BF16 --variants=compile \
         --warmup=3 --iterations=20
     done
   else
