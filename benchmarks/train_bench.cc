@@ -157,7 +157,7 @@ int run() {
   std::printf(
       "{\"engine\":\"banyan\",\"name\":\"%s\",\"device\":\"%s\",\"gpu\":\"%s\","
       "\"precision\":\"%s\",\"tf32\":%s,\"batch\":%lld,\"median_iteration_s\":%.6f,"
-      "\"images_per_s\":%.1f,\"tflops\":%.2f,\"device_bytes\":%.0f,\"loss\":%.6f,"
+      "\"images_per_s\":%.1f,\"tflops\":%.4f,\"device_bytes\":%.0f,\"loss\":%.6f,"
       "\"input\":\"%s\"}\n",
       (FLAGS_name.empty() ? FLAGS_model : FLAGS_name).c_str(), devices[0].to_string().c_str(),
       device_name(devices[0]).c_str(), FLAGS_precision.c_str(), FLAGS_tf32 ? "true" : "false",

@@ -135,7 +135,7 @@ Status fill_synthetic_inputs(Net& net, uint64_t seed) {
         host[j] =
             t == 0 ? normal_at(key, 0, j) : static_cast<float>(uniform_int_at(key, 0, j, classes));
       }
-      BANYAN_RETURN_IF_ERROR(copy_to_device(host.data(), b->count(), b->device(), b->data()));
+      BANYAN_RETURN_IF_ERROR(blob_from_host(host, false, b));
     }
   }
   return Status::success();

@@ -241,6 +241,17 @@ Status Blob::allocate(Device device) {
   return Status::success();
 }
 
+Status blob_from_host(const std::vector<float>& values, bool diff, Blob* blob) {
+  CHECK_EQ(static_cast<int64_t>(values.size()), blob->count()) << "blob '" << blob->name() << "'";
+  void* dst = diff ? blob->raw_diff() : blob->raw_data();
+  if (blob->dtype() == DType::kFloat32) {
+    return copy_to_device(values.data(), blob->count(), blob->device(), static_cast<float*>(dst));
+  }
+  std::vector<Bf16> bits(values.size());
+  to_bf16(values.data(), blob->count(), bits.data());
+  return copy_bytes_to_device(bits.data(), bits.size() * sizeof(Bf16), blob->device(), dst);
+}
+
 Status blob_to_host(const Blob& blob, bool diff, std::vector<float>* out) {
   out->resize(static_cast<size_t>(blob.count()));
   void* src = diff ? blob.raw_diff() : blob.raw_data();

@@ -140,6 +140,10 @@ class Blob {
   Buffer owned_;  // set only by Allocate
 };
 
+// Sets `blob`'s data (or diff) from host floats, count() of them (rounded
+// to nearest even for bfloat16 blobs); synchronous, for setup and tests.
+Status blob_from_host(const std::vector<float>& values, bool diff, Blob* blob);
+
 // The values of `blob` (its data, or its diff) in host memory, as floats
 // (bfloat16 blobs are widened exactly).
 Status blob_to_host(const Blob& blob, bool diff, std::vector<float>* out);
