@@ -54,6 +54,9 @@ DEFINE_string(topology, "",
               "devices: an `nvidia-smi topo -m` file to use instead of probing this machine");
 DEFINE_bool(gpu_debug_sync, false,
             "GPU: synchronise and check for errors after every layer (slow; for debugging)");
+DEFINE_double(heartbeat_timeout, 30.0,
+              "train under mpirun/srun: seconds without a heartbeat from a rank before the job "
+              "is stopped (a rank killed, stopped or hung)");
 DEFINE_bool(gpu_deterministic, false,
             "GPU: fixed deterministic cuDNN convolution algorithms instead of the fastest "
             "measured ones (like PyTorch's cudnn.deterministic; slower)");
@@ -97,7 +100,13 @@ Status single_device(const char* command, Device* device) {
   return Status::success();
 }
 
-int train() {
+int train(Cluster& cluster) {
+  // With several processes a failing rank ends the job (the others may wait
+  // in a collective); one process just reports.
+  auto fail = [&cluster](const Status& st) {
+    if (cluster.size() > 1) cluster.abort(st.message(), banyan::fail(st));
+    return banyan::fail(st);
+  };
   if (FLAGS_solver.empty()) return fail(Status::invalid_argument("train needs --solver"));
   if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
     return fail(
@@ -124,6 +133,7 @@ int train() {
     opts.metrics_path = sc.snapshot_prefix + "_metrics.jsonl";
   }
   opts.stop_requested = &g_stop_requested;
+  opts.cluster = &cluster;
   std::unique_ptr<Solver> solver;
   if (!(s = Solver::create(sc, nc, opts, &solver)).ok()) return fail(s);
   if (!FLAGS_snapshot.empty() && !(s = solver->restore(FLAGS_snapshot)).ok()) return fail(s);
@@ -237,7 +247,7 @@ int main(int argc, char** argv) {
       "banyan <command> [flags]\n"
       "  train   --solver=S [--snapshot=STATE | --weights=W] [--iterations=N]\n"
       "          [--devices=cpu,cpu,... | 0,1,...] [--group_size=K] [--exchange=auto|tree|nccl]\n"
-      "          [--check_replicas]\n"
+      "          [--check_replicas]   (under mpirun -np P: P processes, each its own --devices)\n"
       "  test    --model=NET --weights=W [--iterations=N]\n"
       "  time    --model=NET [--iterations=N] [--phase=TRAIN|TEST] [--synthetic]\n"
       "  devices [--devices=...] [--topology=FILE]\n"
@@ -254,7 +264,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string cmd = argv[1];
-  if (cmd == "train") return banyan::train();
+  if (cmd == "train") {
+    // Under mpirun / srun every process is one rank of the run.
+    std::unique_ptr<banyan::Cluster> cluster;
+    banyan::Status s =
+        banyan::Cluster::from_environment(&argc, &argv, FLAGS_heartbeat_timeout, &cluster);
+    if (!s.ok()) return banyan::fail(s);
+    if (cluster->rank() != 0) FLAGS_minloglevel = 1;  // rank 0 alone prints progress
+    const int rc = banyan::train(*cluster);
+    cluster->finish();
+    return rc;
+  }
   if (cmd == "test") return banyan::test();
   if (cmd == "time") return banyan::time();
   if (cmd == "devices") return banyan::devices();

@@ -170,6 +170,10 @@ Status Solver::init(const NetConfig& net) {
   wo.seed = seed;
   wo.gpu = options_.gpu;
   wo.exchange = options_.exchange;
+  wo.cluster = options_.cluster;
+  if (options_.cluster != nullptr && options_.cluster->size() > 1) {
+    BANYAN_RETURN_IF_ERROR(options_.cluster->communicator(&process_comm_));
+  }
   BANYAN_RETURN_IF_ERROR(Workers::create(wo, &workers_));
   for (int w = 0; w < workers_->size(); ++w) states_.push_back(std::make_unique<WorkerState>());
   // Every group's Data layers decode at the same time: by default they share
@@ -200,7 +204,7 @@ Status Solver::init(const NetConfig& net) {
     LOG(WARNING) << solver_file(config_) << ": test_interval is set but there is no test_iter; "
                  << "no test passes will run";
   }
-  if (!options_.metrics_path.empty()) {
+  if (!options_.metrics_path.empty() && lead()) {
     BANYAN_RETURN_IF_ERROR(MetricsWriter::open(options_.metrics_path, &metrics_));
   }
   log_layout(seed);
@@ -210,7 +214,7 @@ Status Solver::init(const NetConfig& net) {
 Status Solver::init_worker(int w, const NetConfig& net) {
   WorkerContext& ctx = workers_->ctx(w);
   WorkerState& st = *states_[w];
-  TransferHub* hub = &workers_->hub(ctx.placement().group_index);
+  TransferHub* hub = &workers_->hub(ctx.placement().local_group_index);
   NetBuildOptions train_options;
   train_options.phase = Phase::kTrain;
   train_options.transfers = hub;
@@ -245,7 +249,7 @@ Status Solver::init_worker(int w, const NetConfig& net) {
   }
   if (AllReduce* exchange = workers_->exchange(ctx.placement().rank_in_group)) {
     st.exchange = std::make_unique<BucketedExchange>(st.train_net.get(), exchange,
-                                                     ctx.placement().group_index,
+                                                     ctx.placement().local_group_index,
                                                      options_.exchange_bucket_bytes, &ctx);
   }
   return Status::success();
@@ -257,11 +261,14 @@ void Solver::log_layout(uint64_t seed) const {
     params += states_[k]->train_net->params().size();
     updated += states_[k]->spans.size();
   }
-  LOG(INFO) << "Solver " << solver_type_name(config_.type) << " on " << workers_->size()
-            << " worker(s) in " << num_groups() << " group(s) of " << workers_->group_size()
-            << ", seed " << seed << ", global batch = " << num_groups() << " x " << batch_
-            << " x iter_size " << config_.iter_size << " = "
-            << num_groups() * batch_ * config_.iter_size << ", " << updated << " of " << params
+  const std::string nodes =
+      workers_->processes() > 1 ? std::to_string(workers_->processes()) + " nodes x " : "";
+  LOG(INFO) << "Solver " << solver_type_name(config_.type) << " on " << nodes << workers_->size()
+            << " worker(s) in " << num_groups() << " group(s) of " << workers_->group_size() << " ("
+            << nodes << num_groups() << " groups x " << workers_->group_size()
+            << " partitions), seed " << seed << ", global batch = " << global_groups() << " x "
+            << batch_ << " x iter_size " << config_.iter_size << " = "
+            << global_groups() * batch_ * config_.iter_size << ", " << updated << " of " << params
             << " parameters updated, " << config_.test_iter.size() << " test net(s)";
   for (int w = 0; w < workers_->size(); ++w) {
     const Net& net = *states_[w]->train_net;
@@ -289,6 +296,11 @@ float Solver::smoothed_loss() const {
   double s = 0.0;
   for (float l : losses_) s += l;
   return losses_.empty() ? 0.0f : static_cast<float>(s / losses_.size());
+}
+
+Status Solver::sum_over_processes(double* values, size_t n) {
+  if (process_comm_ == nullptr) return Status::success();
+  return process_comm_->sum(values, n).with_context("sum over the processes");
 }
 
 Status Solver::step(int iterations) {
@@ -337,7 +349,8 @@ Status Solver::resolve_losses(int64_t end) {
       }
       loss += worker / config_.iter_size;
     }
-    loss /= num_groups();
+    BANYAN_RETURN_IF_ERROR(sum_over_processes(&loss, 1));
+    loss /= global_groups();
     if (!std::isfinite(loss)) {
       return Status::internal("the loss is " + std::to_string(loss) + " at iteration " +
                               std::to_string(unresolved_from_) + " (diverged or bad input)");
@@ -353,7 +366,7 @@ Status Solver::resolve_losses(int64_t end) {
 Status Solver::train_worker(int w, float lr) {
   WorkerContext& ctx = workers_->ctx(w);
   const WorkerPlacement& place = ctx.placement();
-  const TransferHub& hub = workers_->hub(place.group_index);
+  const TransferHub& hub = workers_->hub(place.local_group_index);
   WorkerState& st = *states_[w];
   Net& net = *st.train_net;
   net.clear_param_diffs();
@@ -384,7 +397,7 @@ Status Solver::train_worker(int w, float lr) {
   const UpdateRule rule = make_update_rule(config_, lr, iter_);
   if (st.device_updater != nullptr && place.group_size > 1 && config_.clip_gradients > 0.0f) {
     // The norm spans the partitions: every rank's sum of squares, on the device.
-    const std::vector<DeviceUpdater*>& group = group_updaters_[place.group_index];
+    const std::vector<DeviceUpdater*>& group = group_updaters_[place.local_group_index];
     st.device_updater->begin_step(divisor, net.param_diff(), group);
     double barrier = 0.0;
     BANYAN_RETURN_IF_ERROR(workers_->group_sum(w, &barrier));
@@ -407,7 +420,11 @@ Status Solver::train_worker(int w, float lr) {
   std::vector<float> host(static_cast<size_t>(net.param_count()));
   BANYAN_RETURN_IF_ERROR(
       copy_to_host(net.param_data(), net.param_count(), ctx.device(), host.data()));
-  st.checksum = checksum_of(host.data(), net.param_count());
+  // The updated parameters: BatchNorm's running statistics are each
+  // replica's own (from its slice of the batch, as in Caffe's multi-GPU).
+  uint64_t h = 1469598103934665603ull;
+  for (const UpdateSpan& sp : st.spans) h = h * 31 + checksum_of(host.data() + sp.offset, sp.count);
+  st.checksum = h;
   return Status::success();
 }
 
@@ -438,8 +455,24 @@ Status Solver::clip_across_partitions(int w) {
   return Status::success();
 }
 
-Status Solver::check_replicas() const {
-  if (num_groups() == 1) return Status::success();
+Status Solver::check_replicas() {
+  if (global_groups() == 1) return Status::success();
+  for (int k = 0; process_comm_ != nullptr && k < workers_->group_size(); ++k) {
+    // Replica 0 of every process against rank 0's.
+    std::vector<uint64_t> all;
+    BANYAN_RETURN_IF_ERROR(
+        process_comm_->gather_all(states_[workers_->worker_index(0, k)]->checksum, &all));
+    for (size_t r = 1; r < all.size(); ++r) {
+      if (all[r] != all[0]) {
+        Status s = Status::internal("replicas diverged after iteration " + std::to_string(iter_) +
+                                    ": partition " + std::to_string(k) + " of " +
+                                    options_.cluster->describe_rank(static_cast<int>(r)) +
+                                    " differs from " + options_.cluster->describe_rank(0));
+        workers_->abort(s.message());
+        return s;
+      }
+    }
+  }
   for (int k = 0; k < workers_->group_size(); ++k) {
     const int first = workers_->worker_index(0, k);
     for (int g = 1; g < num_groups(); ++g) {
@@ -456,7 +489,7 @@ Status Solver::check_replicas() const {
   return Status::success();
 }
 
-std::vector<std::pair<std::string, double>> Solver::train_outputs() const {
+std::vector<std::pair<std::string, double>> Solver::train_outputs() {
   // Group g's worker of rank k holds the same outputs as group 0's; each
   // value is the mean over the groups' slices of the global batch.
   std::vector<std::pair<int, std::pair<std::string, double>>> out;
@@ -467,20 +500,26 @@ std::vector<std::pair<std::string, double>> Solver::train_outputs() const {
       for (int g = 0; g < num_groups(); ++g) {
         sum += mean_of(*states_[workers_->worker_index(g, k)]->train_net->outputs()[o].blob);
       }
-      out.push_back({first[o].order, {first[o].name, sum / num_groups()}});
+      out.push_back({first[o].order, {first[o].name, sum}});
     }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<double> sums;
+  for (const auto& [order, value] : out) sums.push_back(value.second);
+  Status s = sum_over_processes(sums.data(), sums.size());
+  CHECK(s.ok()) << s.message();  // MPI errors end the job before this
   std::vector<std::pair<std::string, double>> values;
-  for (auto& [order, value] : out) values.push_back(std::move(value));
+  for (size_t i = 0; i < out.size(); ++i) {
+    values.push_back({out[i].second.first, sums[i] / global_groups()});
+  }
   return values;
 }
 
 Status Solver::display(float lr) {
   const double secs = std::max(train_seconds_since_display_, 1e-9);
   const double iters_per_s = iters_since_display_ / secs;
-  const double images_per_s =
-      iters_since_display_ * static_cast<double>(batch_) * config_.iter_size * num_groups() / secs;
+  const double images_per_s = iters_since_display_ * static_cast<double>(batch_) *
+                              config_.iter_size * global_groups() / secs;
   const float loss = smoothed_loss();
   // ETA from the current training rate; test passes are not included.
   const long long eta_s =
@@ -522,9 +561,10 @@ Status Solver::solve() {
   LOG(INFO) << "Solving " << train_net().name() << " from iteration " << iter_ << " to "
             << config_.max_iter;
   while (iter_ < config_.max_iter) {
-    if (options_.stop_requested != nullptr && options_.stop_requested->load()) {
-      return stop_with_snapshot();
-    }
+    double stop = options_.stop_requested != nullptr && options_.stop_requested->load() ? 1.0 : 0.0;
+    // Every process stops at the same iteration when any was asked to.
+    BANYAN_RETURN_IF_ERROR(sum_over_processes(&stop, 1));
+    if (stop > 0.0) return stop_with_snapshot();
     if (test_due()) BANYAN_RETURN_IF_ERROR(test_all());
     BANYAN_RETURN_IF_ERROR(train_iteration());
     if (config_.snapshot > 0 && iter_ % config_.snapshot == 0) BANYAN_RETURN_IF_ERROR(snapshot());

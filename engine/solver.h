@@ -62,8 +62,15 @@ struct SolverOptions {
   // JSON-lines metrics file (engine/metrics.h), appended to; empty: none.
   std::string metrics_path;
   // Polled once per iteration by Solve (set by the SIGINT/SIGTERM handlers
-  // in bin/); must outlive the solver.  Null: never stops early.
+  // in bin/); must outlive the solver.  Null: never stops early.  With
+  // several processes a stop anywhere stops all at the same iteration.
   const std::atomic<bool>* stop_requested = nullptr;
+  // The processes of the run (engine/exchange/cluster.h); null: this one.
+  // Every process builds a solver with the same config and its own
+  // `devices` (same count and group_size); the groups of all processes train
+  // one model.  Losses, outputs and test results are reduced over all of
+  // them; rank 0 alone writes metrics and snapshots.  Must outlive the solver.
+  Cluster* cluster = nullptr;
 };
 
 // One test pass's results per test net: (output name, mean value).
@@ -148,14 +155,14 @@ class Solver {
   Status train_iteration();
   Status train_worker(int worker, float lr);
   Status clip_across_partitions(int worker);
-  Status check_replicas() const;
+  Status check_replicas();
   Status test_worker(int worker, size_t test_net);
   // The test outputs of test net `i` summed over its batches, merged over
   // every worker in the one-worker output order: (name, sum, loss weight).
   void merge_test_sums(size_t i, std::vector<std::pair<NetOutput, double>>* merged) const;
   // The train nets' outputs (name, mean over the groups' slices of the
   // global batch) in the one-worker order.
-  std::vector<std::pair<std::string, double>> train_outputs() const;
+  std::vector<std::pair<std::string, double>> train_outputs();
   Status display(float lr);
   Status stop_with_snapshot();
   // Pairs each history slot's arrays with updated_, in order; InvalidArgument
@@ -167,8 +174,14 @@ class Solver {
   bool test_due() const;
   std::string snapshot_prefix() const;
   float* history(int worker, int slot) const;
-  DType activation_dtype() const;  // config_.precision as an element type
-  int num_groups() const { return workers_->num_groups(); }
+  DType activation_dtype() const;                            // config_.precision as an element type
+  int num_groups() const { return workers_->num_groups(); }  // this process's
+  int global_groups() const { return workers_->global_groups(); }
+  bool lead() const { return options_.cluster == nullptr || options_.cluster->rank() == 0; }
+  // Sums `n` doubles over the processes (every process calls it at the same
+  // point); no-op with one process.
+  Status sum_over_processes(double* values, size_t n);
+  std::unique_ptr<ProcessComm> process_comm_;  // the solver's scalars
 
   SolverConfig config_;
   SolverOptions options_;

@@ -89,8 +89,11 @@ Status Solver::snapshot(std::string* weights_path) {
   }
   const std::string base = prefix + "_iter_" + std::to_string(iter_);
   const std::string weights = base + ".banyan", state = base + ".solverstate";
-  BANYAN_RETURN_IF_ERROR(write_snapshot_files(weights, state));
-  LOG(INFO) << "Snapshot at iteration " << iter_ << ": " << weights << ", " << state;
+  // Replicas are equal on every process: rank 0 alone writes.
+  if (lead()) {
+    BANYAN_RETURN_IF_ERROR(write_snapshot_files(weights, state));
+    LOG(INFO) << "Snapshot at iteration " << iter_ << ": " << weights << ", " << state;
+  }
   last_snapshot_iter_ = iter_;
   if (weights_path != nullptr) *weights_path = weights;
   return Status::success();

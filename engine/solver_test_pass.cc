@@ -17,7 +17,7 @@ namespace banyan {
 Status Solver::test_worker(int w, size_t i) {
   WorkerContext& ctx = workers_->ctx(w);
   const WorkerPlacement& place = ctx.placement();
-  const TransferHub& hub = workers_->hub(place.group_index);
+  const TransferHub& hub = workers_->hub(place.local_group_index);
   WorkerState& st = *states_[w];
   Net& net = *st.test_nets[i];
   st.test_sums.assign(net.outputs().size(), 0.0);
@@ -65,6 +65,10 @@ Status Solver::test_all(TestResults* results) {
     BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return test_worker(w, i); }));
     std::vector<std::pair<NetOutput, double>> merged;
     merge_test_sums(i, &merged);
+    std::vector<double> sums;
+    for (const auto& m : merged) sums.push_back(m.second);
+    BANYAN_RETURN_IF_ERROR(sum_over_processes(sums.data(), sums.size()));
+    for (size_t o = 0; o < merged.size(); ++o) merged[o].second = sums[o];
     std::vector<std::pair<std::string, float>> means;
     MetricsLine m;
     m.iter = iter_;

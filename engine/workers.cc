@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/core/math.h"
+#include "engine/exchange/hierarchical_all_reduce.h"
 #include "engine/exchange/topology_probe.h"
 #ifdef BANYAN_WITH_CUDA
 #include "cuda/memory.h"
@@ -117,10 +118,14 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
               << " BLAS thread(s) each";
   }
   const int groups = n / options.group_size;
+  w->cluster_ = options.cluster;
+  w->processes_ = options.cluster != nullptr ? options.cluster->size() : 1;
+  w->first_group_ = (options.cluster != nullptr ? options.cluster->rank() : 0) * groups;
   for (int i = 0; i < n; ++i) {
     WorkerPlacement place;
-    place.group_index = i / options.group_size;
-    place.num_groups = groups;
+    place.local_group_index = i / options.group_size;
+    place.group_index = w->first_group_ + place.local_group_index;
+    place.num_groups = groups * w->processes_;
     place.rank_in_group = i % options.group_size;
     place.group_size = options.group_size;
     w->contexts_.push_back(
@@ -131,16 +136,31 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
     w->group_sums_.push_back(std::make_unique<GroupSum>());
     w->group_sums_.back()->values.assign(options.group_size, 0.0);
   }
-  if (groups > 1) {
+  if (groups * w->processes_ > 1) {
     const std::vector<std::vector<Device>> participants =
         rank_participants(options.devices, options.group_size);
     std::vector<ExchangeBackend> backends;
     BANYAN_RETURN_IF_ERROR(resolve_layout_backends(options.exchange, participants, &backends));
+    if (w->processes_ > 1 && std::any_of(options.devices.begin(), options.devices.end(),
+                                         [](const Device& d) { return d.is_cuda(); })) {
+      return Status::unimplemented(
+          "several processes with GPU workers: the exchange across processes runs on CPU "
+          "workers only for now (NCCL across nodes is not implemented yet)");
+    }
     for (int k = 0; k < options.group_size; ++k) {
       std::unique_ptr<AllReduce> exchange;
-      BANYAN_RETURN_IF_ERROR(options.make_all_reduce(backends[k], participants[k], &exchange)
-                                 .with_context("exchange of rank " + std::to_string(k)));
-      LOG(INFO) << "exchange of rank " << k << ": " << exchange_backend_name(backends[k]);
+      if (groups > 1) {
+        BANYAN_RETURN_IF_ERROR(options.make_all_reduce(backends[k], participants[k], &exchange)
+                                   .with_context("exchange of rank " + std::to_string(k)));
+        LOG(INFO) << "exchange of rank " << k << ": " << exchange_backend_name(backends[k])
+                  << (w->processes_ > 1 ? ", then across the processes" : "");
+      }
+      if (w->processes_ > 1) {
+        std::unique_ptr<ProcessComm> comm;
+        BANYAN_RETURN_IF_ERROR(options.cluster->communicator(&comm));
+        exchange =
+            std::make_unique<HierarchicalAllReduce>(std::move(exchange), groups, std::move(comm));
+      }
       w->exchanges_.push_back(std::move(exchange));
     }
   }
@@ -181,7 +201,7 @@ std::string Workers::describe(int worker) const {
   const WorkerPlacement& p = contexts_[worker]->placement();
   return "worker " + std::to_string(worker) + " (" + contexts_[worker]->device().to_string() +
          ", group " + std::to_string(p.group_index) + ", rank " + std::to_string(p.rank_in_group) +
-         ")";
+         (processes_ > 1 ? ", " + cluster_->describe_rank(cluster_->rank()) : std::string()) + ")";
 }
 
 void Workers::abort(const std::string& reason) {
@@ -191,6 +211,7 @@ void Workers::abort(const std::string& reason) {
     abort_called_ = true;
   }
   LOG(ERROR) << "stopping all workers: " << reason;
+  if (processes_ > 1) cluster_->abort(reason, 1);  // does not return
   for (auto& hub : hubs_) hub->abort(reason);
   for (auto& exchange : exchanges_) exchange->abort(reason);
   for (auto& b : group_sums_) {

@@ -21,6 +21,7 @@
 #include "engine/core/device.h"
 #include "engine/core/status.h"
 #include "engine/exchange/all_reduce.h"
+#include "engine/exchange/cluster.h"
 #include "engine/exchange/exchange.h"
 #include "layers/transfer.h"
 
@@ -60,6 +61,12 @@ struct WorkersOptions {
   // (NCCL only where it is safe; `nccl` refuses unsafe layouts).
   ExchangeBackend exchange = ExchangeBackend::kAuto;
   AllReduceFactory make_all_reduce = make_exchange_factory();
+  // The processes of the run (engine/exchange/cluster.h); null: this one
+  // only.  With several, every process has its own `devices` (the same
+  // count and group_size on each), the groups of all processes train one
+  // model, and each partition's exchange continues across the processes
+  // (HierarchicalAllReduce; CPU workers for now).  Must outlive the workers.
+  Cluster* cluster = nullptr;
 };
 
 class Workers {
@@ -75,7 +82,13 @@ class Workers {
   Workers& operator=(const Workers&) = delete;
 
   int size() const { return static_cast<int>(contexts_.size()); }
+  // This process's groups; global_groups(): every process's.
   int num_groups() const { return size() / group_size_; }
+  int global_groups() const { return num_groups() * processes_; }
+  int processes() const { return processes_; }
+  // The first of this process's groups in the global numbering.
+  int first_group() const { return first_group_; }
+  Cluster* cluster() const { return cluster_; }
   int group_size() const { return group_size_; }
   int worker_index(int group, int rank) const { return group * group_size_ + rank; }
   WorkerContext& ctx(int worker) const { return *contexts_[worker]; }
@@ -99,6 +112,8 @@ class Workers {
   // in rank order, the same on every rank.  Aborted after an abort.
   Status group_sum(int worker, double* value);
   // Aborts every hub, exchange and group_sum with `reason`; thread-safe.
+  // With several processes it ends the whole job (Cluster::abort), since a
+  // peer process may be waiting in a collective.
   void abort(const std::string& reason);
   // Waits for all work on every worker's GPU, ignoring errors: before
   // freeing buffers that another GPU may still be reading (a peer copy
@@ -123,6 +138,8 @@ class Workers {
   };
 
   int group_size_ = 1;
+  int processes_ = 1, first_group_ = 0;
+  Cluster* cluster_ = nullptr;
   std::vector<std::unique_ptr<GroupSum>> group_sums_;
   std::vector<std::unique_ptr<WorkerContext>> contexts_;
   std::vector<std::unique_ptr<TransferHub>> hubs_;

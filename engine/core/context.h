@@ -17,11 +17,16 @@
 namespace banyan {
 
 // Where a worker sits: group g of G replicas, rank k of K partitions.
+// group_index / num_groups count the groups of every process of the run
+// (they key the data slices and the gradient averaging); local_group_index
+// is the group's index among this process's groups (its transfer hub, its
+// place in the in-process exchange).  With one process they agree.
 struct WorkerPlacement {
   int group_index = 0;
   int num_groups = 1;
   int rank_in_group = 0;
   int group_size = 1;
+  int local_group_index = 0;
 };
 
 // The step being computed.  Layers key their randomness by it so that any
