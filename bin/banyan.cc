@@ -140,6 +140,9 @@ int train(Cluster& cluster) {
   if (!FLAGS_weights.empty() && !(s = solver->load_weights(FLAGS_weights)).ok()) return fail(s);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  // A launcher stopping the job (mpirun on SIGINT) may close our output
+  // before the last snapshot is written: log lines must not kill us then.
+  std::signal(SIGPIPE, SIG_IGN);
   s = solver->solve();
   if (s.code() == StatusCode::kCancelled) {
     LOG(INFO) << "stopped by signal at iteration " << solver->iteration() << ": " << s.message();

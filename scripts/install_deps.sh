@@ -11,6 +11,7 @@ pkgs=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libturbojpeg0-dev zlib1g-dev libpng-dev
   libopencv-dnn-dev python3-onnx  # export tests only: an ONNX runtime and checker
+  openmpi-bin libopenmpi-dev      # multi-process training (mpirun) and its tests
   dataset-fashion-mnist
 )
 missing=()
