@@ -60,6 +60,20 @@ cudnnMathType_t math_for(cudnnMathType_t measured, bool allow_tf32) {
 
 }  // namespace
 
+Status ConvolutionLayer::settle(const GpuResources& gpu, bool allow_tf32, cuda::ConvAlgos* algos) {
+  plan_.desc.conv.set_math_type(math_for(algos->forward_math, allow_tf32));
+  plan_.backward_data.set_math_type(math_for(algos->backward_data_math, allow_tf32));
+  plan_.backward_filter.set_math_type(math_for(algos->backward_filter_math, allow_tf32));
+  std::string e;
+  if (!cuda::settle_conv_workspaces(gpu.cudnn(), plan_.desc, plan_.backward_data,
+                                    plan_.backward_filter, algos, &e)) {
+    return error("cuDNN algorithms " + std::to_string(algos->forward) + "/" +
+                 std::to_string(algos->backward_data) + "/" +
+                 std::to_string(algos->backward_filter) + " with their math types: " + e);
+  }
+  return Status::success();
+}
+
 Status ConvolutionLayer::prepare_device(WorkerContext& ctx) {
   const GpuResources& gpu = ctx.gpu();
   cuda::DeviceGuard guard(gpu.ordinal());
@@ -110,15 +124,9 @@ Status ConvolutionLayer::prepare_device(WorkerContext& ctx) {
                                     b.workspace.bytes()};
     if (!algo_cache_.choose(gpu.cudnn(), g, scratch, &algos, &e)) return error(e);
   }
-  plan_.desc.conv.set_math_type(math_for(algos.forward_math, g.allow_tf32));
-  plan_.backward_data.set_math_type(math_for(algos.backward_data_math, g.allow_tf32));
-  plan_.backward_filter.set_math_type(math_for(algos.backward_filter_math, g.allow_tf32));
   // The workspace each algorithm needs with the math type it runs with (the
   // measured size was for the math type it was measured with).
-  if (!cuda::settle_conv_workspaces(gpu.cudnn(), plan_.desc, plan_.backward_data,
-                                    plan_.backward_filter, &algos, &e)) {
-    return error("the chosen cuDNN algorithms with their math types: " + e);
-  }
+  BANYAN_RETURN_IF_ERROR(settle(gpu, g.allow_tf32, &algos));
   const size_t limit = algo_cache_.workspace_limit();
   if (algos.max_workspace() > limit && !gpu.options().deterministic) {
     // The math type it runs with needs more than the measurement allowed:
@@ -129,13 +137,7 @@ Status ConvolutionLayer::prepare_device(WorkerContext& ctx) {
     if (!cuda::choose_fixed_conv_algos(gpu.cudnn(), plan_.desc, limit, &algos, &e)) {
       return error(e);
     }
-    plan_.desc.conv.set_math_type(math_for(algos.forward_math, g.allow_tf32));
-    plan_.backward_data.set_math_type(math_for(algos.backward_data_math, g.allow_tf32));
-    plan_.backward_filter.set_math_type(math_for(algos.backward_filter_math, g.allow_tf32));
-    if (!cuda::settle_conv_workspaces(gpu.cudnn(), plan_.desc, plan_.backward_data,
-                                      plan_.backward_filter, &algos, &e)) {
-      return error("the fixed cuDNN algorithms: " + e);
-    }
+    BANYAN_RETURN_IF_ERROR(settle(gpu, g.allow_tf32, &algos));
   }
   plan_.bias.set(g.layout, g.type, 1, g.K, 1, 1);
   plan_.algos = algos;

@@ -19,6 +19,8 @@
 
 namespace banyan {
 
+class GpuResources;  // engine/core/gpu_resources.h (CUDA builds)
+
 // Config: config.convolution.{num_output (K), bias_term, kernel_h/w,
 // stride_h/w, pad_h/w, dilation_h/w, group, axis, weight_filler, bias_filler}.
 // One bottom x (N, C, H, W) (4-D only, axis 1), one top y (N, K, Ho, Wo) with
@@ -98,6 +100,9 @@ class ConvolutionLayer : public Layer {
     bool ready = false;
   };
   GpuPlan plan_;
+  // Sets the three descriptors' math types for `algos` and sizes their
+  // workspaces from cuDNN for those math types.
+  Status settle(const GpuResources& gpu, bool allow_tf32, cuda::ConvAlgos* algos);
   // Per layer for now; one per worker would share measurements across layers.
   cuda::ConvAlgoCache algo_cache_{kGpuWorkspaceLimit};
 #endif
