@@ -44,6 +44,9 @@ DEFINE_string(exchange, "auto",
               "tree), tree (topology-aware, any devices) or nccl");
 DEFINE_string(metrics, "", "JSON-lines metrics file (default: <snapshot_prefix>_metrics.jsonl)");
 DEFINE_string(phase, "TRAIN", "time: which phase's net to time, TRAIN or TEST");
+DEFINE_string(json, "",
+              "time: also write the per-layer times and parameter bytes as JSON to this file "
+              "(the input of benchmarks/plan_scaling.py)");
 DEFINE_bool(synthetic, false, "time: replace Data layers by random inputs (no LMDB needed)");
 DEFINE_int32(synthetic_channels, 3, "time --synthetic: image channels");
 DEFINE_int32(synthetic_size, 0,
@@ -210,6 +213,26 @@ int time() {
   if (t.iteration_ms > 0 && t.batch_size > 0) {
     std::printf("batch %lld: %.1f images/s on %s\n", static_cast<long long>(t.batch_size),
                 1000.0 * t.batch_size / t.iteration_ms, device.to_string().c_str());
+  }
+  if (!FLAGS_json.empty()) {
+    std::FILE* f = std::fopen(FLAGS_json.c_str(), "w");
+    if (f == nullptr)
+      return fail(Status::io_error("cannot write --json file '" + FLAGS_json + "'"));
+    std::fprintf(f, "{\"model\": \"%s\", \"device\": \"%s\", \"batch\": %lld, \"layers\": [",
+                 FLAGS_model.c_str(), device.to_string().c_str(),
+                 static_cast<long long>(t.batch_size));
+    for (int i = 0; i < net->num_layers(); ++i) {
+      int64_t params = 0;
+      for (const LayerParam& p : net->layer(i).params()) params += p.blob->count();
+      std::fprintf(f,
+                   "%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"forward_ms\": %.4f, "
+                   "\"backward_ms\": %.4f, \"param_bytes\": %lld}",
+                   i == 0 ? "" : ",", t.layers[i].name.c_str(), t.layers[i].type.c_str(),
+                   t.layers[i].forward_ms, t.layers[i].backward_ms,
+                   static_cast<long long>(params * sizeof(float)));
+    }
+    std::fprintf(f, "\n]}\n");
+    std::fclose(f);
   }
   return 0;
 }
