@@ -173,6 +173,17 @@ NcclCommGroup& NcclCommGroup::operator=(NcclCommGroup&& other) noexcept {
 }
 
 bool NcclCommGroup::init(const std::vector<int>& devices, std::string* error) {
+  ncclUniqueId id;
+  std::string e;
+  if (!nccl_unique_id(&id, &e)) {
+    if (error != nullptr) *error = e;
+    return false;
+  }
+  return init(devices, id, static_cast<int>(devices.size()), 0, error);
+}
+
+bool NcclCommGroup::init(const std::vector<int>& devices, const ncclUniqueId& id, int num_ranks,
+                         int first_rank, std::string* error) {
   reset();
   auto fail = [error](const std::string& e) {
     if (error != nullptr) *error = e;
@@ -184,9 +195,12 @@ bool NcclCommGroup::init(const std::vector<int>& devices, std::string* error) {
     return fail("NCCL needs a non-empty list of distinct devices, got [" + list + "]");
   }
   const int n = static_cast<int>(devices.size());
-  ncclUniqueId id;
+  if (first_rank < 0 || first_rank + n > num_ranks) {
+    return fail("NCCL ranks " + std::to_string(first_rank) + ".." +
+                std::to_string(first_rank + n - 1) + " are outside a communicator of " +
+                std::to_string(num_ranks));
+  }
   std::string e;
-  if (!nccl_unique_id(&id, &e)) return fail(e);
   std::vector<ncclComm_t> raw(devices.size(), nullptr);
   std::vector<ncclConfig_t> configs(devices.size(), nonblocking_config());
   auto abort_all = [&raw] {
@@ -199,7 +213,8 @@ bool NcclCommGroup::init(const std::vector<int>& devices, std::string* error) {
   e = BANYAN_NCCL_ERROR(ncclGroupStart());
   for (int i = 0; i < n && e.empty(); ++i) {
     DeviceGuard guard(devices[static_cast<size_t>(i)]);
-    e = BANYAN_NCCL_STARTED(ncclCommInitRankConfig(&raw[static_cast<size_t>(i)], n, id, i,
+    e = BANYAN_NCCL_STARTED(ncclCommInitRankConfig(&raw[static_cast<size_t>(i)], num_ranks, id,
+                                                   first_rank + i,
                                                    &configs[static_cast<size_t>(i)]));
   }
   const std::string end = BANYAN_NCCL_STARTED(ncclGroupEnd());
@@ -208,7 +223,7 @@ bool NcclCommGroup::init(const std::vector<int>& devices, std::string* error) {
     ncclComm_t c = raw[static_cast<size_t>(i)];
     const ncclResult_t r = c == nullptr ? ncclInternalError : nccl_wait_settled(c);
     if (r != ncclSuccess) {
-      e = describe("ncclCommInitRankConfig", c, devices[static_cast<size_t>(i)], i, r);
+      e = describe("ncclCommInitRankConfig", c, devices[static_cast<size_t>(i)], first_rank + i, r);
     }
   }
   if (!e.empty()) {
@@ -217,8 +232,8 @@ bool NcclCommGroup::init(const std::vector<int>& devices, std::string* error) {
   }
   comms_.resize(devices.size());
   for (int i = 0; i < n; ++i) {
-    comms_[static_cast<size_t>(i)].adopt(raw[static_cast<size_t>(i)],
-                                         devices[static_cast<size_t>(i)], i, n);
+    comms_[static_cast<size_t>(i)].adopt(
+        raw[static_cast<size_t>(i)], devices[static_cast<size_t>(i)], first_rank + i, num_ranks);
   }
   return true;
 }

@@ -88,6 +88,13 @@ class NcclCommGroup {
   // Rank i on devices[i].  NCCL needs distinct physical devices: a repeated
   // id is an error (repeated ids use the tree exchange, DESIGN §5).
   bool init(const std::vector<int>& devices, std::string* error);
+  // This process's share of a communicator that spans processes: local rank
+  // i joins communicator `id` as rank first_rank + i of num_ranks on
+  // devices[i].  Every process calls it with the same id (made by one
+  // process, handed to the others by the caller, e.g. over MPI) and its own
+  // first_rank; returns once every rank of every process has joined.
+  bool init(const std::vector<int>& devices, const ncclUniqueId& id, int num_ranks, int first_rank,
+            std::string* error);
   void reset();
 
   NcclComm& operator[](int rank) { return comms_[static_cast<size_t>(rank)]; }

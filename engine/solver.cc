@@ -22,6 +22,7 @@
 #endif
 #include "engine/bucketed_exchange.h"
 #include "engine/evaluate.h"
+#include "engine/exchange/wire.h"
 #include "engine/lr_policy.h"
 #include "engine/solver_worker.h"
 
@@ -171,6 +172,7 @@ Status Solver::init(const NetConfig& net) {
   wo.gpu = options_.gpu;
   wo.exchange = options_.exchange;
   wo.cluster = options_.cluster;
+  wo.exchange_precision = config_.exchange_precision;
   if (options_.cluster != nullptr && options_.cluster->size() > 1) {
     BANYAN_RETURN_IF_ERROR(options_.cluster->communicator(&process_comm_));
   }
@@ -270,6 +272,13 @@ void Solver::log_layout(uint64_t seed) const {
             << batch_ << " x iter_size " << config_.iter_size << " = "
             << global_groups() * batch_ * config_.iter_size << ", " << updated << " of " << params
             << " parameters updated, " << config_.test_iter.size() << " test net(s)";
+  if (workers_->processes() > 1) {
+    LOG(INFO) << "gradients between processes: " << wire_precision_name(config_.exchange_precision)
+              << (config_.exchange_precision == WirePrecision::kFloat32
+                      ? ""
+                      : " (rounded before sending and after every addition; FP32 inside a "
+                        "process)");
+  }
   for (int w = 0; w < workers_->size(); ++w) {
     const Net& net = *states_[w]->train_net;
     size_t test_bytes = 0;

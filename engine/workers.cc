@@ -13,6 +13,7 @@
 #include "engine/core/math.h"
 #include "engine/exchange/hierarchical_all_reduce.h"
 #include "engine/exchange/topology_probe.h"
+#include "engine/exchange/wire.h"
 #ifdef BANYAN_WITH_CUDA
 #include "cuda/memory.h"
 #endif
@@ -140,15 +141,31 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
     const std::vector<std::vector<Device>> participants =
         rank_participants(options.devices, options.group_size);
     std::vector<ExchangeBackend> backends;
-    BANYAN_RETURN_IF_ERROR(resolve_layout_backends(options.exchange, participants, &backends));
-    if (w->processes_ > 1 && std::any_of(options.devices.begin(), options.devices.end(),
-                                         [](const Device& d) { return d.is_cuda(); })) {
+    BANYAN_RETURN_IF_ERROR(
+        resolve_layout_backends(options.exchange, participants, w->processes_, &backends));
+    const bool any_gpu = std::any_of(options.devices.begin(), options.devices.end(),
+                                     [](const Device& d) { return d.is_cuda(); });
+    if (w->processes_ > 1 && any_gpu && options.exchange_precision != WirePrecision::kFloat32) {
       return Status::unimplemented(
-          "several processes with GPU workers: the exchange across processes runs on CPU "
-          "workers only for now (NCCL across nodes is not implemented yet)");
+          std::string("exchange_precision: ") + wire_precision_name(options.exchange_precision) +
+          ": 16-bit gradients between processes are implemented for CPU workers (MPI); GPU "
+          "workers exchange FP32 through NCCL (use exchange_precision: EXCHANGE_FP32)");
     }
     for (int k = 0; k < options.group_size; ++k) {
       std::unique_ptr<AllReduce> exchange;
+      if (w->processes_ > 1 && backends[k] == ExchangeBackend::kNccl) {
+        // GPU workers: one NCCL communicator over the rank's workers on
+        // every process (NCCL runs the in-node and the cross-node stages).
+        std::unique_ptr<ProcessComm> comm;
+        BANYAN_RETURN_IF_ERROR(options.cluster->communicator(&comm));
+        BANYAN_RETURN_IF_ERROR(make_process_nccl_all_reduce(participants[k], comm.get(),
+                                                            options.cluster->rank(), w->processes_,
+                                                            &exchange)
+                                   .with_context("exchange of rank " + std::to_string(k)));
+        LOG(INFO) << "exchange of rank " << k << ": nccl across " << w->processes_ << " processes";
+        w->exchanges_.push_back(std::move(exchange));
+        continue;
+      }
       if (groups > 1) {
         BANYAN_RETURN_IF_ERROR(options.make_all_reduce(backends[k], participants[k], &exchange)
                                    .with_context("exchange of rank " + std::to_string(k)));
@@ -158,8 +175,8 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
       if (w->processes_ > 1) {
         std::unique_ptr<ProcessComm> comm;
         BANYAN_RETURN_IF_ERROR(options.cluster->communicator(&comm));
-        exchange =
-            std::make_unique<HierarchicalAllReduce>(std::move(exchange), groups, std::move(comm));
+        exchange = std::make_unique<HierarchicalAllReduce>(
+            std::move(exchange), groups, std::move(comm), options.exchange_precision);
       }
       w->exchanges_.push_back(std::move(exchange));
     }

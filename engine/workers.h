@@ -65,8 +65,13 @@ struct WorkersOptions {
   // only.  With several, every process has its own `devices` (the same
   // count and group_size on each), the groups of all processes train one
   // model, and each partition's exchange continues across the processes
-  // (HierarchicalAllReduce; CPU workers for now).  Must outlive the workers.
+  // (CPU workers: HierarchicalAllReduce, the tree then MPI; GPU workers: one
+  // NCCL communicator over every process).  Must outlive the workers.
   Cluster* cluster = nullptr;
+  // The element type of the gradients between processes (CPU workers:
+  // HierarchicalAllReduce's MPI stage; GPU workers send FP32 through NCCL
+  // and refuse the 16-bit types for now).
+  WirePrecision exchange_precision = WirePrecision::kFloat32;
 };
 
 class Workers {

@@ -212,6 +212,16 @@ Status convert_optimizer(const pb::SolverParameter& p, const Scope& s, SolverCon
   out->clip_gradients = p.clip_gradients();
   out->precision = p.precision() == pb::SolverParameter::BF16 ? SolverConfig::Precision::kBFloat16
                                                               : SolverConfig::Precision::kFloat32;
+  switch (p.exchange_precision()) {
+    case pb::SolverParameter::EXCHANGE_BF16:
+      out->exchange_precision = WirePrecision::kBf16;
+      break;
+    case pb::SolverParameter::EXCHANGE_FP16:
+      out->exchange_precision = WirePrecision::kFp16;
+      break;
+    default:
+      out->exchange_precision = WirePrecision::kFloat32;
+  }
   if (p.has_rms_decay()) s.ignored("rms_decay", "only RMSProp uses it");
   return Status::success();
 }

@@ -16,6 +16,9 @@
 namespace banyan {
 
 enum class Phase { kTrain, kTest };
+
+// The element type of values sent between processes (exchange_precision).
+enum class WirePrecision { kFloat32, kBf16, kFp16 };
 const char* phase_name(Phase p);
 
 // Where a config value came from, for error messages: "net.prototxt:12:5".
@@ -234,6 +237,8 @@ struct SolverConfig {
   int64_t random_seed = -1;  // -1: a fixed default seed (training is reproducible)
   Type type = Type::kSgd;
   Precision precision = Precision::kFloat32;
+  // Gradients between processes (ProcessComm::sum with a WirePrecision).
+  WirePrecision exchange_precision = WirePrecision::kFloat32;
   int warmup_iter = 0;           // Banyan: linear warm-up from warmup_start_lr
   float warmup_start_lr = 0.0f;  // Banyan
 };

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/config.h"
 #include "engine/core/status.h"
 
 namespace banyan {
@@ -31,6 +32,14 @@ class ProcessComm {
   // every process gets the same bits.
   virtual Status sum(float* data, size_t n) = 0;
   virtual Status sum(double* data, size_t n) = 0;
+  // As sum(float*), with the values crossing the wire as `wire`: each
+  // process rounds its values to the 16-bit type (round to nearest even;
+  // FP16 saturates to +-65504 instead of overflowing to infinity), every
+  // addition of the reduction is done in FP32 and rounded back, and every
+  // process gets rank 0's 16-bit result widened to float.  Half the bytes
+  // of sum(); kFloat32 is sum().  Scratch for the 16-bit copy is kept and
+  // reused, so repeated calls of one size allocate nothing.
+  virtual Status sum(float* data, size_t n, WirePrecision wire) = 0;
   // Rank 0's `bytes` at data replace everyone's.
   virtual Status broadcast(void* data, size_t bytes) = 0;
   // Every process's `value` (rank order).

@@ -1,6 +1,7 @@
 // Backend choice and construction for the gradient exchange.
 #include "engine/exchange/exchange.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -67,6 +68,12 @@ ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
 Status resolve_layout_backends(ExchangeBackend requested,
                                const std::vector<std::vector<Device>>& rank_participants,
                                std::vector<ExchangeBackend>* out) {
+  return resolve_layout_backends(requested, rank_participants, 1, out);
+}
+
+Status resolve_layout_backends(ExchangeBackend requested,
+                               const std::vector<std::vector<Device>>& rank_participants,
+                               int processes, std::vector<ExchangeBackend>* out) {
   const size_t ranks = rank_participants.size();
   // Which ranks' exchanges use each GPU.
   std::map<int, std::set<size_t>> users;
@@ -78,7 +85,17 @@ Status resolve_layout_backends(ExchangeBackend requested,
   std::vector<ExchangeBackend> backends(ranks, ExchangeBackend::kTree);
   for (size_t k = 0; k < ranks; ++k) {
     const std::vector<Device>& p = rank_participants[k];
-    if (p.size() < 2 || requested == ExchangeBackend::kTree) continue;
+    const bool gpus = std::any_of(p.begin(), p.end(), [](const Device& d) { return d.is_cuda(); });
+    // Across processes GPU workers have no other backend than NCCL.
+    const bool must_nccl = processes > 1 && gpus;
+    if (must_nccl && requested == ExchangeBackend::kTree) {
+      return Status::invalid_argument(
+          "--exchange=tree: the exchange of rank " + std::to_string(k) + " over " + device_list(p) +
+          " spans " + std::to_string(processes) +
+          " processes, and GPU workers exchange across processes through NCCL only (the tree "
+          "runs inside one process); use --exchange=auto or --exchange=nccl");
+    }
+    if (!must_nccl && (p.size() < 2 || requested == ExchangeBackend::kTree)) continue;
     std::string unsafe;
     if (!all_distinct_gpus(p)) {
       unsafe =
@@ -101,6 +118,12 @@ Status resolve_layout_backends(ExchangeBackend requested,
 #endif
     if (unsafe.empty()) {
       backends[k] = ExchangeBackend::kNccl;
+    } else if (must_nccl) {
+      return Status::invalid_argument(
+          "the exchange of rank " + std::to_string(k) + " over " + device_list(p) + " spans " +
+          std::to_string(processes) +
+          " processes, where GPU workers exchange through NCCL, which cannot be used here: " +
+          unsafe);
     } else if (requested == ExchangeBackend::kNccl) {
       return Status::invalid_argument("--exchange=nccl: the exchange of rank " + std::to_string(k) +
                                       " over " + device_list(p) + " cannot use NCCL: " + unsafe);
@@ -108,6 +131,26 @@ Status resolve_layout_backends(ExchangeBackend requested,
   }
   *out = std::move(backends);
   return Status::success();
+}
+
+Status make_process_nccl_all_reduce(const std::vector<Device>& participants, ProcessComm* comm,
+                                    int process_rank, int processes,
+                                    std::unique_ptr<AllReduce>* out) {
+  const std::string where = "exchange over " + device_list(participants) + " and " +
+                            std::to_string(processes - 1) + " other process(es)";
+  if (participants.empty() || !all_distinct_gpus(participants)) {
+    return Status::invalid_argument(where + ": NCCL needs distinct physical GPUs");
+  }
+#ifdef BANYAN_WITH_CUDA
+  std::vector<int> ids;
+  for (const Device& d : participants) ids.push_back(d.id);
+  return NcclAllReduce::create_across(ids, comm, process_rank, processes, out).with_context(where);
+#else
+  (void)comm;
+  (void)process_rank;
+  (void)out;
+  return Status::unimplemented(where + ": NCCL needs a build with CUDA");
+#endif
 }
 
 Status make_all_reduce(ExchangeBackend backend, const std::vector<Device>& participants,

@@ -10,6 +10,7 @@
 #include "engine/core/device.h"
 #include "engine/core/status.h"
 #include "engine/exchange/all_reduce.h"
+#include "engine/exchange/cluster.h"
 #include "engine/exchange/topology.h"
 
 namespace banyan {
@@ -65,5 +66,23 @@ ExchangeBackend resolve_exchange_backend(ExchangeBackend backend,
 Status resolve_layout_backends(ExchangeBackend requested,
                                const std::vector<std::vector<Device>>& rank_participants,
                                std::vector<ExchangeBackend>* out);
+// The same for a layout repeated in each of `processes` processes (one per
+// node under mpirun), rank_participants being this process's.  With one
+// process it is the call above.  With several, CPU ranks get the tree inside
+// the process (then MPI across, HierarchicalAllReduce) and GPU ranks get
+// NCCL, whose one communicator spans the rank's workers on every process
+// (even a single local one): `auto` and `nccl` need NCCL to be safe for the
+// rank as above, else InvalidArgument naming the rank and why; `tree` with
+// GPU workers is InvalidArgument (the tree runs inside one process).
+Status resolve_layout_backends(ExchangeBackend requested,
+                               const std::vector<std::vector<Device>>& rank_participants,
+                               int processes, std::vector<ExchangeBackend>* out);
+
+// This process's share of the NCCL exchange over `participants` (distinct
+// GPUs) and their counterparts on every process: see
+// NcclAllReduce::create_across.  Unimplemented in builds without CUDA.
+Status make_process_nccl_all_reduce(const std::vector<Device>& participants, ProcessComm* comm,
+                                    int process_rank, int processes,
+                                    std::unique_ptr<AllReduce>* out);
 
 }  // namespace banyan

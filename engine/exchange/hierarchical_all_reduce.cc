@@ -8,10 +8,11 @@
 namespace banyan {
 
 HierarchicalAllReduce::HierarchicalAllReduce(std::unique_ptr<AllReduce> local, int local_size,
-                                             std::unique_ptr<ProcessComm> comm)
+                                             std::unique_ptr<ProcessComm> comm, WirePrecision wire)
     : local_(std::move(local)),
       local_size_(local_size),
       comm_(std::move(comm)),
+      wire_(wire),
       calls_(static_cast<size_t>(local_size), 0) {
   CHECK_GE(local_size_, 1);
   CHECK(local_size_ == 1 || (local_ != nullptr && local_->size() == local_size_));
@@ -24,7 +25,8 @@ Status HierarchicalAllReduce::all_reduce(int rank, float* data, size_t count, vo
   const uint64_t call = ++calls_[static_cast<size_t>(rank)];
   if (local_ != nullptr) BANYAN_RETURN_IF_ERROR(local_->all_reduce(rank, data, count, stream));
   if (rank == 0) {
-    BANYAN_RETURN_IF_ERROR(comm_->sum(data, count).with_context("cross-process gradient sum"));
+    BANYAN_RETURN_IF_ERROR(
+        comm_->sum(data, count, wire_).with_context("cross-process gradient sum"));
     if (local_size_ == 1) return Status::success();
     std::unique_lock<std::mutex> lock(mu_);
     source_ = data;

@@ -4,8 +4,8 @@
 // local participant 0 sums the node's result across the processes
 // (ProcessComm: reduce to rank 0 and broadcast, so every process gets the
 // same bits), and the other local participants copy it from participant 0.
-// CPU participants only (host memory); GPU workers across processes are
-// refused by the caller for now.  Every replica of the partition, on every
+// CPU participants only (host memory); GPU workers across processes use
+// NcclAllReduce::create_across instead.  Every replica of the partition, on every
 // process, ends with the same bits.
 #pragma once
 
@@ -26,9 +26,11 @@ class HierarchicalAllReduce : public AllReduce {
  public:
   // `local`: the all-reduce among the `local_size` participants of this
   // process (null when local_size is 1).  `comm`: this partition's
-  // communicator over the processes.
+  // communicator over the processes.  `wire`: the element type of the
+  // cross-process stage (ProcessComm::sum); the local stages stay FP32.
   HierarchicalAllReduce(std::unique_ptr<AllReduce> local, int local_size,
-                        std::unique_ptr<ProcessComm> comm);
+                        std::unique_ptr<ProcessComm> comm,
+                        WirePrecision wire = WirePrecision::kFloat32);
 
   int size() const override { return local_size_; }
   Status all_reduce(int rank, float* data, size_t count, void* stream) override;
@@ -41,6 +43,7 @@ class HierarchicalAllReduce : public AllReduce {
   std::unique_ptr<AllReduce> local_;
   int local_size_;
   std::unique_ptr<ProcessComm> comm_;
+  WirePrecision wire_;
   AbortState abort_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -17,8 +17,10 @@
 #include <climits>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "engine/exchange/cluster.h"
+#include "engine/exchange/wire.h"
 
 namespace banyan {
 namespace {
@@ -27,6 +29,31 @@ constexpr int kHeartbeatTag = 77;
 constexpr int kAlive = 1;
 constexpr int kDone = 2;
 constexpr size_t kChunk = size_t{1} << 30;  // elements per MPI call (counts are int)
+
+// The reduction of 16-bit gradients: widen, add in FP32, round back
+// (engine/exchange/wire.h).  One MPI_Op per wire type, made on first use
+// (after MPI_Init) and kept for the process's life.
+void bf16_sum(void* in, void* inout, int* len, MPI_Datatype*) {
+  add_on_wire(static_cast<const uint16_t*>(in), static_cast<uint16_t*>(inout),
+              static_cast<size_t>(*len), WirePrecision::kBf16);
+}
+void fp16_sum(void* in, void* inout, int* len, MPI_Datatype*) {
+  add_on_wire(static_cast<const uint16_t*>(in), static_cast<uint16_t*>(inout),
+              static_cast<size_t>(*len), WirePrecision::kFp16);
+}
+MPI_Op wire_sum_op(WirePrecision wire) {
+  static const MPI_Op bf16 = [] {
+    MPI_Op op;
+    MPI_Op_create(&bf16_sum, /*commute=*/1, &op);
+    return op;
+  }();
+  static const MPI_Op fp16 = [] {
+    MPI_Op op;
+    MPI_Op_create(&fp16_sum, /*commute=*/1, &op);
+    return op;
+  }();
+  return wire == WirePrecision::kBf16 ? bf16 : fp16;
+}
 
 double now_s() {
   using Clock = std::chrono::steady_clock;
@@ -40,6 +67,15 @@ class MpiComm : public ProcessComm {
 
   Status sum(float* data, size_t n) override { return reduce_bcast(data, n, MPI_FLOAT, 4); }
   Status sum(double* data, size_t n) override { return reduce_bcast(data, n, MPI_DOUBLE, 8); }
+
+  Status sum(float* data, size_t n, WirePrecision wire) override {
+    if (wire == WirePrecision::kFloat32) return sum(data, n);
+    if (wire_.size() < n) wire_.resize(n);  // grows once, to the largest bucket
+    to_wire(data, n, wire, wire_.data());
+    BANYAN_RETURN_IF_ERROR(reduce_bcast(wire_.data(), n, MPI_UINT16_T, 2, wire_sum_op(wire)));
+    from_wire(wire_.data(), n, wire, data);
+    return Status::success();
+  }
 
   Status broadcast(void* data, size_t bytes) override {
     for (size_t done = 0; done < bytes; done += kChunk) {
@@ -58,14 +94,14 @@ class MpiComm : public ProcessComm {
   }
 
  private:
-  Status reduce_bcast(void* data, size_t n, MPI_Datatype type, size_t elem) {
+  Status reduce_bcast(void* data, size_t n, MPI_Datatype type, size_t elem, MPI_Op op = MPI_SUM) {
     for (size_t done = 0; done < n; done += kChunk) {
       const int c = static_cast<int>(std::min(kChunk, n - done));
       char* p = static_cast<char*>(data) + done * elem;
       if (rank_ == 0) {
-        MPI_Reduce(MPI_IN_PLACE, p, c, type, MPI_SUM, 0, comm_);
+        MPI_Reduce(MPI_IN_PLACE, p, c, type, op, 0, comm_);
       } else {
-        MPI_Reduce(p, nullptr, c, type, MPI_SUM, 0, comm_);
+        MPI_Reduce(p, nullptr, c, type, op, 0, comm_);
       }
       MPI_Bcast(p, c, type, 0, comm_);
     }
@@ -74,6 +110,7 @@ class MpiComm : public ProcessComm {
 
   MPI_Comm comm_;
   int rank_ = 0;
+  std::vector<uint16_t> wire_;
 };
 
 class MpiCluster : public Cluster {

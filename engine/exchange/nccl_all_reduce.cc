@@ -6,6 +6,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "cuda/check.h"
@@ -20,6 +21,46 @@ Status NcclAllReduce::create(const std::vector<int>& devices, std::unique_ptr<Al
   for (size_t r = 0; r < devices.size(); ++r) {
     self->rank_mu_.push_back(std::make_unique<std::mutex>());
   }
+  *out = std::move(self);
+  return Status::success();
+}
+
+Status NcclAllReduce::create_across(const std::vector<int>& devices, ProcessComm* comm,
+                                    int process_rank, int processes,
+                                    std::unique_ptr<AllReduce>* out) {
+  CHECK(comm != nullptr);
+  std::vector<uint64_t> counts;
+  BANYAN_RETURN_IF_ERROR(comm->gather_all(devices.size(), &counts));
+  for (size_t p = 0; p < counts.size(); ++p) {
+    if (counts[p] != devices.size()) {
+      return Status::invalid_argument(
+          "NCCL across processes: process " + std::to_string(p) + " holds " +
+          std::to_string(counts[p]) + " workers of this partition and process " +
+          std::to_string(process_rank) + " holds " + std::to_string(devices.size()) +
+          "; every process needs the same --devices count and --group_size");
+    }
+  }
+  // Process 0's id and whether it could make one reach everyone, so a
+  // failure there stops all instead of leaving them waiting for peers.
+  struct Bootstrap {
+    int32_t made = 0;
+    ncclUniqueId id;
+  } boot;
+  std::memset(&boot.id, 0, sizeof(boot.id));
+  std::string error;
+  if (process_rank == 0) boot.made = cuda::nccl_unique_id(&boot.id, &error) ? 1 : 0;
+  BANYAN_RETURN_IF_ERROR(comm->broadcast(&boot, sizeof(boot)));
+  if (boot.made == 0) {
+    return Status::internal("NCCL across processes: process 0 could not make the unique id" +
+                            (error.empty() ? std::string() : ": " + error));
+  }
+  const ncclUniqueId& id = boot.id;
+  std::unique_ptr<NcclAllReduce> self(new NcclAllReduce());
+  const int local = static_cast<int>(devices.size());
+  if (!self->comms_.init(devices, id, local * processes, local * process_rank, &error)) {
+    return Status::internal("NCCL across " + std::to_string(processes) + " processes: " + error);
+  }
+  for (int r = 0; r < local; ++r) self->rank_mu_.push_back(std::make_unique<std::mutex>());
   *out = std::move(self);
   return Status::success();
 }

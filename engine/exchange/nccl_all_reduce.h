@@ -8,6 +8,9 @@
 // ncclCommAbort while that rank is inside NCCL, and aborts the
 // communicator; a rank polling sees the abort flag and returns Aborted,
 // and a collective left waiting on the device is cancelled by the abort.
+// Across processes the communicator spans every worker of the partition on
+// every node, and NCCL itself builds the hierarchy: rings/trees over NVLink
+// and PCIe inside a node, the NIC between nodes.
 // NCCL fixes its own summation order per communicator and size, so results
 // are bitwise equal on every rank and across reruns on the same machine,
 // but not equal to the tree's.
@@ -24,6 +27,7 @@
 #include "cuda/nccl.h"
 #include "engine/exchange/abort_state.h"
 #include "engine/exchange/all_reduce.h"
+#include "engine/exchange/cluster.h"
 
 namespace banyan {
 
@@ -32,6 +36,15 @@ class NcclAllReduce : public AllReduce {
   // Rank i on devices[i], all distinct; Internal with NCCL's message when
   // the communicator cannot be created.
   static Status create(const std::vector<int>& devices, std::unique_ptr<AllReduce>* out);
+  // This process's share of one communicator over the workers of every
+  // process (the exchange of a partition across nodes): local rank i on
+  // devices[i] is NCCL rank process_rank * devices.size() + i.  Process 0
+  // makes the ncclUniqueId and `comm` broadcasts it (over MPI); every
+  // process must hold the same number of local participants.  size() is the
+  // local count.  Collective over the processes; InvalidArgument when the
+  // local counts differ, Internal with NCCL's message on other failures.
+  static Status create_across(const std::vector<int>& devices, ProcessComm* comm, int process_rank,
+                              int processes, std::unique_ptr<AllReduce>* out);
   ~NcclAllReduce() override;
   NcclAllReduce(const NcclAllReduce&) = delete;
   NcclAllReduce& operator=(const NcclAllReduce&) = delete;

@@ -24,6 +24,7 @@
 #include "data/lmdb.h"
 #include "engine/core/random.h"
 #include "engine/weights_file.h"
+#include "tests/common/gpu_skip.h"
 #include "tests/common/run_command.h"
 
 namespace banyan {
@@ -216,6 +217,42 @@ TEST_F(MultiprocessTest, LayoutsAcrossProcessesTrainTheSameWeights) {
   EXPECT_NE(initial[0].data, reference[0].data);
 }
 
+// exchange_precision: gradients cross the processes as BF16 or FP16: the
+// replicas stay bitwise equal (--check_replicas), the weights move from the
+// FP32 run's by about the 16-bit rounding (not at all would mean the
+// setting did nothing), and stay close to them.
+TEST_F(MultiprocessTest, SixteenBitGradientsBetweenProcesses) {
+  const std::string lmdb = dir_ + "/lmdb";
+  const std::string fp32 = configure("fp32", small_net(lmdb, kB), 20, false);
+  RunResult r = train(2, fp32, "--devices=cpu,cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto reference = weights(dir_ + "/fp32_iter_20.banyan");
+  for (const std::string wire : {"BF16", "FP16"}) {
+    const std::string name = "wire_" + wire;
+    const std::string solver = configure(name, small_net(lmdb, kB), 20, false);
+    std::ofstream(solver, std::ios::app) << "exchange_precision: EXCHANGE_" << wire << "\n";
+    r = train(2, solver, "--devices=cpu,cpu --check_replicas");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("gradients between processes: " + wire), std::string::npos) << r.output;
+    const auto got = weights(dir_ + "/" + name + "_iter_20.banyan");
+    ASSERT_EQ(got.size(), reference.size());
+    float moved = 0.0f;
+    for (size_t i = 0; i < got.size(); ++i) {
+      float scale = 0.0f, worst = 0.0f;
+      for (size_t j = 0; j < got[i].data.size(); ++j) {
+        scale = std::max(scale, std::fabs(reference[i].data[j]));
+        worst = std::max(worst, std::fabs(got[i].data[j] - reference[i].data[j]));
+      }
+      moved = std::max(moved, worst / scale);
+      // 20 steps of lr 0.05 on gradients rounded to 2^-8 (BF16) relative:
+      // far below the weights' own size.
+      EXPECT_LE(worst, 0.05f * scale) << wire << ": " << got[i].name;
+    }
+    EXPECT_GT(moved, 0.0f) << wire << " gradients left the weights bitwise unchanged";
+    ::testing::Test::RecordProperty("max_relative_change_" + wire, std::to_string(moved));
+  }
+}
+
 TEST_F(MultiprocessTest, TwoColumnNetSplitInsideEachProcess) {
   const std::string lmdb = dir_ + "/lmdb";
   const std::string one = configure("one", two_column_net(lmdb, 4 * kB), 20, false);
@@ -228,6 +265,44 @@ TEST_F(MultiprocessTest, TwoColumnNetSplitInsideEachProcess) {
   expect_same_weights(weights(dir_ + "/one_iter_20.banyan"),
                       weights(dir_ + "/split_iter_20.banyan"),
                       "2 processes x (1 group x 2 partitions)");
+}
+
+// GPU workers across processes exchange through one NCCL communicator
+// bootstrapped over MPI: 2 processes with one GPU each (mpirun's MPMD form
+// gives each its own --devices) train the weights of one process on both
+// GPUs (NCCL inside it) and of one GPU at batch 2B.  Deterministic cuDNN
+// algorithms; two-rank sums are exact, so the in-process and the
+// cross-process runs agree like the CPU layouts.  Needs 2 GPUs.
+TEST_F(MultiprocessTest, GpuWorkersAcrossProcessesTrainLikeOneProcess) {
+  BANYAN_SKIP_WITHOUT_GPUS(2);
+  const std::string lmdb = dir_ + "/lmdb";
+  const std::string one = configure("gpu_one", small_net(lmdb, 2 * kB));
+  const std::string local = configure("gpu_local", small_net(lmdb, kB));
+  const std::string across = configure("gpu_mpi", small_net(lmdb, kB));
+  RunResult r = train(0, one, "--devices=0 --gpu_deterministic");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = train(0, local, "--devices=0,1 --exchange=nccl --gpu_deterministic");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string rank =
+      kBanyan + " train --solver=" + across + " --gpu_deterministic --check_replicas";
+  r = run_command(
+      "mpirun --oversubscribe -np 1 " + rank + " --devices=0 : -np 1 " + rank + " --devices=1 2>&1",
+      dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nccl across 2 processes"), std::string::npos) << r.output;
+  const auto in_process = weights(dir_ + "/gpu_local_iter_20.banyan");
+  expect_same_weights(in_process, weights(dir_ + "/gpu_mpi_iter_20.banyan"),
+                      "2 processes x 1 GPU vs 1 process x 2 GPUs");
+  // The one-GPU run at batch 2B sums in another order (one GEMM): 1e-5.
+  const auto single = weights(dir_ + "/gpu_one_iter_20.banyan");
+  for (size_t i = 0; i < single.size(); ++i) {
+    float scale = 0.0f, worst = 0.0f;
+    for (size_t j = 0; j < single[i].data.size(); ++j) {
+      scale = std::max(scale, std::fabs(single[i].data[j]));
+      worst = std::max(worst, std::fabs(single[i].data[j] - in_process[i].data[j]));
+    }
+    EXPECT_LE(worst, 1e-5f * scale) << single[i].name;
+  }
 }
 
 // 20 iterations on 2 processes x 3 groups equal 10 there and 10 more on 3

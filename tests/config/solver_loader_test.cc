@@ -44,6 +44,7 @@ TEST(SolverLoaderTest, EveryFieldOfTheAdamSolver) {
   EXPECT_EQ(sc.precision, SolverConfig::Precision::kBFloat16);
   EXPECT_EQ(sc.warmup_iter, 100);
   EXPECT_FLOAT_EQ(sc.warmup_start_lr, 0.0001f);
+  EXPECT_EQ(sc.exchange_precision, WirePrecision::kFp16);
 }
 
 TEST(SolverLoaderTest, Defaults) {
@@ -58,6 +59,7 @@ TEST(SolverLoaderTest, Defaults) {
   EXPECT_FLOAT_EQ(sc.clip_gradients, -1.0f);
   EXPECT_EQ(sc.regularization_type, "L2");
   EXPECT_EQ(sc.precision, SolverConfig::Precision::kFloat32);
+  EXPECT_EQ(sc.exchange_precision, WirePrecision::kFloat32);
   EXPECT_TRUE(sc.test_iter.empty());
   EXPECT_TRUE(sc.snapshot_after_train);
   EXPECT_EQ(sc.source_file, "min.prototxt");

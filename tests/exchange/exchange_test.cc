@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#ifdef BANYAN_WITH_CUDA
+#include <nccl.h>
+#endif
+
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -93,6 +98,95 @@ TEST(ExchangeTest, NcclRefusesUnsafeLayoutsByName) {
   EXPECT_TRUE(
       resolve_layout_backends(ExchangeBackend::kNccl, ranks_of({0, 1, 2, 3}, 2), &out).ok());
 #endif
+}
+
+// Several processes (mpirun): CPU ranks keep the tree inside the process
+// (then MPI across); GPU ranks get NCCL, one communicator over every
+// process, even with a single local worker; unsafe or tree-only GPU layouts
+// are refused by name.
+TEST(ExchangeTest, ProcessLayoutsGetNcclForGpusAndTreeForCpus) {
+  using B = ExchangeBackend;
+  std::vector<B> out;
+  ASSERT_TRUE(resolve_layout_backends(B::kAuto, ranks_of({-1, -1, -1, -1}, 2), 2, &out).ok());
+  EXPECT_EQ(out, (std::vector<B>{B::kTree, B::kTree}));
+  ASSERT_TRUE(resolve_layout_backends(B::kAuto, ranks_of({-1}, 1), 3, &out).ok());
+  EXPECT_EQ(out, (std::vector<B>{B::kTree}));
+  Status s = resolve_layout_backends(B::kTree, ranks_of({0, 1}, 1), 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--exchange=tree"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("2 processes"), std::string::npos) << s.message();
+  s = resolve_layout_backends(B::kAuto, ranks_of({0, 1, 1, 0}, 2), 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("rank 0"), std::string::npos) << s.message();
+  s = resolve_layout_backends(B::kAuto, ranks_of({0, 0}, 1), 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("distinct"), std::string::npos) << s.message();
+#ifdef BANYAN_WITH_CUDA
+  ASSERT_TRUE(resolve_layout_backends(B::kAuto, ranks_of({0}, 1), 2, &out).ok());
+  EXPECT_EQ(out, (std::vector<B>{B::kNccl}));
+  ASSERT_TRUE(resolve_layout_backends(B::kNccl, ranks_of({0, 1, 2, 3}, 2), 4, &out).ok());
+  EXPECT_EQ(out, (std::vector<B>{B::kNccl, B::kNccl}));
+#else
+  s = resolve_layout_backends(B::kAuto, ranks_of({0}, 1), 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("CUDA"), std::string::npos) << s.message();
+#endif
+}
+
+// A stand-in for the MPI communicator: rank 0's broadcast payload and every
+// process's gather_all value are scripted, so the NCCL bootstrap can be
+// checked on a machine without GPUs or MPI.
+class ScriptedComm : public ProcessComm {
+ public:
+  std::vector<uint64_t> counts;   // what gather_all returns
+  std::vector<char> rank0_bytes;  // what broadcast writes (empty: leave as is)
+  int broadcasts = 0;
+  Status sum(float*, size_t) override { return Status::success(); }
+  Status sum(double*, size_t) override { return Status::success(); }
+  Status sum(float*, size_t, WirePrecision) override { return Status::success(); }
+  Status broadcast(void* data, size_t bytes) override {
+    ++broadcasts;
+    if (!rank0_bytes.empty()) {
+      EXPECT_EQ(bytes, rank0_bytes.size());
+      std::memcpy(data, rank0_bytes.data(), std::min(bytes, rank0_bytes.size()));
+    }
+    return Status::success();
+  }
+  Status gather_all(uint64_t, std::vector<uint64_t>* out) override {
+    *out = counts;
+    return Status::success();
+  }
+};
+
+TEST(ExchangeTest, NcclAcrossProcessesChecksItsBootstrap) {
+  std::unique_ptr<AllReduce> out;
+  ScriptedComm comm;
+  comm.counts = {1, 1};
+  // CPU workers never take this path.
+  Status s = make_process_nccl_all_reduce({Device::cpu()}, &comm, 0, 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(comm.broadcasts, 0);
+#ifdef BANYAN_WITH_CUDA
+  // Processes with different local counts: refused before any NCCL call.
+  comm.counts = {2, 1};
+  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 1, 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("process 0 holds 2"), std::string::npos) << s.message();
+  EXPECT_EQ(comm.broadcasts, 0);
+  // Process 0 says it could not make the id: the others stop at once
+  // instead of waiting for peers that will never join.
+  comm.counts = {1, 1};
+  comm.rank0_bytes.assign(sizeof(int32_t) + sizeof(ncclUniqueId), 0);
+  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 1, 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("process 0 could not make the unique id"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(comm.broadcasts, 1);
+#else
+  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 0, 2, &out);
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
+#endif
+  EXPECT_EQ(out, nullptr);
 }
 
 TEST(ExchangeTest, RejectsWhatCannotWork) {
