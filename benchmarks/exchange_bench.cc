@@ -7,6 +7,10 @@
 //   algbw = S / t            (S: bytes per rank, t: one all-reduce)
 //   busbw = algbw * 2(n-1)/n (the per-link traffic of an optimal ring; n ranks)
 // One JSON object on stdout, a table on stderr.
+// Under mpirun (`mpirun -np P exchange_bench [--wire=BF16]`) it times the
+// cross-process stage instead: ProcessComm::sum over the P processes, one
+// host buffer each (MPI_Reduce to rank 0 + MPI_Bcast; --wire sends BF16 or
+// FP16), and rank 0 reports with the same definitions (n = P).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
@@ -20,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/exchange/cluster.h"
 #include "engine/exchange/exchange.h"
 #include "engine/exchange/topology_probe.h"
 #ifdef BANYAN_WITH_CUDA
@@ -35,6 +40,7 @@ DEFINE_int64(max_bytes, 256LL << 20, "largest size per rank");
 DEFINE_int64(chunk_bytes, 1 << 20, "tree backends' pipelining chunk");
 DEFINE_int32(warmup, 2, "untimed iterations per size");
 DEFINE_int32(iterations, 0, "timed iterations per size (0: about 1 GiB moved, 5..100)");
+DEFINE_string(wire, "FP32", "under mpirun: the element type between processes (FP32, BF16, FP16)");
 
 namespace banyan {
 namespace {
@@ -182,6 +188,71 @@ double time_size(AllReduce* exchange, std::vector<std::unique_ptr<RankBuffer>>& 
   return times[times.size() / 2];
 }
 
+// Under mpirun: ProcessComm::sum across the processes.
+int run_processes(Cluster& cluster) {
+  WirePrecision wire;
+  if (FLAGS_wire == "FP32") {
+    wire = WirePrecision::kFloat32;
+  } else if (FLAGS_wire == "BF16") {
+    wire = WirePrecision::kBf16;
+  } else if (FLAGS_wire == "FP16") {
+    wire = WirePrecision::kFp16;
+  } else {
+    return std::fprintf(stderr, "exchange_bench: --wire=%s is not FP32, BF16 or FP16\n",
+                        FLAGS_wire.c_str()),
+           2;
+  }
+  std::unique_ptr<ProcessComm> comm;
+  CHECK(cluster.communicator(&comm).ok());
+  const int n = cluster.size(), me = cluster.rank();
+  std::vector<float> data(FLAGS_max_bytes / sizeof(float));
+  if (me == 0) {
+    std::printf(
+        "{\"benchmark\": \"exchange\", \"backend\": \"mpi\", \"wire\": \"%s\", "
+        "\"processes\": %d, \"results\": [",
+        FLAGS_wire.c_str(), n);
+    std::fprintf(stderr, "%12s %8s %12s %12s %12s\n", "bytes", "iters", "time_us", "algbw_GB/s",
+                 "busbw_GB/s");
+  }
+  bool first = true;
+  for (int64_t bytes = FLAGS_min_bytes; bytes <= FLAGS_max_bytes; bytes *= 4) {
+    const size_t count = bytes / sizeof(float);
+    // Small integers: exact in every wire type.
+    for (size_t i = 0; i < count; ++i) data[i] = static_cast<float>(me + 1 + i % 5);
+    CHECK(comm->sum(data.data(), count, wire).ok());
+    for (size_t i = 0; i < count; ++i) {
+      const float expected = n * (n + 1) / 2.0f + n * static_cast<float>(i % 5);
+      CHECK_EQ(data[i], expected) << "process " << me << " element " << i;
+    }
+    const int iterations = FLAGS_iterations > 0
+                               ? FLAGS_iterations
+                               : static_cast<int>(std::clamp<int64_t>((1LL << 30) / bytes, 5, 100));
+    std::vector<double> times;
+    for (int it = -FLAGS_warmup; it < iterations; ++it) {
+      std::vector<uint64_t> sync;
+      CHECK(comm->gather_all(0, &sync).ok());  // everyone starts together
+      const auto start = std::chrono::steady_clock::now();
+      CHECK(comm->sum(data.data(), count, wire).ok());
+      const std::chrono::duration<double> t = std::chrono::steady_clock::now() - start;
+      if (it >= 0) times.push_back(t.count());
+    }
+    std::sort(times.begin(), times.end());
+    const double t = times[times.size() / 2];
+    const double algbw = bytes / t / 1e9, busbw = algbw * 2.0 * (n - 1) / n;
+    if (me == 0) {
+      std::printf(
+          "%s\n  {\"bytes\": %lld, \"iterations\": %d, \"time_us\": %.2f, "
+          "\"algbw_GBps\": %.3f, \"busbw_GBps\": %.3f}",
+          first ? "" : ",", static_cast<long long>(bytes), iterations, t * 1e6, algbw, busbw);
+      std::fprintf(stderr, "%12lld %8d %12.2f %12.3f %12.3f\n", static_cast<long long>(bytes),
+                   iterations, t * 1e6, algbw, busbw);
+    }
+    first = false;
+  }
+  if (me == 0) std::printf("\n]}\n");
+  return 0;
+}
+
 int run() {
   std::vector<Device> devices;
   ExchangeBackend backend;
@@ -242,5 +313,10 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
-  return banyan::run();
+  std::unique_ptr<banyan::Cluster> cluster;
+  const banyan::Status s = banyan::Cluster::from_environment(&argc, &argv, 30.0, &cluster);
+  if (!s.ok()) return std::fprintf(stderr, "exchange_bench: %s\n", s.to_string().c_str()), 2;
+  const int rc = cluster->size() > 1 ? banyan::run_processes(*cluster) : banyan::run();
+  cluster->finish();
+  return rc;
 }

@@ -15,6 +15,10 @@ Inputs
   --gpus 1,2,4,...,512   sizes to predict; --bucket_mb 16; --plot OUT.png
                    (matplotlib: Debian's python3-matplotlib)
   --published      the validation table against published scaling figures
+  --measured 1:480,2:850,4:860
+                   img/s measured at those worker counts (e.g. CPU processes
+                   under mpirun, benchmarks/measure_scaling_cpu.sh): prints
+                   prediction vs measurement
 
 The model (every assumption is here, none elsewhere):
   * compute: forward then backward, layer by layer, the profile's times
@@ -36,6 +40,9 @@ The model (every assumption is here, none elsewhere):
     S = bucket bytes / K (each partition's share) x grad_bytes / 4.
   * --no_overlap: the exchange starts after backward (Caffe's P2PSync,
     Mariana), else it overlaps (Banyan, Horovod).
+  * compute_slots (cluster field, default unlimited): the workers of a node
+    share that many compute units (CPU cores for CPU processes), so each
+    layer's time is multiplied by max(1, workers on the node / slots).
   * step = max(forward + backward, forward + last bucket's end) + update;
     update = params / (K x update_gbs) (default 100 GB/s, ~negligible).
   * speed-up = (replicas x batch / step) / (batch / single-GPU step).
@@ -175,6 +182,9 @@ def step_time(profile, cluster, gpus, k=1, batch=None, bucket_mb=16.0, grad_byte
     per_node = max(1, cluster["gpus_per_node"] // k)
     nodes = max(1, math.ceil(replicas / per_node))
     local = min(replicas, per_node)
+    share = max(1.0, local * k / cluster.get("compute_slots", float("inf")))
+    fwd = [f * share for f in fwd]
+    bwd = [b * share for b in bwd]
     forward = sum(fwd) + cut / 2
     # Backward layer by layer from the top; ready time of each layer's end.
     done, t = {}, forward
@@ -240,6 +250,25 @@ def published_table():
     return "\n".join(lines)
 
 
+def measured_table(profile, cluster, measured, batch, bucket_mb, overlap):
+    """Prediction vs measurement; `measured` is "workers:img_s,..."."""
+    b = batch or profile["batch"]
+    lines = [f"{'workers':>8}{'measured img/s':>16}{'predicted img/s':>17}{'error':>8}"
+             f"{'measured x':>12}{'predicted x':>13}"]
+    points = [(int(w), float(v)) for w, v in (p.split(":") for p in measured.split(","))]
+    base = dict(points).get(1)
+    worst = 0.0
+    for w, got in points:
+        s, t = speedup(profile, cluster, w, 1, batch=batch, bucket_mb=bucket_mb, overlap=overlap)
+        predicted = w * b / t
+        err = (predicted - got) / got
+        worst = max(worst, abs(err))
+        ms = f"{got / base:.2f}" if base else "-"
+        lines.append(f"{w:>8}{got:>16.0f}{predicted:>17.0f}{100 * err:>7.1f}%{ms:>12}{s:>13.2f}")
+    lines.append(f"worst error {100 * worst:.1f}%")
+    return "\n".join(lines)
+
+
 def recommend(profile, cluster, gpus):
     best = None
     for k in (1, 2, 4, 8):
@@ -265,12 +294,17 @@ def main():
     ap.add_argument("--no_overlap", action="store_true")
     ap.add_argument("--plot", default="")
     ap.add_argument("--published", action="store_true", help="print the validation table only")
+    ap.add_argument("--measured", default="")
     args = ap.parse_args()
     if args.published:
         print(published_table())
         return 0
     profile = PROFILES.get(args.profile) or json.load(open(args.profile))
     cluster = CLUSTERS.get(args.cluster) or json.load(open(args.cluster))
+    if args.measured:
+        print(measured_table(profile, cluster, args.measured, args.batch or None,
+                             args.bucket_mb, not args.no_overlap))
+        return 0
     sizes = [int(g) for g in args.gpus.split(",")]
     layouts = [("data parallel", 1, 4), ("DP x 2 partitions", 2, 4), ("DP, BF16 gradients", 1, 2)]
     series = {}

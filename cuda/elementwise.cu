@@ -3,6 +3,8 @@
 // results identical to the CPU loops of engine/core/math.h.
 #include "cuda/elementwise.h"
 
+#include <cuda_fp16.h>
+
 #include "cuda/check.h"
 #include "cuda/kernel_util.cuh"
 #include "cuda/launch.h"
@@ -47,6 +49,20 @@ template <typename From, typename To>
 __global__ void convert_kernel(int64_t n, const From* x, To* y) {  // x, y (n)
   for (int64_t i = grid_start(); i < n; i += grid_stride()) {
     store_from_float(y, i, load_as_float(x, i));
+  }
+}
+
+__global__ void float_to_half_kernel(int64_t n, const float* x, uint16_t* y) {  // x, y (n)
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
+    float v = x[i];
+    if (!isnan(v)) v = fminf(fmaxf(v, -65504.0f), 65504.0f);
+    y[i] = __half_as_ushort(__float2half_rn(v));
+  }
+}
+
+__global__ void half_to_float_kernel(int64_t n, const uint16_t* x, float* y) {  // x, y (n)
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
+    y[i] = __half2float(__ushort_as_half(x[i]));
   }
 }
 
@@ -150,6 +166,20 @@ void bf16_to_float(int64_t n, const Bf16* x, float* y, cudaStream_t stream) {
   if (!begin(n, y, stream, "bf16_to_float")) return;
   CHECK(x != nullptr) << "bf16_to_float: null input";
   convert_kernel<Bf16, float><<<grid_for(n), kBlockSize, 0, stream>>>(n, x, y);
+  BANYAN_CUDA_CHECK_LAUNCH();
+}
+
+void float_to_half_saturated(int64_t n, const float* x, uint16_t* y, cudaStream_t stream) {
+  if (!begin(n, y, stream, "float_to_half_saturated")) return;
+  CHECK(x != nullptr) << "float_to_half_saturated: null input";
+  float_to_half_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(n, x, y);
+  BANYAN_CUDA_CHECK_LAUNCH();
+}
+
+void half_to_float(int64_t n, const uint16_t* x, float* y, cudaStream_t stream) {
+  if (!begin(n, y, stream, "half_to_float")) return;
+  CHECK(x != nullptr) << "half_to_float: null input";
+  half_to_float_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(n, x, y);
   BANYAN_CUDA_CHECK_LAUNCH();
 }
 

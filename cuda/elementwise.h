@@ -40,6 +40,13 @@ void float_to_bf16(int64_t n, const float* x, Bf16* y, cudaStream_t stream);
 // y(n) = float(x(n)), exact.
 void bf16_to_float(int64_t n, const Bf16* x, float* y, cudaStream_t stream);
 
+// y(n) = the IEEE half nearest to x(n) (round to nearest even), as its 16
+// bits; finite values beyond +-65504 saturate to +-65504 (no infinity),
+// NaN stays NaN: the CPU's to_wire(.., kFp16) (engine/exchange/wire.h).
+void float_to_half_saturated(int64_t n, const float* x, uint16_t* y, cudaStream_t stream);
+// y(n) = float(x(n)) for halves given as their bits, exact.
+void half_to_float(int64_t n, const uint16_t* x, float* y, cudaStream_t stream);
+
 // y(n) = float(bf16(x(n))): x rounded to the nearest bfloat16, kept as
 // float (the compute copies of BF16 parameters); y may alias x.
 void round_to_bf16(int64_t n, const float* x, float* y, cudaStream_t stream);

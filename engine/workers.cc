@@ -143,14 +143,6 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
     std::vector<ExchangeBackend> backends;
     BANYAN_RETURN_IF_ERROR(
         resolve_layout_backends(options.exchange, participants, w->processes_, &backends));
-    const bool any_gpu = std::any_of(options.devices.begin(), options.devices.end(),
-                                     [](const Device& d) { return d.is_cuda(); });
-    if (w->processes_ > 1 && any_gpu && options.exchange_precision != WirePrecision::kFloat32) {
-      return Status::unimplemented(
-          std::string("exchange_precision: ") + wire_precision_name(options.exchange_precision) +
-          ": 16-bit gradients between processes are implemented for CPU workers (MPI); GPU "
-          "workers exchange FP32 through NCCL (use exchange_precision: EXCHANGE_FP32)");
-    }
     for (int k = 0; k < options.group_size; ++k) {
       std::unique_ptr<AllReduce> exchange;
       if (w->processes_ > 1 && backends[k] == ExchangeBackend::kNccl) {
@@ -160,7 +152,7 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
         BANYAN_RETURN_IF_ERROR(options.cluster->communicator(&comm));
         BANYAN_RETURN_IF_ERROR(make_process_nccl_all_reduce(participants[k], comm.get(),
                                                             options.cluster->rank(), w->processes_,
-                                                            &exchange)
+                                                            options.exchange_precision, &exchange)
                                    .with_context("exchange of rank " + std::to_string(k)));
         LOG(INFO) << "exchange of rank " << k << ": nccl across " << w->processes_ << " processes";
         w->exchanges_.push_back(std::move(exchange));

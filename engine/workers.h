@@ -69,8 +69,8 @@ struct WorkersOptions {
   // NCCL communicator over every process).  Must outlive the workers.
   Cluster* cluster = nullptr;
   // The element type of the gradients between processes (CPU workers:
-  // HierarchicalAllReduce's MPI stage; GPU workers send FP32 through NCCL
-  // and refuse the 16-bit types for now).
+  // HierarchicalAllReduce's MPI stage; GPU workers: the whole NCCL
+  // exchange, whose one communicator spans the node and the nodes).
   WirePrecision exchange_precision = WirePrecision::kFloat32;
 };
 

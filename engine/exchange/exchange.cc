@@ -134,7 +134,7 @@ Status resolve_layout_backends(ExchangeBackend requested,
 }
 
 Status make_process_nccl_all_reduce(const std::vector<Device>& participants, ProcessComm* comm,
-                                    int process_rank, int processes,
+                                    int process_rank, int processes, WirePrecision wire,
                                     std::unique_ptr<AllReduce>* out) {
   const std::string where = "exchange over " + device_list(participants) + " and " +
                             std::to_string(processes - 1) + " other process(es)";
@@ -144,10 +144,12 @@ Status make_process_nccl_all_reduce(const std::vector<Device>& participants, Pro
 #ifdef BANYAN_WITH_CUDA
   std::vector<int> ids;
   for (const Device& d : participants) ids.push_back(d.id);
-  return NcclAllReduce::create_across(ids, comm, process_rank, processes, out).with_context(where);
+  return NcclAllReduce::create_across(ids, comm, process_rank, processes, wire, out)
+      .with_context(where);
 #else
   (void)comm;
   (void)process_rank;
+  (void)wire;
   (void)out;
   return Status::unimplemented(where + ": NCCL needs a build with CUDA");
 #endif

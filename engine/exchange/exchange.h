@@ -82,7 +82,7 @@ Status resolve_layout_backends(ExchangeBackend requested,
 // GPUs) and their counterparts on every process: see
 // NcclAllReduce::create_across.  Unimplemented in builds without CUDA.
 Status make_process_nccl_all_reduce(const std::vector<Device>& participants, ProcessComm* comm,
-                                    int process_rank, int processes,
+                                    int process_rank, int processes, WirePrecision wire,
                                     std::unique_ptr<AllReduce>* out);
 
 }  // namespace banyan

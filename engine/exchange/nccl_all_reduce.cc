@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cuda/check.h"
+#include "cuda/elementwise.h"
 #include "cuda/memory.h"
 
 namespace banyan {
@@ -26,7 +27,7 @@ Status NcclAllReduce::create(const std::vector<int>& devices, std::unique_ptr<Al
 }
 
 Status NcclAllReduce::create_across(const std::vector<int>& devices, ProcessComm* comm,
-                                    int process_rank, int processes,
+                                    int process_rank, int processes, WirePrecision wire,
                                     std::unique_ptr<AllReduce>* out) {
   CHECK(comm != nullptr);
   std::vector<uint64_t> counts;
@@ -61,6 +62,9 @@ Status NcclAllReduce::create_across(const std::vector<int>& devices, ProcessComm
     return Status::internal("NCCL across " + std::to_string(processes) + " processes: " + error);
   }
   for (int r = 0; r < local; ++r) self->rank_mu_.push_back(std::make_unique<std::mutex>());
+  self->wire_ = wire;
+  self->staging_.resize(static_cast<size_t>(local));
+  self->staging_count_.assign(static_cast<size_t>(local), 0);
   *out = std::move(self);
   return Status::success();
 }
@@ -75,8 +79,14 @@ Status NcclAllReduce::all_reduce(int rank, float* data, size_t count, void* stre
     std::lock_guard<std::mutex> lock(mu);
     if (abort_.aborted()) return abort_.status();
     cuda::DeviceGuard guard(comm.device());
-    const std::string error = BANYAN_NCCL_STARTED(ncclAllReduce(
-        data, data, count, ncclFloat, ncclSum, comm.get(), static_cast<cudaStream_t>(stream)));
+    cudaStream_t s = static_cast<cudaStream_t>(stream);
+    std::string error;
+    if (wire_ == WirePrecision::kFloat32) {
+      error =
+          BANYAN_NCCL_STARTED(ncclAllReduce(data, data, count, ncclFloat, ncclSum, comm.get(), s));
+    } else {
+      BANYAN_RETURN_IF_ERROR(enqueue_wire_all_reduce(rank, data, count, s, &error));
+    }
     if (!error.empty()) {
       comm.mark_failed();
       return Status::internal("all-reduce on rank " + std::to_string(rank) + ": " + error);
@@ -101,6 +111,45 @@ Status NcclAllReduce::all_reduce(int rank, float* data, size_t count, void* stre
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
+}
+
+Status NcclAllReduce::enqueue_wire_all_reduce(int rank, float* data, size_t count,
+                                              cudaStream_t stream, std::string* nccl_error) {
+  cuda::NcclComm& comm = comms_[rank];
+  cuda::DeviceBuffer& staging = staging_[static_cast<size_t>(rank)];
+  size_t& capacity = staging_count_[static_cast<size_t>(rank)];
+  if (count > capacity) {
+    // The previous call's NCCL work may still use the old buffer.
+    const cudaError_t e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) {
+      return Status::internal("rank " + std::to_string(rank) +
+                              ": cudaStreamSynchronize: " + cudaGetErrorString(e));
+    }
+    std::string error;
+    if (!staging.allocate(comm.device(), count * sizeof(uint16_t), &error)) {
+      capacity = 0;
+      return Status::resource_exhausted("16-bit exchange staging on rank " + std::to_string(rank) +
+                                        ": " + error);
+    }
+    capacity = count;
+  }
+  uint16_t* bits = staging.as<uint16_t>();
+  const int64_t n = static_cast<int64_t>(count);
+  const bool bf16 = wire_ == WirePrecision::kBf16;
+  if (bf16) {
+    cuda::float_to_bf16(n, data, bits, stream);
+  } else {
+    cuda::float_to_half_saturated(n, data, bits, stream);
+  }
+  *nccl_error = BANYAN_NCCL_STARTED(ncclAllReduce(
+      bits, bits, count, bf16 ? ncclBfloat16 : ncclFloat16, ncclSum, comm.get(), stream));
+  if (!nccl_error->empty()) return Status::success();
+  if (bf16) {
+    cuda::bf16_to_float(n, bits, data, stream);
+  } else {
+    cuda::half_to_float(n, bits, data, stream);
+  }
+  return Status::success();
 }
 
 void NcclAllReduce::abort(const std::string& reason) {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/memory.h"
 #include "cuda/nccl.h"
 #include "engine/exchange/abort_state.h"
 #include "engine/exchange/all_reduce.h"
@@ -41,10 +42,16 @@ class NcclAllReduce : public AllReduce {
   // devices[i] is NCCL rank process_rank * devices.size() + i.  Process 0
   // makes the ncclUniqueId and `comm` broadcasts it (over MPI); every
   // process must hold the same number of local participants.  size() is the
-  // local count.  Collective over the processes; InvalidArgument when the
-  // local counts differ, Internal with NCCL's message on other failures.
+  // local count.  `wire` BF16 or FP16: every rank converts its gradients
+  // into a 16-bit staging buffer on its stream (grown on the first call of
+  // a larger size, after synchronising that stream; none in the steady
+  // state), NCCL sums ncclBfloat16 / ncclFloat16, and the result is widened
+  // back into `data` (the CPU's semantics, engine/exchange/wire.h, in
+  // NCCL's reduction order; the in-node part of the communicator too).
+  // Collective over the processes; InvalidArgument when the local counts
+  // differ, Internal with NCCL's message on other failures.
   static Status create_across(const std::vector<int>& devices, ProcessComm* comm, int process_rank,
-                              int processes, std::unique_ptr<AllReduce>* out);
+                              int processes, WirePrecision wire, std::unique_ptr<AllReduce>* out);
   ~NcclAllReduce() override;
   NcclAllReduce(const NcclAllReduce&) = delete;
   NcclAllReduce& operator=(const NcclAllReduce&) = delete;
@@ -55,12 +62,19 @@ class NcclAllReduce : public AllReduce {
 
  private:
   NcclAllReduce() = default;
+  // Under rank's mutex: convert, enqueue the 16-bit all-reduce, widen back.
+  // NCCL's refusal comes back in *nccl_error; other failures as the Status.
+  Status enqueue_wire_all_reduce(int rank, float* data, size_t count, cudaStream_t stream,
+                                 std::string* nccl_error);
 
   cuda::NcclCommGroup comms_;
   // rank_mu_[r] is held around each NCCL call of rank r (all non-blocking),
   // so abort frees no communicator between a rank's check of abort_ and its
   // call, nor during one.
   std::vector<std::unique_ptr<std::mutex>> rank_mu_;
+  WirePrecision wire_ = WirePrecision::kFloat32;
+  std::vector<cuda::DeviceBuffer> staging_;  // per rank, 16-bit wire only
+  std::vector<size_t> staging_count_;
   AbortState abort_;
 };
 

@@ -293,6 +293,25 @@ TEST_F(MultiprocessTest, GpuWorkersAcrossProcessesTrainLikeOneProcess) {
   const auto in_process = weights(dir_ + "/gpu_local_iter_20.banyan");
   expect_same_weights(in_process, weights(dir_ + "/gpu_mpi_iter_20.banyan"),
                       "2 processes x 1 GPU vs 1 process x 2 GPUs");
+  // BF16 gradients through NCCL: replicas still equal, weights near FP32's.
+  const std::string bf16 = configure("gpu_bf16", small_net(lmdb, kB));
+  std::ofstream(bf16, std::ios::app) << "exchange_precision: EXCHANGE_BF16\n";
+  const std::string bf16_rank =
+      kBanyan + " train --solver=" + bf16 + " --gpu_deterministic --check_replicas";
+  r = run_command("mpirun --oversubscribe -np 1 " + bf16_rank + " --devices=0 : -np 1 " +
+                      bf16_rank + " --devices=1 2>&1",
+                  dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rounded = weights(dir_ + "/gpu_bf16_iter_20.banyan");
+  ASSERT_EQ(rounded.size(), in_process.size());
+  for (size_t i = 0; i < rounded.size(); ++i) {
+    float scale = 0.0f, worst = 0.0f;
+    for (size_t j = 0; j < rounded[i].data.size(); ++j) {
+      scale = std::max(scale, std::fabs(in_process[i].data[j]));
+      worst = std::max(worst, std::fabs(rounded[i].data[j] - in_process[i].data[j]));
+    }
+    EXPECT_LE(worst, 0.05f * scale) << "BF16 on the wire: " << rounded[i].name;
+  }
   // The one-GPU run at batch 2B sums in another order (one GEMM): 1e-5.
   const auto single = weights(dir_ + "/gpu_one_iter_20.banyan");
   for (size_t i = 0; i < single.size(); ++i) {

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "engine/core/math.h"
+#include "engine/exchange/wire.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace banyan::cuda_testing {
@@ -170,6 +171,43 @@ TEST_F(ElementwiseTest, NanSurvivesConversion) {
   cuda::float_to_bf16(2, dx.as<float>(), dy.as<Bf16>(), stream());
   cuda::bf16_to_float(1, dy.as<Bf16>(), out.as<float>(), stream());
   EXPECT_TRUE(std::isnan(download<float>(out, 1)[0]));
+}
+
+// The GPU's 16-bit gradients for NCCL give the CPU's wire bits
+// (engine/exchange/wire.h): FP16 rounds to nearest even, saturates at
+// +-65504, flushes below 2^-25 to zero, keeps NaN; widening is exact.
+TEST_F(ElementwiseTest, HalfConversionMatchesTheCpuWire) {
+  std::vector<float> x = random_floats(kN, 17);
+  for (float& v : x) v *= 100.0f;
+  const float specials[] = {1.0f + std::ldexp(1.0f, -11),
+                            1.0f + 3 * std::ldexp(1.0f, -11),
+                            1e6f,
+                            -1e30f,
+                            std::numeric_limits<float>::infinity(),
+                            1e-9f,
+                            1e-6f,
+                            -0.0f,
+                            65504.0f,
+                            65520.0f};
+  std::copy(std::begin(specials), std::end(specials), x.begin());
+  cuda::DeviceBuffer dx = upload(x), dy = poisoned(kN * sizeof(uint16_t));
+  cuda::float_to_half_saturated(kN, dx.as<float>(), dy.as<uint16_t>(), stream());
+  const std::vector<uint16_t> got = download<uint16_t>(dy, kN);
+  for (int64_t i = 0; i < kN; ++i) {
+    ASSERT_EQ(got[i], to_wire(x[i], WirePrecision::kFp16)) << "element " << i << " = " << x[i];
+  }
+  cuda::DeviceBuffer back = poisoned(kN * sizeof(float));
+  cuda::half_to_float(kN, dy.as<uint16_t>(), back.as<float>(), stream());
+  const std::vector<float> f = download<float>(back, kN);
+  for (int64_t i = 0; i < kN; ++i) {
+    ASSERT_EQ(bits_of(f[i]), bits_of(from_wire(got[i], WirePrecision::kFp16))) << "element " << i;
+  }
+  const std::vector<float> nan = {std::numeric_limits<float>::quiet_NaN()};
+  cuda::DeviceBuffer dn = upload(nan), hn = poisoned(sizeof(uint16_t)), fn = poisoned(4);
+  cuda::fill(1, 0.0f, fn.as<float>(), stream());
+  cuda::float_to_half_saturated(1, dn.as<float>(), hn.as<uint16_t>(), stream());
+  cuda::half_to_float(1, hn.as<uint16_t>(), fn.as<float>(), stream());
+  EXPECT_TRUE(std::isnan(download<float>(fn, 1)[0]));
 }
 
 TEST_F(ElementwiseTest, ZeroLengthIsANoOp) {

@@ -163,13 +163,14 @@ TEST(ExchangeTest, NcclAcrossProcessesChecksItsBootstrap) {
   ScriptedComm comm;
   comm.counts = {1, 1};
   // CPU workers never take this path.
-  Status s = make_process_nccl_all_reduce({Device::cpu()}, &comm, 0, 2, &out);
+  Status s =
+      make_process_nccl_all_reduce({Device::cpu()}, &comm, 0, 2, WirePrecision::kFloat32, &out);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(comm.broadcasts, 0);
 #ifdef BANYAN_WITH_CUDA
   // Processes with different local counts: refused before any NCCL call.
   comm.counts = {2, 1};
-  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 1, 2, &out);
+  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 1, 2, WirePrecision::kBf16, &out);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("process 0 holds 2"), std::string::npos) << s.message();
   EXPECT_EQ(comm.broadcasts, 0);
@@ -177,13 +178,13 @@ TEST(ExchangeTest, NcclAcrossProcessesChecksItsBootstrap) {
   // instead of waiting for peers that will never join.
   comm.counts = {1, 1};
   comm.rank0_bytes.assign(sizeof(int32_t) + sizeof(ncclUniqueId), 0);
-  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 1, 2, &out);
+  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 1, 2, WirePrecision::kBf16, &out);
   EXPECT_EQ(s.code(), StatusCode::kInternal);
   EXPECT_NE(s.message().find("process 0 could not make the unique id"), std::string::npos)
       << s.message();
   EXPECT_EQ(comm.broadcasts, 1);
 #else
-  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 0, 2, &out);
+  s = make_process_nccl_all_reduce({Device::cuda(0)}, &comm, 0, 2, WirePrecision::kFloat32, &out);
   EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
 #endif
   EXPECT_EQ(out, nullptr);
