@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -430,7 +431,8 @@ Status Solver::train_worker(int w, float lr) {
   BANYAN_RETURN_IF_ERROR(
       copy_to_host(net.param_data(), net.param_count(), ctx.device(), host.data()));
   // The updated parameters: BatchNorm's running statistics are each
-  // replica's own (from its slice of the batch, as in Caffe's multi-GPU).
+  // replica's own (from its slice of the batch) until the next test pass or
+  // snapshot averages them (average_running_statistics).
   uint64_t h = 1469598103934665603ull;
   for (const UpdateSpan& sp : st.spans) h = h * 31 + checksum_of(host.data() + sp.offset, sp.count);
   st.checksum = h;
@@ -460,6 +462,48 @@ Status Solver::clip_across_partitions(int w) {
                 << ") by scale factor " << scale;
     }
     scale_diffs(st.spans, scale, st.train_net->param_diff());
+  }
+  return Status::success();
+}
+
+Status Solver::average_running_statistics() {
+  if (global_groups() == 1) return Status::success();
+  for (int k = 0; k < workers_->group_size(); ++k) {
+    int64_t total = 0;
+    for (const NetParam& p : states_[workers_->worker_index(0, k)]->train_net->params()) {
+      if (!p.learnable) total += p.blob->count();
+    }
+    if (total == 0) continue;  // the same on every process: one net
+    std::vector<double> sum(static_cast<size_t>(total), 0.0);
+    std::vector<float> values(static_cast<size_t>(total));
+    // Each group's statistics, packed in parameter order: read, then written back.
+    auto each_statistic = [&](int g, const std::function<Status(const NetParam&, float*)>& f) {
+      const int w = workers_->worker_index(g, k);
+      float* at = values.data();
+      for (const NetParam& p : states_[w]->train_net->params()) {
+        if (p.learnable) continue;
+        BANYAN_RETURN_IF_ERROR(f(p, at));
+        at += p.blob->count();
+      }
+      return Status::success();
+    };
+    for (int g = 0; g < num_groups(); ++g) {
+      const Device device = workers_->ctx(workers_->worker_index(g, k)).device();
+      BANYAN_RETURN_IF_ERROR(each_statistic(g, [&](const NetParam& p, float* host) {
+        return copy_to_host(p.master, p.blob->count(), device, host);
+      }));
+      for (size_t i = 0; i < values.size(); ++i) sum[i] += values[i];
+    }
+    BANYAN_RETURN_IF_ERROR(sum_over_processes(sum.data(), sum.size()));
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = static_cast<float>(sum[i] / global_groups());
+    }
+    for (int g = 0; g < num_groups(); ++g) {
+      const Device device = workers_->ctx(workers_->worker_index(g, k)).device();
+      BANYAN_RETURN_IF_ERROR(each_statistic(g, [&](const NetParam& p, float* host) {
+        return copy_to_device(host, p.blob->count(), device, p.master);
+      }));
+    }
   }
   return Status::success();
 }

@@ -156,6 +156,14 @@ class Solver {
   Status train_worker(int worker, float lr);
   Status clip_across_partitions(int worker);
   Status check_replicas();
+  // BatchNorm's running statistics (the parameters no update touches) are
+  // each replica's own while training, from its slice of every batch.
+  // Before a test pass or a snapshot every replica takes their mean over
+  // all groups of all processes.  The running averages are linear in each
+  // batch's statistics and equal at the last averaging, so the mean is
+  // what one accumulator fed the mean of the slices' statistics would hold,
+  // whenever it is taken.  Exact (double sums) when the replicas agree.
+  Status average_running_statistics();
   Status test_worker(int worker, size_t test_net);
   // The test outputs of test net `i` summed over its batches, merged over
   // every worker in the one-worker output order: (name, sum, loss weight).

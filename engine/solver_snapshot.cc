@@ -89,6 +89,7 @@ Status Solver::snapshot(std::string* weights_path) {
   }
   const std::string base = prefix + "_iter_" + std::to_string(iter_);
   const std::string weights = base + ".banyan", state = base + ".solverstate";
+  BANYAN_RETURN_IF_ERROR(average_running_statistics());
   // Replicas are equal on every process: rank 0 alone writes.
   if (lead()) {
     BANYAN_RETURN_IF_ERROR(write_snapshot_files(weights, state));

@@ -60,6 +60,7 @@ void Solver::merge_test_sums(size_t i, std::vector<std::pair<NetOutput, double>>
 
 Status Solver::test_all(TestResults* results) {
   if (results != nullptr) results->clear();
+  BANYAN_RETURN_IF_ERROR(average_running_statistics());
   for (size_t i = 0; i < config_.test_iter.size(); ++i) {
     LOG(INFO) << "Iteration " << iter_ << ", Testing net (#" << i << ")";
     BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return test_worker(w, i); }));

@@ -253,6 +253,45 @@ TEST_F(MultiprocessTest, SixteenBitGradientsBetweenProcesses) {
   }
 }
 
+// Data -> ip1 -> BatchNorm -> Scale -> ReLU -> ip2 -> loss.
+std::string batch_norm_net(const std::string& lmdb, int batch) {
+  return "name: \"bn\"\n"
+         "layer { name: \"data\" type: \"Data\" top: \"data\" top: \"label\"\n"
+         "  data_param { source: \"" +
+         lmdb + "\" batch_size: " + std::to_string(batch) +
+         " }\n  transform_param { scale: 0.0039 crop_size: 5 mirror: true } }\n"
+         "layer { name: \"ip1\" type: \"InnerProduct\" bottom: \"data\" top: \"ip1\"\n"
+         "  inner_product_param { num_output: 8 bias_term: false\n"
+         "    weight_filler { type: \"gaussian\" std: 0.1 } } }\n"
+         "layer { name: \"bn1\" type: \"BatchNorm\" bottom: \"ip1\" top: \"bn1\" }\n"
+         "layer { name: \"sc1\" type: \"Scale\" bottom: \"bn1\" top: \"sc1\"\n"
+         "  scale_param { bias_term: true } }\n"
+         "layer { name: \"relu1\" type: \"ReLU\" bottom: \"sc1\" top: \"sc1\" }\n"
+         "layer { name: \"ip2\" type: \"InnerProduct\" bottom: \"sc1\" top: \"ip2\"\n"
+         "  inner_product_param { num_output: 3 weight_filler { type: \"gaussian\" std: 0.1 } } }\n"
+         "layer { name: \"loss\" type: \"SoftmaxWithLoss\" bottom: \"ip2\" bottom: \"label\" top: "
+         "\"loss\" }\n";
+}
+
+// BatchNorm's running statistics are averaged over every group of every
+// process before a snapshot: 2 processes x 2 groups write what 1 process x
+// 4 groups writes (the same slices per global group), statistics included.
+TEST_F(MultiprocessTest, BatchNormStatisticsAverageAcrossProcesses) {
+  const std::string lmdb = dir_ + "/lmdb";
+  const std::string four = configure("bn_four", batch_norm_net(lmdb, kB), 20, false);
+  const std::string mpi = configure("bn_mpi", batch_norm_net(lmdb, kB), 20, false);
+  RunResult r = train(0, four, "--devices=cpu,cpu,cpu,cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = train(2, mpi, "--devices=cpu,cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto a = weights(dir_ + "/bn_four_iter_20.banyan");
+  const auto b = weights(dir_ + "/bn_mpi_iter_20.banyan");
+  expect_same_weights(a, b, "BatchNorm net, 2 processes x 2 groups vs 1 x 4");
+  bool has_stats = false;
+  for (const NamedArray& x : a) has_stats |= x.name == "bn1/0";
+  EXPECT_TRUE(has_stats);
+}
+
 TEST_F(MultiprocessTest, TwoColumnNetSplitInsideEachProcess) {
   const std::string lmdb = dir_ + "/lmdb";
   const std::string one = configure("one", two_column_net(lmdb, 4 * kB), 20, false);

@@ -444,6 +444,63 @@ TEST_F(WorkersTest, Bf16LayoutsAgree) {
   EXPECT_GT(worst_relative_difference(reference, params_of(*fp32, 0)), 0.0) << "BF16 = FP32?";
 }
 
+// conv + BatchNorm + Scale + ReLU + ip + softmax loss: BatchNorm's running
+// statistics come from each group's own slice of the batch.
+std::string batch_norm_net(const std::string& lmdb, int batch) {
+  return "name: \"bn\"\n" + data_layers(lmdb, batch) + R"(
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+        convolution_param { num_output: 3 kernel_size: 3 bias_term: false
+                            weight_filler { type: "gaussian" std: 0.2 } } }
+layer { name: "bn1" type: "BatchNorm" bottom: "conv1" top: "bn1" }
+layer { name: "scale1" type: "Scale" bottom: "bn1" top: "scale1" scale_param { bias_term: true } }
+layer { name: "relu1" type: "ReLU" bottom: "scale1" top: "scale1" }
+layer { name: "ip1" type: "InnerProduct" bottom: "scale1" top: "score"
+        inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.1 } } }
+layer { name: "acc" type: "Accuracy" bottom: "score" bottom: "label" top: "accuracy"
+        include { phase: TEST } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top: "loss" }
+)";
+}
+
+// Before a test pass (and a snapshot) every replica's BatchNorm statistics
+// become their mean over the groups: replicas then agree bitwise on every
+// parameter, the statistics equal the mean taken in double, and the
+// learnable parameters are untouched.
+TEST_F(WorkersTest, BatchNormStatisticsAveragedOverReplicas) {
+  Watchdog watchdog(120);
+  std::unique_ptr<Solver> solver =
+      WorkersTest::make(batch_norm_net(dir() + "/lmdb", kB), Layout{4, 1, kB});
+  ASSERT_NE(solver, nullptr);
+  ASSERT_TRUE(solver->step(20).ok());
+  std::vector<Params> before;
+  for (int g = 0; g < 4; ++g) before.push_back(params_of(*solver, g));
+  const std::vector<std::string> stats = {"bn1/0", "bn1/1", "bn1/2"};
+  bool differed = false;
+  for (const std::string& name : stats) {
+    ASSERT_EQ(before[0].count(name), 1u) << name;
+    for (int g = 1; g < 4; ++g) differed |= before[g].at(name) != before[0].at(name);
+  }
+  ASSERT_TRUE(differed) << "each group's slices must give it statistics of its own";
+  TestResults results;
+  ASSERT_TRUE(solver->test_all(&results).ok());
+  const Params after = params_of(*solver, 0);
+  for (int g = 1; g < 4; ++g) {
+    EXPECT_TRUE(params_of(*solver, g) == after) << "replica " << g << " differs from replica 0";
+  }
+  for (const auto& [name, values] : after) {
+    const bool statistic = std::find(stats.begin(), stats.end(), name) != stats.end();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!statistic) {
+        ASSERT_EQ(values[i], before[0].at(name)[i]) << name << " is learnable: left alone";
+        continue;
+      }
+      double sum = 0.0;
+      for (int g = 0; g < 4; ++g) sum += before[g].at(name)[i];
+      ASSERT_EQ(values[i], static_cast<float>(sum / 4)) << name << "[" << i << "]";
+    }
+  }
+}
+
 TEST_F(WorkersTest, PartitionsHoldOnlyTheirParameters) {
   std::unique_ptr<Solver> solver = make(two_column_net(dir() + "/lmdb", 4), {2, 2, 4});
   ASSERT_NE(solver, nullptr);
