@@ -20,7 +20,7 @@ for a in "$@"; do
     *) echo "unknown argument $a" >&2; exit 2 ;;
   esac
 done
-banyan=build/bin/banyan
+banyan=${BANYAN:-build/bin/banyan}  # a copy keeps a rebuild from changing a run
 src=/usr/share/datasets/fashion-mnist
 data=out/fashion_mnist
 mkdir -p "$data"
