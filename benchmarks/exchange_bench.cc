@@ -188,6 +188,24 @@ double time_size(AllReduce* exchange, std::vector<std::unique_ptr<RankBuffer>>& 
   return times[times.size() / 2];
 }
 
+// Timed iterations for one size: --iterations, or about 1 GiB moved (5..100).
+int iterations_for(int64_t bytes) {
+  return FLAGS_iterations > 0 ? FLAGS_iterations
+                              : static_cast<int>(std::clamp<int64_t>((1LL << 30) / bytes, 5, 100));
+}
+
+// One result: a JSON element on stdout, a table row on stderr (n ranks).
+void report(bool first, int64_t bytes, int iterations, double t, int n) {
+  const double algbw = bytes / t / 1e9;
+  const double busbw = algbw * 2.0 * (n - 1) / n;
+  std::printf(
+      "%s\n  {\"bytes\": %lld, \"iterations\": %d, \"time_us\": %.2f, "
+      "\"algbw_GBps\": %.3f, \"busbw_GBps\": %.3f}",
+      first ? "" : ",", static_cast<long long>(bytes), iterations, t * 1e6, algbw, busbw);
+  std::fprintf(stderr, "%12lld %8d %12.2f %12.3f %12.3f\n", static_cast<long long>(bytes),
+               iterations, t * 1e6, algbw, busbw);
+}
+
 // Under mpirun: ProcessComm::sum across the processes.
 int run_processes(Cluster& cluster) {
   WirePrecision wire;
@@ -224,9 +242,7 @@ int run_processes(Cluster& cluster) {
       const float expected = n * (n + 1) / 2.0f + n * static_cast<float>(i % 5);
       CHECK_EQ(data[i], expected) << "process " << me << " element " << i;
     }
-    const int iterations = FLAGS_iterations > 0
-                               ? FLAGS_iterations
-                               : static_cast<int>(std::clamp<int64_t>((1LL << 30) / bytes, 5, 100));
+    const int iterations = iterations_for(bytes);
     std::vector<double> times;
     for (int it = -FLAGS_warmup; it < iterations; ++it) {
       std::vector<uint64_t> sync;
@@ -238,15 +254,7 @@ int run_processes(Cluster& cluster) {
     }
     std::sort(times.begin(), times.end());
     const double t = times[times.size() / 2];
-    const double algbw = bytes / t / 1e9, busbw = algbw * 2.0 * (n - 1) / n;
-    if (me == 0) {
-      std::printf(
-          "%s\n  {\"bytes\": %lld, \"iterations\": %d, \"time_us\": %.2f, "
-          "\"algbw_GBps\": %.3f, \"busbw_GBps\": %.3f}",
-          first ? "" : ",", static_cast<long long>(bytes), iterations, t * 1e6, algbw, busbw);
-      std::fprintf(stderr, "%12lld %8d %12.2f %12.3f %12.3f\n", static_cast<long long>(bytes),
-                   iterations, t * 1e6, algbw, busbw);
-    }
+    if (me == 0) report(first, bytes, iterations, t, n);
     first = false;
   }
   if (me == 0) std::printf("\n]}\n");
@@ -288,18 +296,8 @@ int run() {
                    static_cast<long long>(bytes));
       return 1;
     }
-    const int iterations = FLAGS_iterations > 0
-                               ? FLAGS_iterations
-                               : static_cast<int>(std::clamp<int64_t>((1LL << 30) / bytes, 5, 100));
-    const double t = time_size(exchange.get(), buffers, count, iterations);
-    const double algbw = bytes / t / 1e9;
-    const double busbw = algbw * 2.0 * (n - 1) / n;
-    std::printf(
-        "%s\n  {\"bytes\": %lld, \"iterations\": %d, \"time_us\": %.2f, "
-        "\"algbw_GBps\": %.3f, \"busbw_GBps\": %.3f}",
-        first ? "" : ",", static_cast<long long>(bytes), iterations, t * 1e6, algbw, busbw);
-    std::fprintf(stderr, "%12lld %8d %12.2f %12.3f %12.3f\n", static_cast<long long>(bytes),
-                 iterations, t * 1e6, algbw, busbw);
+    const int iterations = iterations_for(bytes);
+    report(first, bytes, iterations, time_size(exchange.get(), buffers, count, iterations), n);
     first = false;
   }
   std::printf("\n]}\n");

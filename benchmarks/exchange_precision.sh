@@ -21,14 +21,7 @@ for a in "$@"; do
   esac
 done
 banyan=${BANYAN:-build/bin/banyan}  # a copy keeps a rebuild from changing a run
-src=/usr/share/datasets/fashion-mnist
-data=out/fashion_mnist
-mkdir -p "$data"
-for split in train:train t10k:test; do
-  name=${split%%:*}; lmdb=$data/${split##*:}_lmdb
-  [ -d "$lmdb" ] || build/bin/convert_mnist "$src/$name-images-idx3-ubyte.gz" \
-    "$src/$name-labels-idx1-ubyte.gz" "$lmdb"
-done
+scripts/fashion_mnist_lmdb.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 work=out/exchange_precision
 mkdir -p "$work"

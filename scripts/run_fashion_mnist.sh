@@ -10,15 +10,8 @@ scripts/install_deps.sh
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build -j"$(nproc)" --target banyan convert_mnist
 
-src=/usr/share/datasets/fashion-mnist
+scripts/fashion_mnist_lmdb.sh
 out=out/fashion_mnist
-mkdir -p "$out"
-for split in train:train t10k:test; do
-  name=${split%%:*}; lmdb=$out/${split##*:}_lmdb
-  if [ ! -d "$lmdb" ]; then
-    build/bin/convert_mnist "$src/$name-images-idx3-ubyte.gz" "$src/$name-labels-idx1-ubyte.gz" "$lmdb"
-  fi
-done
 
 devices=cpu
 if build/bin/banyan devices 2>/dev/null | grep -q '^cuda:0 '; then devices=0; fi
