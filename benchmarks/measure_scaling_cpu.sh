@@ -47,7 +47,7 @@ param_bytes=$(python3 -c "import json; print(int(sum(l['param_bytes'] for l in j
 # 2. The cross-process sum at the gradients' size (rounded to a power of 4).
 size=4096
 while [ $(( size * 4 )) -le "$param_bytes" ]; do size=$(( size * 4 )); done
-mpirun --oversubscribe -np 2 $bin/exchange_bench --min_bytes=$size --max_bytes=$size \
+mpirun --oversubscribe --bind-to none -np 2 $bin/exchange_bench --min_bytes=$size --max_bytes=$size \
   > "$work/mpi_sum.json" 2> "$work/mpi_sum.log"
 busbw=$(python3 -c "import json; print(json.load(open('$work/mpi_sum.json'))['results'][0]['busbw_GBps'])")
 cores=$(nproc)
@@ -59,9 +59,9 @@ CLUSTER
 # 3. The runs: img/s of the second half of the displays (after warm-up).
 measured=""
 for p in $processes; do
-  mpirun --oversubscribe -np "$p" $bin/banyan train --solver="$work/solver.prototxt" \
+  mpirun --oversubscribe --bind-to none -np "$p" $bin/banyan train --solver="$work/solver.prototxt" \
     --devices=cpu > "$work/train_$p.log" 2>&1
-  imgs=$(grep -o '[0-9.]* img/s' "$work/train_$p.log" | awk '{print $1}' | \
+  imgs=$(grep -o 'iter/s, [0-9.]* img/s' "$work/train_$p.log" | awk '{print $2}' | \
     awk '{v[NR]=$1} END {n=0; s=0; for (i=int(NR/2)+1; i<=NR; i++) {s+=v[i]; n++} print s/n}')
   measured="$measured${measured:+,}$p:$imgs"
 done
