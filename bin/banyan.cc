@@ -3,6 +3,7 @@
 // the library, maps a failed Status to exit code 1 (2 for usage errors).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <sched.h>
 
 #include <atomic>
 #include <csignal>
@@ -103,7 +104,24 @@ Status single_device(const char* command, Device* device) {
   return Status::success();
 }
 
+// A rank bound to a single core (Open MPI binds each rank to one core when
+// it starts two or fewer) runs every worker, BLAS and decode thread there.
+void warn_if_bound_to_one_core(const Cluster& cluster) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return;
+  const int usable = CPU_COUNT(&set);
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (usable == 1 && cores > 1) {
+    LOG(WARNING) << cluster.describe_rank(cluster.rank()) << " is bound to 1 of " << cores
+                 << " cores (mpirun binds ranks to a core by default): its workers, BLAS and "
+                    "decode threads all share it; start with `mpirun --bind-to none` (or "
+                    "--map-by node:PE=<cores>)";
+  }
+}
+
 int train(Cluster& cluster) {
+  if (cluster.size() > 1) warn_if_bound_to_one_core(cluster);
   // With several processes a failing rank ends the job (the others may wait
   // in a collective); one process just reports.
   auto fail = [&cluster](const Status& st) {

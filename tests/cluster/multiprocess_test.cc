@@ -18,6 +18,7 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "data/datum.h"
@@ -215,6 +216,25 @@ TEST_F(MultiprocessTest, LayoutsAcrossProcessesTrainTheSameWeights) {
   expect_same_weights(reference, weights(dir_ + "/mpi_iter_20.banyan"), "2 processes x 2 groups");
   const auto initial = weights(dir_ + "/one_iter_10.banyan");
   EXPECT_NE(initial[0].data, reference[0].data);
+}
+
+// mpirun binds 2 ranks to one core each by default: every rank says so;
+// unbound (--bind-to none) nothing is said.
+TEST_F(MultiprocessTest, RankBoundToOneCoreIsWarnedAbout) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one core: nothing to warn about";
+  const std::string solver = configure("bound", small_net(dir_ + "/lmdb", kB), 2, false);
+  RunResult r = run_command("mpirun --oversubscribe --bind-to core -np 2 " + kBanyan +
+                                " train --solver=" + solver + " --devices=cpu 2>&1",
+                            dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rank 1 on host"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is bound to 1 of"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--bind-to none"), std::string::npos) << r.output;
+  r = run_command("mpirun --oversubscribe --bind-to none -np 2 " + kBanyan +
+                      " train --solver=" + solver + " --devices=cpu 2>&1",
+                  dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("is bound to 1 of"), std::string::npos) << r.output;
 }
 
 // exchange_precision: gradients cross the processes as BF16 or FP16: the
