@@ -34,7 +34,9 @@ CliRun run(const std::string& args) { return banyan::testing::run_command(kBanya
 class ExportCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::string(BANYAN_BINARY_DIR) + "/tests/tmp_cli/export";
+    // One folder per test: CTest runs the tests of this file in parallel.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::string(BANYAN_BINARY_DIR) + "/tests/tmp_cli/export_" + info->name();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     ASSERT_TRUE(load_net_config(kDeploy, &config_).ok());
