@@ -99,7 +99,14 @@ Status NcclAllReduce::all_reduce(int rank, float* data, size_t count, void* stre
       std::lock_guard<std::mutex> lock(mu);
       if (abort_.aborted()) return abort_.status();
       const ncclResult_t state = comm.poll();
-      if (state == ncclSuccess) return Status::success();
+      if (state == ncclSuccess) {
+        // The 16-bit sum is on the stream now: widen it back after it.
+        if (wire_ != WirePrecision::kFloat32) {
+          cuda::DeviceGuard guard(comm.device());
+          widen_wire_result(rank, data, count, static_cast<cudaStream_t>(stream));
+        }
+        return Status::success();
+      }
       if (state != ncclInProgress) {
         return Status::internal("all-reduce on rank " + std::to_string(rank) + ": " +
                                 comm.async_error());
@@ -143,13 +150,17 @@ Status NcclAllReduce::enqueue_wire_all_reduce(int rank, float* data, size_t coun
   }
   *nccl_error = BANYAN_NCCL_STARTED(ncclAllReduce(
       bits, bits, count, bf16 ? ncclBfloat16 : ncclFloat16, ncclSum, comm.get(), stream));
-  if (!nccl_error->empty()) return Status::success();
-  if (bf16) {
+  return Status::success();
+}
+
+void NcclAllReduce::widen_wire_result(int rank, float* data, size_t count, cudaStream_t stream) {
+  const uint16_t* bits = staging_[static_cast<size_t>(rank)].as<uint16_t>();
+  const int64_t n = static_cast<int64_t>(count);
+  if (wire_ == WirePrecision::kBf16) {
     cuda::bf16_to_float(n, bits, data, stream);
   } else {
     cuda::half_to_float(n, bits, data, stream);
   }
-  return Status::success();
 }
 
 void NcclAllReduce::abort(const std::string& reason) {

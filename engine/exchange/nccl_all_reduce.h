@@ -62,10 +62,12 @@ class NcclAllReduce : public AllReduce {
 
  private:
   NcclAllReduce() = default;
-  // Under rank's mutex: convert, enqueue the 16-bit all-reduce, widen back.
+  // Under rank's mutex: convert into staging, enqueue the 16-bit all-reduce.
   // NCCL's refusal comes back in *nccl_error; other failures as the Status.
   Status enqueue_wire_all_reduce(int rank, float* data, size_t count, cudaStream_t stream,
                                  std::string* nccl_error);
+  // Once NCCL reports the call enqueued: the 16-bit result widened into data.
+  void widen_wire_result(int rank, float* data, size_t count, cudaStream_t stream);
 
   cuda::NcclCommGroup comms_;
   // rank_mu_[r] is held around each NCCL call of rank r (all non-blocking),
