@@ -273,14 +273,15 @@ def measured_table(profile, cluster, measured, batch, bucket_mb, overlap):
     return "\n".join(lines)
 
 
-def recommend(profile, cluster, gpus):
+def recommend(profile, cluster, gpus, overlap=True):
     best = None
     for k in (1, 2, 4, 8):
         if k > cluster["gpus_per_node"] or gpus % k:
             continue
         for bucket in (4, 16, 64):
             for grad in (4, 2):
-                s, t = speedup(profile, cluster, gpus, k, bucket_mb=bucket, grad_bytes=grad)
+                s, t = speedup(profile, cluster, gpus, k, bucket_mb=bucket, grad_bytes=grad,
+                               overlap=overlap)
                 if best is None or s > best[0] * 1.01:
                     best = (s, k, bucket, grad, t)
     s, k, bucket, grad, t = best
@@ -329,7 +330,8 @@ def main():
             row += f"{f'{s:.1f}x {(g // k) * b / t:.0f} img/s':>26}"
         print(row)
     print(recommend(profile, cluster, max(g for g in sizes
-                                          if g <= cluster["gpus_per_node"] * cluster.get("max_nodes", 1))))
+                                          if g <= cluster["gpus_per_node"] * cluster.get("max_nodes", 1)),
+                    overlap=not args.no_overlap))
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
