@@ -26,7 +26,9 @@ The model (every assumption is here, none elsewhere):
     scaled by batch / profile batch; a replica split into K partitions
     divides each layer's time by K (perfect split) and adds the transfers at
     the cuts: cut_bytes per image (profile field, default 0) x batch, twice
-    (forward and backward), over the intra-node link.
+    (forward and backward), over the intra-node link.  The recommendation
+    considers K up to the profile's max_partitions (default 2 with cut_bytes,
+    else 1: a net with no described split is not split).
   * exchange: gradients in buckets of --bucket_mb, cut at layer boundaries,
     from the top; a bucket can go once backward has passed its lowest
     layer, and buckets go one at a time (one exchange stream), each taking
@@ -275,8 +277,12 @@ def measured_table(profile, cluster, measured, batch, bucket_mb, overlap):
 
 def recommend(profile, cluster, gpus, overlap=True):
     best = None
+    # Model parallelism only as far as the profile describes a split (its
+    # cut_bytes, max_partitions; default 2 when it has cuts): the perfect
+    # split of the compute would otherwise always win.
+    max_k = profile.get("max_partitions", 2 if profile.get("cut_bytes") else 1)
     for k in (1, 2, 4, 8):
-        if k > cluster["gpus_per_node"] or gpus % k:
+        if k > max_k or k > cluster["gpus_per_node"] or gpus % k:
             continue
         for bucket in (4, 16, 64):
             for grad in (4, 2):
