@@ -16,10 +16,10 @@
 namespace banyan {
 
 enum class Phase { kTrain, kTest };
+const char* phase_name(Phase p);
 
 // The element type of values sent between processes (exchange_precision).
 enum class WirePrecision { kFloat32, kBf16, kFp16 };
-const char* phase_name(Phase p);
 
 // Where a config value came from, for error messages: "net.prototxt:12:5".
 struct SourceLocation {

@@ -33,26 +33,23 @@ constexpr size_t kChunk = size_t{1} << 30;  // elements per MPI call (counts are
 // The reduction of 16-bit gradients: widen, add in FP32, round back
 // (engine/exchange/wire.h).  One MPI_Op per wire type, made on first use
 // (after MPI_Init) and kept for the process's life.
-void bf16_sum(void* in, void* inout, int* len, MPI_Datatype*) {
+template <WirePrecision kWire>
+void wire_sum(void* in, void* inout, int* len, MPI_Datatype*) {
   add_on_wire(static_cast<const uint16_t*>(in), static_cast<uint16_t*>(inout),
-              static_cast<size_t>(*len), WirePrecision::kBf16);
+              static_cast<size_t>(*len), kWire);
 }
-void fp16_sum(void* in, void* inout, int* len, MPI_Datatype*) {
-  add_on_wire(static_cast<const uint16_t*>(in), static_cast<uint16_t*>(inout),
-              static_cast<size_t>(*len), WirePrecision::kFp16);
+template <WirePrecision kWire>
+MPI_Op wire_sum_op() {
+  static const MPI_Op op = [] {
+    MPI_Op made;
+    MPI_Op_create(&wire_sum<kWire>, /*commute=*/1, &made);
+    return made;
+  }();
+  return op;
 }
 MPI_Op wire_sum_op(WirePrecision wire) {
-  static const MPI_Op bf16 = [] {
-    MPI_Op op;
-    MPI_Op_create(&bf16_sum, /*commute=*/1, &op);
-    return op;
-  }();
-  static const MPI_Op fp16 = [] {
-    MPI_Op op;
-    MPI_Op_create(&fp16_sum, /*commute=*/1, &op);
-    return op;
-  }();
-  return wire == WirePrecision::kBf16 ? bf16 : fp16;
+  return wire == WirePrecision::kBf16 ? wire_sum_op<WirePrecision::kBf16>()
+                                      : wire_sum_op<WirePrecision::kFp16>();
 }
 
 double now_s() {

@@ -64,7 +64,6 @@ Status NcclAllReduce::create_across(const std::vector<int>& devices, ProcessComm
   for (int r = 0; r < local; ++r) self->rank_mu_.push_back(std::make_unique<std::mutex>());
   self->wire_ = wire;
   self->staging_.resize(static_cast<size_t>(local));
-  self->staging_count_.assign(static_cast<size_t>(local), 0);
   *out = std::move(self);
   return Status::success();
 }
@@ -124,8 +123,7 @@ Status NcclAllReduce::enqueue_wire_all_reduce(int rank, float* data, size_t coun
                                               cudaStream_t stream, std::string* nccl_error) {
   cuda::NcclComm& comm = comms_[rank];
   cuda::DeviceBuffer& staging = staging_[static_cast<size_t>(rank)];
-  size_t& capacity = staging_count_[static_cast<size_t>(rank)];
-  if (count > capacity) {
+  if (count * sizeof(uint16_t) > staging.bytes()) {
     // The previous call's NCCL work may still use the old buffer.
     const cudaError_t e = cudaStreamSynchronize(stream);
     if (e != cudaSuccess) {
@@ -134,11 +132,9 @@ Status NcclAllReduce::enqueue_wire_all_reduce(int rank, float* data, size_t coun
     }
     std::string error;
     if (!staging.allocate(comm.device(), count * sizeof(uint16_t), &error)) {
-      capacity = 0;
       return Status::resource_exhausted("16-bit exchange staging on rank " + std::to_string(rank) +
                                         ": " + error);
     }
-    capacity = count;
   }
   uint16_t* bits = staging.as<uint16_t>();
   const int64_t n = static_cast<int64_t>(count);

@@ -76,7 +76,6 @@ class NcclAllReduce : public AllReduce {
   std::vector<std::unique_ptr<std::mutex>> rank_mu_;
   WirePrecision wire_ = WirePrecision::kFloat32;
   std::vector<cuda::DeviceBuffer> staging_;  // per rank, 16-bit wire only
-  std::vector<size_t> staging_count_;
   AbortState abort_;
 };
 

@@ -45,7 +45,7 @@ float from_wire(uint16_t x, WirePrecision wire) {
 
 void to_wire(const float* in, size_t n, WirePrecision wire, uint16_t* out) {
   if (wire == WirePrecision::kBf16) {
-    for (size_t i = 0; i < n; ++i) out[i] = to_bf16(in[i]);
+    to_bf16(in, static_cast<int64_t>(n), out);
   } else {
     for (size_t i = 0; i < n; ++i) out[i] = to_half(in[i]);
   }
@@ -53,7 +53,7 @@ void to_wire(const float* in, size_t n, WirePrecision wire, uint16_t* out) {
 
 void from_wire(const uint16_t* in, size_t n, WirePrecision wire, float* out) {
   if (wire == WirePrecision::kBf16) {
-    for (size_t i = 0; i < n; ++i) out[i] = from_bf16(in[i]);
+    from_bf16(in, static_cast<int64_t>(n), out);
   } else {
     for (size_t i = 0; i < n; ++i) out[i] = from_half(in[i]);
   }

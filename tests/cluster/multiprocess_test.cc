@@ -178,9 +178,12 @@ class MultiprocessTest : public ::testing::Test {
   std::string dir_;
 };
 
-// Each array (matched by name) within 1e-6 of its largest magnitude.
-void expect_same_weights(const std::vector<NamedArray>& a, const std::vector<NamedArray>& b,
-                         const std::string& what) {
+// Each array of b (matched by name) within `tolerance` of the largest
+// magnitude of a's; *max_relative (optional): the largest such difference
+// over all arrays, relative to that magnitude.
+void expect_close_weights(const std::vector<NamedArray>& a, const std::vector<NamedArray>& b,
+                          float tolerance, const std::string& what, float* max_relative = nullptr) {
+  if (max_relative != nullptr) *max_relative = 0.0f;
   ASSERT_EQ(a.size(), b.size()) << what;
   for (const NamedArray& x : a) {
     auto y =
@@ -192,8 +195,17 @@ void expect_same_weights(const std::vector<NamedArray>& a, const std::vector<Nam
       scale = std::max(scale, std::fabs(x.data[j]));
       worst = std::max(worst, std::fabs(x.data[j] - y->data[j]));
     }
-    EXPECT_LE(worst, 1e-6f * scale) << what << ": " << x.name;
+    EXPECT_LE(worst, tolerance * scale) << what << ": " << x.name;
+    if (max_relative != nullptr) {
+      *max_relative = std::max(*max_relative, scale > 0.0f ? worst / scale : worst);
+    }
   }
+}
+
+// Each array within 1e-6 of its largest magnitude.
+void expect_same_weights(const std::vector<NamedArray>& a, const std::vector<NamedArray>& b,
+                         const std::string& what) {
+  expect_close_weights(a, b, 1e-6f, what);
 }
 
 TEST_F(MultiprocessTest, LayoutsAcrossProcessesTrainTheSameWeights) {
@@ -254,20 +266,11 @@ TEST_F(MultiprocessTest, SixteenBitGradientsBetweenProcesses) {
     r = train(2, solver, "--devices=cpu,cpu --check_replicas");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("gradients between processes: " + wire), std::string::npos) << r.output;
-    const auto got = weights(dir_ + "/" + name + "_iter_20.banyan");
-    ASSERT_EQ(got.size(), reference.size());
+    // 20 steps of lr 0.05 on gradients rounded to 2^-8 (BF16) relative:
+    // far below the weights' own size.
     float moved = 0.0f;
-    for (size_t i = 0; i < got.size(); ++i) {
-      float scale = 0.0f, worst = 0.0f;
-      for (size_t j = 0; j < got[i].data.size(); ++j) {
-        scale = std::max(scale, std::fabs(reference[i].data[j]));
-        worst = std::max(worst, std::fabs(got[i].data[j] - reference[i].data[j]));
-      }
-      moved = std::max(moved, worst / scale);
-      // 20 steps of lr 0.05 on gradients rounded to 2^-8 (BF16) relative:
-      // far below the weights' own size.
-      EXPECT_LE(worst, 0.05f * scale) << wire << ": " << got[i].name;
-    }
+    expect_close_weights(reference, weights(dir_ + "/" + name + "_iter_20.banyan"), 0.05f, wire,
+                         &moved);
     EXPECT_GT(moved, 0.0f) << wire << " gradients left the weights bitwise unchanged";
     ::testing::Test::RecordProperty("max_relative_change_" + wire, std::to_string(moved));
   }
@@ -361,26 +364,11 @@ TEST_F(MultiprocessTest, GpuWorkersAcrossProcessesTrainLikeOneProcess) {
                       bf16_rank + " --devices=1 2>&1",
                   dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto rounded = weights(dir_ + "/gpu_bf16_iter_20.banyan");
-  ASSERT_EQ(rounded.size(), in_process.size());
-  for (size_t i = 0; i < rounded.size(); ++i) {
-    float scale = 0.0f, worst = 0.0f;
-    for (size_t j = 0; j < rounded[i].data.size(); ++j) {
-      scale = std::max(scale, std::fabs(in_process[i].data[j]));
-      worst = std::max(worst, std::fabs(rounded[i].data[j] - in_process[i].data[j]));
-    }
-    EXPECT_LE(worst, 0.05f * scale) << "BF16 on the wire: " << rounded[i].name;
-  }
+  expect_close_weights(in_process, weights(dir_ + "/gpu_bf16_iter_20.banyan"), 0.05f,
+                       "BF16 on the wire");
   // The one-GPU run at batch 2B sums in another order (one GEMM): 1e-5.
-  const auto single = weights(dir_ + "/gpu_one_iter_20.banyan");
-  for (size_t i = 0; i < single.size(); ++i) {
-    float scale = 0.0f, worst = 0.0f;
-    for (size_t j = 0; j < single[i].data.size(); ++j) {
-      scale = std::max(scale, std::fabs(single[i].data[j]));
-      worst = std::max(worst, std::fabs(single[i].data[j] - in_process[i].data[j]));
-    }
-    EXPECT_LE(worst, 1e-5f * scale) << single[i].name;
-  }
+  expect_close_weights(weights(dir_ + "/gpu_one_iter_20.banyan"), in_process, 1e-5f,
+                       "1 GPU at 2B vs 1 process x 2 GPUs");
 }
 
 // 20 iterations on 2 processes x 3 groups equal 10 there and 10 more on 3
