@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -469,29 +468,25 @@ Status Solver::clip_across_partitions(int w) {
 Status Solver::average_running_statistics() {
   if (global_groups() == 1) return Status::success();
   for (int k = 0; k < workers_->group_size(); ++k) {
+    // Partition k's statistics in each local group (the same layout in all).
+    std::vector<std::vector<const NetParam*>> stats(static_cast<size_t>(num_groups()));
     int64_t total = 0;
-    for (const NetParam& p : states_[workers_->worker_index(0, k)]->train_net->params()) {
-      if (!p.learnable) total += p.blob->count();
+    for (int g = 0; g < num_groups(); ++g) {
+      for (const NetParam& p : states_[workers_->worker_index(g, k)]->train_net->params()) {
+        if (!p.learnable) stats[static_cast<size_t>(g)].push_back(&p);
+      }
     }
+    for (const NetParam* p : stats[0]) total += p->blob->count();
     if (total == 0) continue;  // the same on every process: one net
     std::vector<double> sum(static_cast<size_t>(total), 0.0);
     std::vector<float> values(static_cast<size_t>(total));
-    // Each group's statistics, packed in parameter order: read, then written back.
-    auto each_statistic = [&](int g, const std::function<Status(const NetParam&, float*)>& f) {
-      const int w = workers_->worker_index(g, k);
-      float* at = values.data();
-      for (const NetParam& p : states_[w]->train_net->params()) {
-        if (p.learnable) continue;
-        BANYAN_RETURN_IF_ERROR(f(p, at));
-        at += p.blob->count();
-      }
-      return Status::success();
-    };
     for (int g = 0; g < num_groups(); ++g) {
       const Device device = workers_->ctx(workers_->worker_index(g, k)).device();
-      BANYAN_RETURN_IF_ERROR(each_statistic(g, [&](const NetParam& p, float* host) {
-        return copy_to_host(p.master, p.blob->count(), device, host);
-      }));
+      float* at = values.data();
+      for (const NetParam* p : stats[static_cast<size_t>(g)]) {
+        BANYAN_RETURN_IF_ERROR(copy_to_host(p->master, p->blob->count(), device, at));
+        at += p->blob->count();
+      }
       for (size_t i = 0; i < values.size(); ++i) sum[i] += values[i];
     }
     BANYAN_RETURN_IF_ERROR(sum_over_processes(sum.data(), sum.size()));
@@ -500,9 +495,11 @@ Status Solver::average_running_statistics() {
     }
     for (int g = 0; g < num_groups(); ++g) {
       const Device device = workers_->ctx(workers_->worker_index(g, k)).device();
-      BANYAN_RETURN_IF_ERROR(each_statistic(g, [&](const NetParam& p, float* host) {
-        return copy_to_device(host, p.blob->count(), device, p.master);
-      }));
+      const float* at = values.data();
+      for (const NetParam* p : stats[static_cast<size_t>(g)]) {
+        BANYAN_RETURN_IF_ERROR(copy_to_device(at, p->blob->count(), device, p->master));
+        at += p->blob->count();
+      }
     }
   }
   return Status::success();
