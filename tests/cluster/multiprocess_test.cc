@@ -345,11 +345,15 @@ TEST_F(MultiprocessTest, GpuWorkersAcrossProcessesTrainLikeOneProcess) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = train(0, local, "--devices=0,1 --exchange=nccl --gpu_deterministic");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string rank =
-      kBanyan + " train --solver=" + across + " --gpu_deterministic --check_replicas";
-  r = run_command(
-      "mpirun --oversubscribe -np 1 " + rank + " --devices=0 : -np 1 " + rank + " --devices=1 2>&1",
-      dir_);
+  // mpirun's MPMD form: process 0 on GPU 0, process 1 on GPU 1.
+  auto one_gpu_each = [&](const std::string& solver) {
+    const std::string rank =
+        kBanyan + " train --solver=" + solver + " --gpu_deterministic --check_replicas";
+    return run_command("mpirun --oversubscribe -np 1 " + rank + " --devices=0 : -np 1 " + rank +
+                           " --devices=1 2>&1",
+                       dir_);
+  };
+  r = one_gpu_each(across);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("nccl across 2 processes"), std::string::npos) << r.output;
   const auto in_process = weights(dir_ + "/gpu_local_iter_20.banyan");
@@ -358,11 +362,7 @@ TEST_F(MultiprocessTest, GpuWorkersAcrossProcessesTrainLikeOneProcess) {
   // BF16 gradients through NCCL: replicas still equal, weights near FP32's.
   const std::string bf16 = configure("gpu_bf16", small_net(lmdb, kB));
   std::ofstream(bf16, std::ios::app) << "exchange_precision: EXCHANGE_BF16\n";
-  const std::string bf16_rank =
-      kBanyan + " train --solver=" + bf16 + " --gpu_deterministic --check_replicas";
-  r = run_command("mpirun --oversubscribe -np 1 " + bf16_rank + " --devices=0 : -np 1 " +
-                      bf16_rank + " --devices=1 2>&1",
-                  dir_);
+  r = one_gpu_each(bf16);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   expect_close_weights(in_process, weights(dir_ + "/gpu_bf16_iter_20.banyan"), 0.05f,
                        "BF16 on the wire");
