@@ -33,6 +33,8 @@ DEFINE_int32(channels, 3, "input channels");
 DEFINE_int32(size, 0, "input height/width when the Data layer has no crop_size");
 DEFINE_int32(warmup, 5, "untimed iterations");
 DEFINE_int32(iterations, 20, "timed iterations (the median of their times is reported)");
+DEFINE_int32(cpu_threads, 0, "CPU: compute threads (0: $BANYAN_CPU_THREADS, else every core)");
+DEFINE_string(cpu_backend, "default", "CPU: default or reference");
 DEFINE_bool(tf32, true, "allow TF32 tensor cores for FP32 work");
 DEFINE_string(precision, "FP32", "FP32 or BF16");
 DEFINE_string(source, "",
@@ -126,6 +128,11 @@ int run() {
   SolverOptions opts;
   opts.device = devices[0];
   opts.gpu.allow_tf32 = FLAGS_tf32;
+  opts.cpu.threads = FLAGS_cpu_threads;
+  if (!(s = parse_cpu_backend(FLAGS_cpu_backend, &opts.cpu.backend)).ok()) {
+    std::fprintf(stderr, "train_bench: %s\n", s.message().c_str());
+    return 2;
+  }
   const double before = used_device_bytes(devices[0]);
   std::unique_ptr<Solver> solver;
   if (!(s = Solver::create(sc, nc, opts, &solver)).ok()) {
@@ -158,11 +165,13 @@ int run() {
       "{\"engine\":\"banyan\",\"name\":\"%s\",\"device\":\"%s\",\"gpu\":\"%s\","
       "\"precision\":\"%s\",\"tf32\":%s,\"batch\":%lld,\"median_iteration_s\":%.6f,"
       "\"images_per_s\":%.1f,\"tflops\":%.4f,\"device_bytes\":%.0f,\"loss\":%.6f,"
-      "\"input\":\"%s\"}\n",
+      "\"input\":\"%s\",\"cpu_backend\":\"%s\",\"threads\":%d}\n",
       (FLAGS_name.empty() ? FLAGS_model : FLAGS_name).c_str(), devices[0].to_string().c_str(),
       device_name(devices[0]).c_str(), FLAGS_precision.c_str(), FLAGS_tf32 ? "true" : "false",
       static_cast<long long>(batch), median, batch / median, tflops, peak, solver->last_loss(),
-      synthetic ? "synthetic" : "lmdb");
+      synthetic ? "synthetic" : "lmdb", FLAGS_cpu_backend.c_str(),
+      devices[0].is_cpu() ? (FLAGS_cpu_threads > 0 ? FLAGS_cpu_threads : default_cpu_threads())
+                          : 0);
   return 0;
 }
 

@@ -53,6 +53,12 @@ DEFINE_int32(synthetic_channels, 3, "time --synthetic: image channels");
 DEFINE_int32(synthetic_size, 0,
              "time --synthetic: image height and width where a Data layer has no crop_size");
 DEFINE_int32(seed, -1, "overrides the solver's random_seed when >= 0");
+DEFINE_int32(cpu_threads, 0,
+             "CPU workers: compute threads of all of them together, split evenly among them "
+             "(0: $BANYAN_CPU_THREADS, else every core this process may use)");
+DEFINE_string(cpu_backend, "default",
+              "CPU workers: 'default' (oneDNN convolutions and GEMMs, threaded loops) or "
+              "'reference' (the single-threaded BLAS code the others are checked against)");
 DEFINE_bool(tf32, true, "GPU: let FP32 convolutions and GEMMs use TF32 tensor cores");
 DEFINE_string(topology, "",
               "devices: an `nvidia-smi topo -m` file to use instead of probing this machine");
@@ -80,6 +86,15 @@ void on_signal(int sig) {
 int fail(const Status& s) {
   std::cerr << "banyan: " << s.message() << std::endl;
   return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
+}
+
+Status cpu_options(CpuOptions* out) {
+  if (FLAGS_cpu_threads < 0) {
+    return Status::invalid_argument("--cpu_threads must be >= 0, got " +
+                                    std::to_string(FLAGS_cpu_threads));
+  }
+  out->threads = FLAGS_cpu_threads;
+  return parse_cpu_backend(FLAGS_cpu_backend, &out->backend);
 }
 
 GpuOptions gpu_options() {
@@ -149,6 +164,7 @@ int train(Cluster& cluster) {
   opts.check_replicas = FLAGS_check_replicas;
   if (!(s = parse_exchange_backend(FLAGS_exchange, &opts.exchange)).ok()) return fail(s);
   opts.gpu = gpu_options();
+  if (!(s = cpu_options(&opts.cpu)).ok()) return fail(s);
   opts.metrics_path = FLAGS_metrics;
   if (opts.metrics_path.empty() && !sc.snapshot_prefix.empty()) {
     opts.metrics_path = sc.snapshot_prefix + "_metrics.jsonl";
@@ -194,6 +210,9 @@ int test() {
   Status s = single_device("test", &device);
   if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
+  CpuOptions cpu;
+  if (!(s = cpu_options(&cpu)).ok()) return fail(s);
+  ctx.set_cpu_options(cpu);
   if (!(s = ctx.init_device(gpu_options())).ok()) return fail(s);
   std::unique_ptr<Net> net;
   if (!(s = build_net(Phase::kTest, &ctx, &net)).ok()) return fail(s);
@@ -210,6 +229,9 @@ int time() {
   Status s = single_device("time", &device);
   if (!s.ok()) return fail(s);
   WorkerContext ctx(device, FLAGS_seed >= 0 ? FLAGS_seed : 1);
+  CpuOptions cpu;
+  if (!(s = cpu_options(&cpu)).ok()) return fail(s);
+  ctx.set_cpu_options(cpu);
   if (!(s = ctx.init_device(gpu_options())).ok()) return fail(s);
   std::unique_ptr<Net> net;
   if (FLAGS_phase != "TRAIN" && FLAGS_phase != "TEST") {
@@ -229,8 +251,13 @@ int time() {
   std::printf("forward %.3f ms, backward %.3f ms, forward+backward %.3f ms per iteration\n",
               t.forward_ms, t.backward_ms, t.iteration_ms);
   if (t.iteration_ms > 0 && t.batch_size > 0) {
+    std::string where = device.to_string();
+    if (device.is_cpu()) {
+      where += " (" + std::to_string(ctx.cpu().threads) + " threads, " +
+               cpu_backend_name(ctx.cpu().backend) + " backend)";
+    }
     std::printf("batch %lld: %.1f images/s on %s\n", static_cast<long long>(t.batch_size),
-                1000.0 * t.batch_size / t.iteration_ms, device.to_string().c_str());
+                1000.0 * t.batch_size / t.iteration_ms, where.c_str());
   }
   if (!FLAGS_json.empty()) {
     std::FILE* f = std::fopen(FLAGS_json.c_str(), "w");

@@ -324,6 +324,7 @@ class NetBuilder {
                                      " has no GPU implementation yet; run on --devices=cpu");
       }
       layer->set_device(ctx_->device());
+      layer->set_cpu_options(ctx_->cpu());
       Status s;
       if (node.config.type == "Data" && options_.data_setup_mutex != nullptr) {
         std::lock_guard<std::mutex> lock(*options_.data_setup_mutex);

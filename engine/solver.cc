@@ -171,6 +171,7 @@ Status Solver::init(const NetConfig& net) {
   wo.group_size = options_.group_size;
   wo.seed = seed;
   wo.gpu = options_.gpu;
+  wo.cpu = options_.cpu;
   wo.exchange = options_.exchange;
   wo.cluster = options_.cluster;
   wo.exchange_precision = config_.exchange_precision;

@@ -59,6 +59,8 @@ struct SolverOptions {
   size_t exchange_bucket_bytes = size_t{16} << 20;
   // Settings of a CUDA worker (TF32, per-layer debug synchronisation).
   GpuOptions gpu;
+  // Settings of the CPU workers (threads of all of them together, backend).
+  CpuOptions cpu;
   // JSON-lines metrics file (engine/metrics.h), appended to; empty: none.
   std::string metrics_path;
   // Polled once per iteration by Solve (set by the SIGINT/SIGTERM handlers

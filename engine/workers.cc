@@ -106,17 +106,19 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
   std::unique_ptr<Workers> w(new Workers());
   w->group_size_ = options.group_size;
   const int n = static_cast<int>(options.devices.size());
-  // CPU workers run their GEMMs at the same time: share the cores among
-  // them instead of giving each OpenBLAS's full pool (which oversubscribes
-  // the machine several times over).  OpenBLAS's setting is per process.
+  // CPU workers compute at the same time: they share the threads instead
+  // of each taking all of them (which oversubscribes the machine several
+  // times over).  OpenBLAS's setting is per process, OpenMP's (oneDNN and
+  // the layers' loops) per worker thread.
   const int cpu_workers = static_cast<int>(std::count_if(
       options.devices.begin(), options.devices.end(), [](const Device& d) { return d.is_cpu(); }));
-  if (cpu_workers > 1) {
-    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    const int threads = std::max(1, cores / cpu_workers);
-    cpu_set_blas_threads(threads);
-    LOG(INFO) << cpu_workers << " CPU workers on " << cores << " cores: " << threads
-              << " BLAS thread(s) each";
+  CpuOptions cpu = options.cpu;
+  if (cpu_workers > 0) {
+    const int total = cpu.threads > 0 ? cpu.threads : default_cpu_threads();
+    cpu.threads = std::max(1, total / cpu_workers);
+    cpu_set_blas_threads(cpu.threads);
+    LOG(INFO) << cpu_workers << " CPU worker(s) on " << total << " thread(s): " << cpu.threads
+              << " compute thread(s) each, " << cpu_backend_name(cpu.backend) << " backend";
   }
   const int groups = n / options.group_size;
   w->cluster_ = options.cluster;
@@ -131,6 +133,7 @@ Status Workers::create(const WorkersOptions& options, std::unique_ptr<Workers>* 
     place.group_size = options.group_size;
     w->contexts_.push_back(
         std::make_unique<WorkerContext>(options.devices[i], options.seed, place));
+    w->contexts_.back()->set_cpu_options(cpu);
   }
   for (int g = 0; g < groups; ++g) {
     w->hubs_.push_back(std::make_unique<TransferHub>());

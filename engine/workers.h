@@ -57,6 +57,9 @@ struct WorkersOptions {
   int group_size = 1;
   uint64_t seed = 1;
   GpuOptions gpu;
+  // CPU workers: `cpu.threads` (0: default_cpu_threads()) are the threads
+  // of all of this process's CPU workers together, split evenly among them.
+  CpuOptions cpu;
   // --exchange: resolved for the whole layout by resolve_layout_backends
   // (NCCL only where it is safe; `nccl` refuses unsafe layouts).
   ExchangeBackend exchange = ExchangeBackend::kAuto;

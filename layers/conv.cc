@@ -1,4 +1,5 @@
-// CPU Convolution: per sample, Im2Col into the workspace, then per group
+// CPU Convolution.  oneDNN plan when the backend allows it; the reference:
+// per sample, Im2Col into the workspace, then per group
 // y_g (K/G, Ho*Wo) = W_g (K/G, C/G*kh*kw) * col_g (C/G*kh*kw, Ho*Wo).
 // Backward reuses the same column buffer: first for dW, then for dx via Col2Im.
 #include "layers/conv.h"
@@ -95,11 +96,24 @@ Status ConvolutionLayer::setup(const std::vector<Blob*>& bottom, const std::vect
   declare_param(Shape{c.num_output, s.dim(1) / c.group, c.kernel_h, c.kernel_w}, c.weight_filler);
   if (c.bias_term) declare_param(Shape{c.num_output}, c.bias_filler);
   top[0]->set_shape(Shape{s.dim(0), c.num_output, out_h, out_w});
+  dnnl_.reset();
+  if (device().is_cpu() && cpu_.backend == CpuBackend::kDefault) {
+    auto plan = std::make_unique<DnnlConvolution>();
+    const Status made = plan->create(geom_, num_, out_channels_, group_, c.bias_term, cpu_.threads);
+    if (made.ok()) {
+      dnnl_ = std::move(plan);
+      VLOG(1) << "layer " << name() << ": " << dnnl_->describe();
+    } else {
+      LOG(WARNING) << "layer '" << name() << "' (Convolution) " << s.to_string()
+                   << ": the reference implementation runs instead: " << made.message();
+    }
+  }
   return Status::success();
 }
 
 size_t ConvolutionLayer::workspace_floats() const {
   if (device().is_cuda()) return gpu_workspace_floats_;
+  if (dnnl_ != nullptr) return dnnl_->workspace_floats();
   return pointwise_ ? 0 : static_cast<size_t>(geom_.col_rows() * geom_.col_cols());
 }
 
@@ -112,6 +126,25 @@ const float* ConvolutionLayer::columns(const float* x, WorkerContext& ctx) const
 
 void ConvolutionLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                                    WorkerContext& ctx) {
+  if (dnnl_ == nullptr) return forward_reference(bottom, top, ctx);
+  CHECK_GE(ctx.workspace_floats(), workspace_floats()) << "layer " << name();
+  dnnl_->forward(bottom[0]->data(), params_[0].blob->data(),
+                 params_.size() > 1 ? params_[1].blob->data() : nullptr, top[0]->data(),
+                 ctx.workspace());
+}
+
+void ConvolutionLayer::backward_cpu(const std::vector<Blob*>& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const std::vector<Blob*>& bottom, WorkerContext& ctx) {
+  if (dnnl_ == nullptr) return backward_reference(top, propagate_down, bottom, ctx);
+  CHECK_GE(ctx.workspace_floats(), workspace_floats()) << "layer " << name();
+  dnnl_->backward(bottom[0]->data(), params_[0].blob->data(), top[0]->diff(),
+                  params_[0].blob->diff(), params_.size() > 1 ? params_[1].blob->diff() : nullptr,
+                  propagate_down[0] ? bottom[0]->diff() : nullptr, ctx.workspace());
+}
+
+void ConvolutionLayer::forward_reference(const std::vector<Blob*>& bottom,
+                                         const std::vector<Blob*>& top, WorkerContext& ctx) {
   const int spatial = static_cast<int>(geom_.col_cols());
   const int in_size = geom_.channels * geom_.height * geom_.width;
   const int out_size = out_channels_ * spatial;
@@ -136,9 +169,9 @@ void ConvolutionLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::
   }
 }
 
-void ConvolutionLayer::backward_cpu(const std::vector<Blob*>& top,
-                                    const std::vector<bool>& propagate_down,
-                                    const std::vector<Blob*>& bottom, WorkerContext& ctx) {
+void ConvolutionLayer::backward_reference(const std::vector<Blob*>& top,
+                                          const std::vector<bool>& propagate_down,
+                                          const std::vector<Blob*>& bottom, WorkerContext& ctx) {
   const int spatial = static_cast<int>(geom_.col_cols());
   const int in_size = geom_.channels * geom_.height * geom_.width;
   const int out_size = out_channels_ * spatial;

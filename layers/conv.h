@@ -1,14 +1,17 @@
 // Convolution layer (Caffe's "Convolution"): 2-D cross-correlation over NCHW
-// with groups, stride, pad, dilation and non-square kernels.  The CPU path
-// unrolls one sample at a time into the workspace (Im2Col) and runs one GEMM
-// per group, so the workspace holds a single sample's column matrix.  The GPU
-// path (conv.cu) runs cuDNN with algorithms measured once in prepare_device.
+// with groups, stride, pad, dilation and non-square kernels.  CPU workers
+// run oneDNN's primitives (conv_dnnl.h), built at setup; the reference path
+// (CpuBackend::kReference, or a shape oneDNN refuses) unrolls one sample at
+// a time into the workspace (Im2Col) and runs one BLAS GEMM per group.  The
+// GPU path (conv.cu) runs cuDNN with algorithms measured once in
+// prepare_device.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
+#include "layers/conv_dnnl.h"
 #include "layers/im2col.h"
 #include "layers/layer.h"
 
@@ -49,8 +52,10 @@ class ConvolutionLayer : public Layer {
   static constexpr size_t kGpuWorkspaceLimit = size_t{512} << 20;
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
-  // CPU: one sample's column matrix (C*kernel_h*kernel_w, Ho*Wo); 0 for a
-  // 1x1 kernel with stride 1 and no pad, which reads the bottom directly.
+  // CPU, oneDNN: the plan's reorder buffers and scratchpad.  CPU,
+  // reference: one sample's column matrix (C*kernel_h*kernel_w, Ho*Wo); 0
+  // for a 1x1 kernel with stride 1 and no pad, which reads the bottom
+  // directly.
   // CUDA: the largest workspace of the three chosen cuDNN algorithms (0
   // until prepare_device ran).
   size_t workspace_floats() const override;
@@ -80,12 +85,18 @@ class ConvolutionLayer : public Layer {
   // The column matrix of sample `x` (C, H, W): the workspace, or `x` itself
   // for a pointwise convolution.
   const float* columns(const float* x, WorkerContext& ctx) const;
+  void forward_reference(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
+                         WorkerContext& ctx);
+  void backward_reference(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
+                          const std::vector<Blob*>& bottom, WorkerContext& ctx);
 
   ConvGeometry geom_;
   int num_ = 0;
   int out_channels_ = 0;
   int group_ = 1;
   bool pointwise_ = false;
+  // CPU workers on the default backend; null on the reference path.
+  std::unique_ptr<DnnlConvolution> dnnl_;
   // Bytes of scratch the GPU algorithms need, rounded up to floats.
   size_t gpu_workspace_floats_ = 0;
 

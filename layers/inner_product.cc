@@ -1,5 +1,6 @@
-// CPU InnerProduct: OpenBLAS GEMMs for y, dW and dx; the bias and its
-// gradient are plain loops (the bias gradient summed in double).
+// CPU InnerProduct: GEMMs for y, dW and dx (oneDNN's, or OpenBLAS on the
+// reference backend); the bias and its gradient are plain loops (the bias
+// gradient summed in double).
 #include "layers/inner_product.h"
 
 #include <climits>
@@ -44,10 +45,11 @@ Status InnerProductLayer::setup(const std::vector<Blob*>& bottom, const std::vec
 
 void InnerProductLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                                     WorkerContext& /*ctx*/) {
+  const GemmFn gemm = cpu_.backend == CpuBackend::kReference ? cpu_gemm : dnnl_gemm;
   const float* x = bottom[0]->data();             // (M, K)
   const float* weight = params_[0].blob->data();  // (N, K), or (K, N) when transposed
   float* y = top[0]->data();                      // (M, N)
-  cpu_gemm(false, !transpose_, rows_, outputs_, inputs_, 1.0f, x, weight, 0.0f, y);
+  gemm(false, !transpose_, rows_, outputs_, inputs_, 1.0f, x, weight, 0.0f, y);
   if (params_.size() < 2) return;
   const float* bias = params_[1].blob->data();
   for (int m = 0; m < rows_; ++m) {
@@ -59,15 +61,16 @@ void InnerProductLayer::forward_cpu(const std::vector<Blob*>& bottom, const std:
 void InnerProductLayer::backward_cpu(const std::vector<Blob*>& top,
                                      const std::vector<bool>& propagate_down,
                                      const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
+  const GemmFn gemm = cpu_.backend == CpuBackend::kReference ? cpu_gemm : dnnl_gemm;
   const float* x = bottom[0]->data();  // (M, K)
   const float* dy = top[0]->diff();    // (M, N)
   float* weight_diff = params_[0].blob->diff();
   if (transpose_) {
     // dW (K, N) += x^T (K, M) * dy (M, N)
-    cpu_gemm(true, false, inputs_, outputs_, rows_, 1.0f, x, dy, 1.0f, weight_diff);
+    gemm(true, false, inputs_, outputs_, rows_, 1.0f, x, dy, 1.0f, weight_diff);
   } else {
     // dW (N, K) += dy^T (N, M) * x (M, K)
-    cpu_gemm(true, false, outputs_, inputs_, rows_, 1.0f, dy, x, 1.0f, weight_diff);
+    gemm(true, false, outputs_, inputs_, rows_, 1.0f, dy, x, 1.0f, weight_diff);
   }
   if (params_.size() > 1) {
     float* bias_diff = params_[1].blob->diff();
@@ -79,8 +82,8 @@ void InnerProductLayer::backward_cpu(const std::vector<Blob*>& top,
   }
   if (!propagate_down[0]) return;
   // dx (M, K) = dy (M, N) * W (N, K), or dy * W^T with W (K, N).
-  cpu_gemm(false, transpose_, rows_, inputs_, outputs_, 1.0f, dy, params_[0].blob->data(), 0.0f,
-           bottom[0]->diff());
+  gemm(false, transpose_, rows_, inputs_, outputs_, 1.0f, dy, params_[0].blob->data(), 0.0f,
+       bottom[0]->diff());
 }
 
 std::unique_ptr<Layer> new_inner_product_layer(const LayerConfig& config) {

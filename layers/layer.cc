@@ -16,6 +16,7 @@ namespace banyan {
 
 void Layer::forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                     WorkerContext& ctx) {
+  if (ctx.device().is_cpu()) use_cpu_threads(cpu_.threads);
   if (bf16_ != nullptr) {
     forward_bf16(bottom, top, ctx);
   } else if (ctx.device().is_cpu()) {
@@ -28,6 +29,7 @@ void Layer::forward(const std::vector<Blob*>& bottom, const std::vector<Blob*>& 
 void Layer::backward(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                      const std::vector<Blob*>& bottom, WorkerContext& ctx) {
   CHECK_EQ(propagate_down.size(), bottom.size()) << "layer " << name();
+  if (ctx.device().is_cpu()) use_cpu_threads(cpu_.threads);
   if (bf16_ != nullptr) {
     backward_bf16(top, propagate_down, bottom, ctx);
   } else if (ctx.device().is_cpu()) {

@@ -15,6 +15,7 @@
 
 #include "engine/core/config.h"
 #include "engine/core/context.h"
+#include "engine/core/cpu_threads.h"
 #include "engine/core/status.h"
 #include "engine/core/tensor.h"
 
@@ -47,6 +48,14 @@ class Layer {
   // Default: the CPU (tests of the CPU path).
   void set_device(Device device) { device_ = device; }
   Device device() const { return device_; }
+  // CPU workers: the threads and the implementation the layer uses (the
+  // Net sets them from the worker's context before setup).  Default: one
+  // thread, the default backend.
+  void set_cpu_options(const CpuOptions& options) {
+    cpu_ = options;
+    if (cpu_.threads <= 0) cpu_.threads = 1;
+  }
+  const CpuOptions& cpu_options() const { return cpu_; }
 
   // See the contract above.  `bottom` blobs have shapes; `top` blobs get them.
   virtual Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) = 0;
@@ -129,6 +138,7 @@ class Layer {
   LayerConfig config_;
   std::vector<LayerParam> params_;
   Device device_ = Device::cpu();
+  CpuOptions cpu_{1, CpuBackend::kDefault};
 
  private:
   // plan_bf16_shadows' state: the distinct bfloat16 blobs of the bottoms and

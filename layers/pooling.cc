@@ -1,10 +1,12 @@
-// CPU Pooling: each (n, c) plane is pooled independently; MAX records the
-// argmax of every output in the layer's own buffer for backward.
+// CPU Pooling: each (n, c) plane is pooled independently (planes split
+// among the worker's threads); MAX records the argmax of every output in the
+// layer's own buffer for backward.
 #include "layers/pooling.h"
 
 #include <algorithm>
 #include <string>
 
+#include "engine/core/parallel.h"
 #include "layers/registry.h"
 
 namespace banyan {
@@ -117,16 +119,24 @@ PoolingLayer::Window PoolingLayer::window_at(int oy, int ox) const {
 
 void PoolingLayer::max_forward(const float* x, float* y, float* argmax) const {
   for (int oy = 0; oy < pooled_h_; ++oy) {
+    const Window row = window_at(oy, 0);
     for (int ox = 0; ox < pooled_w_; ++ox) {
-      const Window win = window_at(oy, ox);
+      const int w0 = std::max(ox * stride_w_ - pad_w_, 0);
+      const int w1 = std::min(ox * stride_w_ - pad_w_ + kernel_w_, width_);
+      // The first pixel of the window, then strictly larger ones: the first
+      // maximum in reading order wins ties.  An empty window gives index -1.
       int best_index = -1;
       float best = 0.0f;
-      for (int h = win.h0; h < win.h1; ++h) {
-        for (int w = win.w0; w < win.w1; ++w) {
-          const int index = h * width_ + w;
-          if (best_index < 0 || x[index] > best) {
-            best = x[index];
-            best_index = index;
+      if (row.h0 < row.h1 && w0 < w1) {
+        best_index = row.h0 * width_ + w0;
+        best = x[best_index];
+        for (int h = row.h0; h < row.h1; ++h) {
+          const float* xr = x + h * width_;
+          for (int w = w0; w < w1; ++w) {
+            // Selects, not a branch: which pixel wins is data, and random.
+            const bool larger = xr[w] > best;
+            best = larger ? xr[w] : best;
+            best_index = larger ? h * width_ + w : best_index;
           }
         }
       }
@@ -153,15 +163,18 @@ void PoolingLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vect
                                WorkerContext& /*ctx*/) {
   const int64_t in_plane = static_cast<int64_t>(height_) * width_;
   const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
-  for (int64_t p = 0; p < planes_; ++p) {
-    const float* x = bottom[0]->data() + p * in_plane;
-    float* y = top[0]->data() + p * out_plane;
-    if (argmax_ != nullptr) {
-      max_forward(x, y, argmax_->data() + p * out_plane);
-    } else {
-      ave_forward(x, y);
+  const float* x = bottom[0]->data();
+  float* y = top[0]->data();
+  float* argmax = argmax_ != nullptr ? argmax_->data() : nullptr;
+  parallel_for(planes_, in_plane, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      if (argmax != nullptr) {
+        max_forward(x + p * in_plane, y + p * out_plane, argmax + p * out_plane);
+      } else {
+        ave_forward(x + p * in_plane, y + p * out_plane);
+      }
     }
-  }
+  });
 }
 
 void PoolingLayer::backward_cpu(const std::vector<Blob*>& top,
@@ -170,25 +183,32 @@ void PoolingLayer::backward_cpu(const std::vector<Blob*>& top,
   if (!propagate_down[0]) return;
   const int64_t in_plane = static_cast<int64_t>(height_) * width_;
   const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
-  std::fill(bottom[0]->diff(), bottom[0]->diff() + planes_ * in_plane, 0.0f);
-  for (int64_t p = 0; p < planes_; ++p) {
-    const float* dy = top[0]->diff() + p * out_plane;
-    float* dx = bottom[0]->diff() + p * in_plane;
-    if (argmax_ != nullptr) {
-      const float* argmax = argmax_->data() + p * out_plane;
-      for (int64_t o = 0; o < out_plane; ++o) {
-        const int index = static_cast<int>(argmax[o]);
-        if (index >= 0) dx[index] += dy[o];
-      }
-      continue;
-    }
-    for (int oy = 0; oy < pooled_h_; ++oy) {
-      for (int ox = 0; ox < pooled_w_; ++ox) {
-        const Window win = window_at(oy, ox);
-        const float g = dy[oy * pooled_w_ + ox] / static_cast<float>(win.divisor);
-        for (int h = win.h0; h < win.h1; ++h) {
-          for (int w = win.w0; w < win.w1; ++w) dx[h * width_ + w] += g;
+  const float* argmax_all = argmax_ != nullptr ? argmax_->data() : nullptr;
+  parallel_for(planes_, in_plane, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const float* dy = top[0]->diff() + p * out_plane;
+      float* dx = bottom[0]->diff() + p * in_plane;
+      std::fill(dx, dx + in_plane, 0.0f);
+      if (argmax_all != nullptr) {
+        const float* argmax = argmax_all + p * out_plane;
+        for (int64_t o = 0; o < out_plane; ++o) {
+          const int index = static_cast<int>(argmax[o]);
+          if (index >= 0) dx[index] += dy[o];
         }
+        continue;
+      }
+      ave_backward(dy, dx);
+    }
+  });
+}
+
+void PoolingLayer::ave_backward(const float* dy, float* dx) const {
+  for (int oy = 0; oy < pooled_h_; ++oy) {
+    for (int ox = 0; ox < pooled_w_; ++ox) {
+      const Window win = window_at(oy, ox);
+      const float g = dy[oy * pooled_w_ + ox] / static_cast<float>(win.divisor);
+      for (int h = win.h0; h < win.h1; ++h) {
+        for (int w = win.w0; w < win.w1; ++w) dx[h * width_ + w] += g;
       }
     }
   }

@@ -75,6 +75,8 @@ class PoolingLayer : public Layer {
   Window window_at(int oy, int ox) const;
   void max_forward(const float* x, float* y, float* argmax) const;
   void ave_forward(const float* x, float* y) const;
+  // dx (one plane, zeroed) += the AVE gradient of dy (one plane).
+  void ave_backward(const float* dy, float* dx) const;
 
   int64_t planes_ = 0;  // N * C
   int height_ = 0, width_ = 0;

@@ -1,7 +1,10 @@
-// CPU Scale: broadcast multiply (and add) over (outer, D, inner), with the
-// parameter gradients reduced in double.
+// CPU Scale: broadcast multiply (and add) over (outer, D, inner), rows split
+// among the worker's threads; the parameter gradients are reduced per d by
+// one thread (rows in float, their sums in double), so results do not
+// depend on the thread count.
 #include "layers/scale.h"
 
+#include "engine/core/parallel.h"
 #include "layers/registry.h"
 
 namespace banyan {
@@ -50,13 +53,16 @@ void ScaleLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector
   const float* gamma = params_[0].blob->data();
   const float* beta = params_.size() > 1 ? params_[1].blob->data() : nullptr;
   float* y = top[0]->data();
-  for (int64_t o = 0; o < outer_; ++o) {
-    for (int64_t d = 0; d < dim_; ++d) {
-      const int64_t base = (o * dim_ + d) * inner_;
+  parallel_for(outer_ * dim_, inner_, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t d = row % dim_;
       const float g = gamma[d], b = beta != nullptr ? beta[d] : 0.0f;
-      for (int64_t i = 0; i < inner_; ++i) y[base + i] = x[base + i] * g + b;
+      const float* xr = x + row * inner_;
+      float* yr = y + row * inner_;
+#pragma omp simd
+      for (int64_t i = 0; i < inner_; ++i) yr[i] = xr[i] * g + b;
     }
-  }
+  });
 }
 
 void ScaleLayer::backward_cpu(const std::vector<Blob*>& top,
@@ -67,27 +73,37 @@ void ScaleLayer::backward_cpu(const std::vector<Blob*>& top,
   const float* gamma = params_[0].blob->data();
   float* dgamma = params_[0].blob->diff();
   float* dbeta = params_.size() > 1 ? params_[1].blob->diff() : nullptr;
-  for (int64_t d = 0; d < dim_; ++d) {
-    double sum_dy_x = 0.0, sum_dy = 0.0;
-    for (int64_t o = 0; o < outer_; ++o) {
-      const int64_t base = (o * dim_ + d) * inner_;
-      for (int64_t i = 0; i < inner_; ++i) {
-        sum_dy_x += static_cast<double>(dy[base + i]) * x[base + i];
-        sum_dy += dy[base + i];
+  // Each d reduced by one thread: rows in float by the vector units, the
+  // rows in double, in a fixed order.
+  parallel_for(dim_, outer_ * inner_, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t d = begin; d < end; ++d) {
+      double sum_dy_x = 0.0, sum_dy = 0.0;
+      for (int64_t o = 0; o < outer_; ++o) {
+        const int64_t base = (o * dim_ + d) * inner_;
+        float row_dy_x = 0.0f, row_dy = 0.0f;
+#pragma omp simd reduction(+ : row_dy_x, row_dy)
+        for (int64_t i = 0; i < inner_; ++i) {
+          row_dy_x += dy[base + i] * x[base + i];
+          row_dy += dy[base + i];
+        }
+        sum_dy_x += row_dy_x;
+        sum_dy += row_dy;
       }
+      dgamma[d] += static_cast<float>(sum_dy_x);
+      if (dbeta != nullptr) dbeta[d] += static_cast<float>(sum_dy);
     }
-    dgamma[d] += static_cast<float>(sum_dy_x);
-    if (dbeta != nullptr) dbeta[d] += static_cast<float>(sum_dy);
-  }
+  });
   if (!propagate_down[0]) return;
   float* dx = bottom[0]->diff();
-  for (int64_t o = 0; o < outer_; ++o) {
-    for (int64_t d = 0; d < dim_; ++d) {
-      const int64_t base = (o * dim_ + d) * inner_;
-      const float g = gamma[d];
-      for (int64_t i = 0; i < inner_; ++i) dx[base + i] = dy[base + i] * g;
+  parallel_for(outer_ * dim_, inner_, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const float g = gamma[row % dim_];
+      const float* dyr = dy + row * inner_;
+      float* dxr = dx + row * inner_;
+#pragma omp simd
+      for (int64_t i = 0; i < inner_; ++i) dxr[i] = dyr[i] * g;
     }
-  }
+  });
 }
 
 std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config) {

@@ -7,7 +7,7 @@ pkgs=(
   libprotobuf-dev protobuf-compiler
   liblmdb-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev
-  libopenblas-dev
+  libopenblas-dev libdnnl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libturbojpeg0-dev zlib1g-dev libpng-dev
   libopencv-dnn-dev python3-onnx  # export tests only: an ONNX runtime and checker

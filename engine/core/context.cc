@@ -15,7 +15,14 @@ class GpuResources {};  // never created without CUDA; complete for unique_ptr
 #endif
 
 WorkerContext::WorkerContext(Device device, uint64_t seed, WorkerPlacement placement)
-    : device_(device), seed_(seed), placement_(placement) {}
+    : device_(device), seed_(seed), placement_(placement) {
+  set_cpu_options(CpuOptions{});
+}
+
+void WorkerContext::set_cpu_options(const CpuOptions& options) {
+  cpu_ = options;
+  if (cpu_.threads <= 0) cpu_.threads = default_cpu_threads();
+}
 
 WorkerContext::~WorkerContext() = default;
 

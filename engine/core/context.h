@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "engine/core/config.h"
+#include "engine/core/cpu_threads.h"
 #include "engine/core/device.h"
 #include "engine/core/status.h"
 
@@ -79,6 +80,10 @@ class WorkerContext {
   bool has_gpu() const { return gpu_ != nullptr; }
 
   Device device() const { return device_; }
+  // A CPU worker's threads and backend; threads 0 becomes
+  // default_cpu_threads().  Set before building nets on this context.
+  const CpuOptions& cpu() const { return cpu_; }
+  void set_cpu_options(const CpuOptions& options);
   uint64_t seed() const { return seed_; }
   const WorkerPlacement& placement() const { return placement_; }
 
@@ -98,6 +103,7 @@ class WorkerContext {
   Device device_;
   uint64_t seed_;
   WorkerPlacement placement_;
+  CpuOptions cpu_;
   StepInfo step_;
   float* workspace_ = nullptr;
   size_t workspace_floats_ = 0;

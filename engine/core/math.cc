@@ -1,8 +1,10 @@
-// OpenBLAS-backed CPU math.  The loops that are not BLAS calls stay plain so
-// the compiler vectorises them.
+// OpenBLAS-backed CPU math (and oneDNN's GEMM for the default backend).  The loops that are not
+// BLAS calls stay plain so the compiler vectorises them.
 #include "engine/core/math.h"
 
 #include <cblas.h>
+#include <glog/logging.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -15,6 +17,13 @@ void cpu_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, cons
   int ldb = trans_b ? K : N;
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+}
+
+void dnnl_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+               const float* B, float beta, float* C) {
+  const dnnl_status_t s = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A,
+                                     trans_a ? M : K, B, trans_b ? K : N, beta, C, N);
+  CHECK_EQ(s, dnnl_success) << "dnnl_sgemm " << M << "x" << N << "x" << K;
 }
 
 void cpu_gemv(bool trans_a, int M, int N, float alpha, const float* A, const float* x, float beta,

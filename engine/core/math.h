@@ -10,6 +10,14 @@ namespace banyan {
 // (M,K) and op(B) of shape (K,N).
 void cpu_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
               const float* B, float beta, float* C);
+// The same product through oneDNN's GEMM (dnnl_sgemm), threaded with the
+// calling thread's OpenMP team (use_cpu_threads); what CPU layers use on
+// the default backend.  Bitwise repeatable for a fixed thread count.
+void dnnl_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+               const float* B, float beta, float* C);
+// The GEMM a layer runs for `backend`: cpu_gemm (reference) or dnnl_gemm.
+using GemmFn = void (*)(bool, bool, int, int, int, float, const float*, const float*, float,
+                        float*);
 // y(M) = alpha * op(A) x + beta * y with A (M,N) row-major (or (N,M) if trans).
 void cpu_gemv(bool trans_a, int M, int N, float alpha, const float* A, const float* x, float beta,
               float* y);
