@@ -1,11 +1,14 @@
 // CPU reference of the update rules; one pass per parameter over (data, diff,
-// history), arithmetic in float as the GPU kernels will do it.
+// history), arithmetic in float as the GPU kernels will do it, each span
+// split among the calling thread's OpenMP team (use_cpu_threads).
 #include "engine/sgd_update.h"
 
 #include <glog/logging.h>
 
 #include <cmath>
 #include <string>
+
+#include "engine/core/parallel.h"
 
 namespace banyan {
 namespace {
@@ -25,6 +28,7 @@ inline float gradient(float g, float w, float decay, bool l1) {
 
 void sgd_span(int64_t n, float lr, float decay, bool l1, float momentum, float* w, const float* g,
               float* v) {
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     v[i] = momentum * v[i] + lr * gradient(g[i], w[i], decay, l1);
     w[i] -= v[i];
@@ -33,6 +37,7 @@ void sgd_span(int64_t n, float lr, float decay, bool l1, float momentum, float* 
 
 void nesterov_span(int64_t n, float lr, float decay, bool l1, float momentum, float* w,
                    const float* g, float* v) {
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float v_old = v[i];
     v[i] = momentum * v[i] + lr * gradient(g[i], w[i], decay, l1);
@@ -42,6 +47,7 @@ void nesterov_span(int64_t n, float lr, float decay, bool l1, float momentum, fl
 
 void ada_grad_span(int64_t n, float lr, float decay, bool l1, float delta, float* w, const float* g,
                    float* h) {
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float gi = gradient(g[i], w[i], decay, l1);
     h[i] += gi * gi;
@@ -55,6 +61,7 @@ void adam_span(int64_t n, const UpdateRule& r, float lr, float decay, float* w, 
   const float step = static_cast<float>(lr * std::sqrt(1.0 - std::pow(r.momentum2, t)) /
                                         (1.0 - std::pow(r.momentum, t)));
   const float b1 = r.momentum, b2 = r.momentum2;
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float gi = gradient(g[i], w[i], decay, r.l1);
     m[i] = b1 * m[i] + (1.0f - b1) * gi;
@@ -134,7 +141,9 @@ std::vector<UpdateSpan> update_spans_for(const std::vector<NetParam>& params) {
 void scale_diffs(const std::vector<UpdateSpan>& spans, float scale, float* diff) {
   for (const UpdateSpan& s : spans) {
     float* d = diff + s.offset;
-    for (int64_t i = 0; i < s.count; ++i) d[i] *= scale;
+    parallel_for(s.count, 2, 16, [=](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) d[i] *= scale;
+    });
   }
 }
 
@@ -163,24 +172,30 @@ void apply_update(const UpdateRule& rule, const UpdateSpan& span, float* data, c
                   float* history0, float* history1) {
   const float lr = rule.lr * span.lr_mult;
   const float decay = rule.weight_decay * span.decay_mult;
-  float* w = data + span.offset;
-  const float* g = diff + span.offset;
-  float* h0 = history0 + span.offset;
-  switch (rule.type) {
-    case SolverConfig::Type::kSgd:
-      sgd_span(span.count, lr, decay, rule.l1, rule.momentum, w, g, h0);
-      break;
-    case SolverConfig::Type::kNesterov:
-      nesterov_span(span.count, lr, decay, rule.l1, rule.momentum, w, g, h0);
-      break;
-    case SolverConfig::Type::kAdaGrad:
-      ada_grad_span(span.count, lr, decay, rule.l1, rule.delta, w, g, h0);
-      break;
-    case SolverConfig::Type::kAdam:
-      CHECK(history1 != nullptr) << "Adam needs a second history array";
-      adam_span(span.count, rule, lr, decay, w, g, h0, history1 + span.offset);
-      break;
-  }
+  CHECK(rule.type != SolverConfig::Type::kAdam || history1 != nullptr)
+      << "Adam needs a second history array";
+  // Elementwise: the calling thread's team splits the span, each element
+  // updated by one thread, so the result does not depend on the count.
+  parallel_for(span.count, 4, 16, [&](int64_t begin, int64_t end) {
+    const int64_t at = span.offset + begin, n = end - begin;
+    float* w = data + at;
+    const float* g = diff + at;
+    float* h0 = history0 + at;
+    switch (rule.type) {
+      case SolverConfig::Type::kSgd:
+        sgd_span(n, lr, decay, rule.l1, rule.momentum, w, g, h0);
+        break;
+      case SolverConfig::Type::kNesterov:
+        nesterov_span(n, lr, decay, rule.l1, rule.momentum, w, g, h0);
+        break;
+      case SolverConfig::Type::kAdaGrad:
+        ada_grad_span(n, lr, decay, rule.l1, rule.delta, w, g, h0);
+        break;
+      case SolverConfig::Type::kAdam:
+        adam_span(n, rule, lr, decay, w, g, h0, history1 + at);
+        break;
+    }
+  });
 }
 
 void apply_updates(const UpdateRule& rule, const std::vector<UpdateSpan>& spans, float* data,

@@ -22,6 +22,7 @@
 #include "engine/core/gpu_resources.h"
 #endif
 #include "engine/bucketed_exchange.h"
+#include "engine/core/math.h"
 #include "engine/evaluate.h"
 #include "engine/exchange/wire.h"
 #include "engine/lr_policy.h"
@@ -99,9 +100,11 @@ uint64_t checksum_of(const float* values, int64_t n) {
 // a NaN or an infinity (SoftmaxWithLoss clamps its loss, so a bad input or a
 // divergence shows in the gradients first).
 Status check_finite_gradients(const Net& net, int64_t iteration) {
+  if (cpu_all_finite(net.param_count(), net.param_diff())) return Status::success();
   for (const NetParam& p : net.params()) {
     const float* diff = p.blob->diff();
-    for (int64_t i = 0; i < p.blob->count(); ++i) {
+    const int64_t count = p.blob->count();
+    for (int64_t i = 0; i < count; ++i) {
       if (!std::isfinite(diff[i])) {
         return Status::internal("parameter '" + p.name + "' has a non-finite gradient (" +
                                 std::to_string(diff[i]) + ") at iteration " +
@@ -418,6 +421,7 @@ Status Solver::train_worker(int w, float lr) {
     st.device_updater->step(rule, divisor, config_.clip_gradients, net.param_data(),
                             net.param_diff(), history(w, 0), history(w, 1));
   } else {
+    use_cpu_threads(workers_->ctx(w).cpu().threads);
     if (divisor > 1) scale_diffs(st.spans, 1.0f / divisor, net.param_diff());
     if (place.group_size == 1) {
       clip_gradients(st.spans, config_.clip_gradients, net.param_diff());

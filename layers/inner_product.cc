@@ -3,6 +3,8 @@
 // gradient summed in double).
 #include "layers/inner_product.h"
 
+#include <glog/logging.h>
+
 #include <climits>
 #include <string>
 
@@ -43,15 +45,36 @@ Status InnerProductLayer::setup(const std::vector<Blob*>& bottom, const std::vec
   return Status::success();
 }
 
+bool InnerProductLayer::transposed_forward() const {
+  return device().is_cpu() && cpu_.backend == CpuBackend::kDefault && rows_ < outputs_;
+}
+
+size_t InnerProductLayer::workspace_floats() const {
+  return transposed_forward() ? static_cast<size_t>(rows_) * outputs_ : 0;
+}
+
 void InnerProductLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                                    WorkerContext& /*ctx*/) {
+                                    WorkerContext& ctx) {
   const GemmFn gemm = cpu_.backend == CpuBackend::kReference ? cpu_gemm : dnnl_gemm;
   const float* x = bottom[0]->data();             // (M, K)
   const float* weight = params_[0].blob->data();  // (N, K), or (K, N) when transposed
   float* y = top[0]->data();                      // (M, N)
+  const float* bias = params_.size() > 1 ? params_[1].blob->data() : nullptr;
+  if (transposed_forward()) {
+    CHECK_GE(ctx.workspace_floats(), workspace_floats()) << "layer " << name();
+    float* yt = ctx.workspace();  // (N, M)
+    // y^T (N, M) = W (N, K) x^T (K, M), or W^T with W (K, N).
+    dnnl_gemm(transpose_, true, outputs_, rows_, inputs_, 1.0f, weight, x, 0.0f, yt);
+    for (int m = 0; m < rows_; ++m) {
+      float* row = y + static_cast<int64_t>(m) * outputs_;
+      for (int o = 0; o < outputs_; ++o) {
+        row[o] = yt[static_cast<int64_t>(o) * rows_ + m] + (bias != nullptr ? bias[o] : 0.0f);
+      }
+    }
+    return;
+  }
   gemm(false, !transpose_, rows_, outputs_, inputs_, 1.0f, x, weight, 0.0f, y);
-  if (params_.size() < 2) return;
-  const float* bias = params_[1].blob->data();
+  if (bias == nullptr) return;
   for (int m = 0; m < rows_; ++m) {
     float* row = y + static_cast<int64_t>(m) * outputs_;
     for (int o = 0; o < outputs_; ++o) row[o] += bias[o];

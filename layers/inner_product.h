@@ -17,7 +17,10 @@ namespace banyan {
 // Parameters (Caffe's shapes): the weight as above, then bias (N) when
 // bias_term.  Backward: dW += dy^T * x (or x^T * dy when transposed),
 // db += sum over the M rows of dy, dx = dy * W (or dy * W^T) overwritten.
-// No workspace.
+// CPU, default backend, with fewer rows than outputs (M < N): the forward
+// GEMM computes y^T = W x^T into the workspace (M x N floats) and
+// transposes it, oneDNN's GEMM being several times faster in that form
+// for small batches (docs/cpu-backend.md); otherwise no workspace.
 //
 // GPU (CUDA builds): the same three GEMMs on cuBLAS (cuda::gemm; TF32 when
 // the worker allows it); the bias and its gradient are the layer's own
@@ -28,6 +31,7 @@ class InnerProductLayer : public Layer {
   explicit InnerProductLayer(LayerConfig config) : Layer(std::move(config)) {}
 
   Status setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) override;
+  size_t workspace_floats() const override;
 #ifdef BANYAN_WITH_CUDA
   bool supports_gpu() const override { return true; }
 #endif
@@ -49,6 +53,8 @@ class InnerProductLayer : public Layer {
   int inputs_ = 0;   // K
   int outputs_ = 0;  // N
   bool transpose_ = false;
+  // The forward goes through y^T (see above).
+  bool transposed_forward() const;
 };
 
 }  // namespace banyan

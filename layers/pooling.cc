@@ -1,7 +1,10 @@
-// CPU Pooling: each (n, c) plane is pooled independently (planes split
-// among the worker's threads); MAX records the argmax of every output in the
+// CPU Pooling: MAX through oneDNN on the default backend (pooling_dnnl.h);
+// otherwise each (n, c) plane is pooled independently (planes split among
+// the worker's threads) and MAX records the argmax of every output in the
 // layer's own buffer for backward.
 #include "layers/pooling.h"
+
+#include <glog/logging.h>
 
 #include <algorithm>
 #include <string>
@@ -91,6 +94,36 @@ Status PoolingLayer::setup(const std::vector<Blob*>& bottom, const std::vector<B
   const Shape top_shape{s.dim(0), s.dim(1), pooled_h, pooled_w};
   top[0]->set_shape(top_shape);
   argmax_.reset();
+  dnnl_.reset();
+  // oneDNN gives -FLT_MAX for a window wholly past the input (ceil rounding
+  // without padding can make one); Caffe's answer there is 0, so such
+  // geometries stay on the layer's own code.
+  const bool windows_touch_input = (pooled_h_ - 1) * stride_h_ - pad_h_ < height_ &&
+                                   (pooled_w_ - 1) * stride_w_ - pad_w_ < width_;
+  if (c.pool == PoolingConfig::Method::kMax && device().is_cpu() &&
+      cpu_.backend == CpuBackend::kDefault && windows_touch_input) {
+    PoolGeometry g{static_cast<int>(s.dim(0)),
+                   static_cast<int>(s.dim(1)),
+                   height_,
+                   width_,
+                   kernel_h_,
+                   kernel_w_,
+                   stride_h_,
+                   stride_w_,
+                   pad_h_,
+                   pad_w_,
+                   pooled_h_,
+                   pooled_w_};
+    auto plan = std::make_unique<DnnlMaxPooling>();
+    const Status made = plan->create(g, cpu_.threads);
+    if (made.ok()) {
+      dnnl_ = std::move(plan);
+      return Status::success();
+    }
+    if (made.code() != StatusCode::kUnimplemented) return made;
+    LOG(WARNING) << "layer '" << name() << "' (Pooling) " << s.to_string()
+                 << ": the reference implementation runs instead: " << made.message();
+  }
   if (c.pool == PoolingConfig::Method::kMax) {
     if (s.count(2) >= kMaxArgmaxPlane) {
       return error("MAX pooling supports planes of fewer than 2^24 pixels, bottom '" +
@@ -161,6 +194,7 @@ void PoolingLayer::ave_forward(const float* x, float* y) const {
 
 void PoolingLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                                WorkerContext& /*ctx*/) {
+  if (dnnl_ != nullptr) return dnnl_->forward(bottom[0]->data(), top[0]->data());
   const int64_t in_plane = static_cast<int64_t>(height_) * width_;
   const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
   const float* x = bottom[0]->data();
@@ -181,6 +215,7 @@ void PoolingLayer::backward_cpu(const std::vector<Blob*>& top,
                                 const std::vector<bool>& propagate_down,
                                 const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
+  if (dnnl_ != nullptr) return dnnl_->backward(top[0]->diff(), bottom[0]->diff());
   const int64_t in_plane = static_cast<int64_t>(height_) * width_;
   const int64_t out_plane = static_cast<int64_t>(pooled_h_) * pooled_w_;
   const float* argmax_all = argmax_ != nullptr ? argmax_->data() : nullptr;

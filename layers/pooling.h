@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "layers/layer.h"
+#include "layers/pooling_dnnl.h"
 
 namespace banyan {
 
@@ -87,6 +88,9 @@ class PoolingLayer : public Layer {
   // MAX only, shape of the top: the argmax of each output as an index into
   // its (H, W) plane (exact in float below 2^24), -1 for an empty window.
   std::unique_ptr<Blob> argmax_;
+  // MAX on CPU workers of the default backend: oneDNN's plan (argmax_ is
+  // then not allocated).
+  std::unique_ptr<DnnlMaxPooling> dnnl_;
 };
 
 }  // namespace banyan

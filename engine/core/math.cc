@@ -7,7 +7,10 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+
+#include "engine/core/parallel.h"
 
 namespace banyan {
 
@@ -53,6 +56,19 @@ double cpu_dot(int64_t n, const float* x, const float* y) {
 }
 
 double cpu_sum_squares(int64_t n, const float* x) { return cpu_dot(n, x, x); }
+
+bool cpu_all_finite(int64_t n, const float* x) {
+  std::atomic<bool> finite{true};
+  parallel_for(n, 1, 16, [&](int64_t begin, int64_t end) {
+    // x * 0 is 0 for finite x and NaN for NaN and the infinities, so one
+    // sum tells; no branch in the loop.
+    float probe = 0.0f;
+#pragma omp simd reduction(+ : probe)
+    for (int64_t i = begin; i < end; ++i) probe += x[i] * 0.0f;
+    if (probe != 0.0f) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+}
 
 void cpu_set_blas_threads(int threads) {
   if (threads > 0) openblas_set_num_threads(threads);

@@ -31,6 +31,9 @@ void cpu_copy(int64_t n, const float* src, float* dst);
 double cpu_dot(int64_t n, const float* x, const float* y);
 // sum x[i]^2, accumulated in double
 double cpu_sum_squares(int64_t n, const float* x);
+// Whether every x[i] is finite (no NaN, no infinity); one vectorised pass
+// split among the calling thread's OpenMP team.
+bool cpu_all_finite(int64_t n, const float* x);
 // Sets the OpenBLAS thread count (0 = leave as is).
 void cpu_set_blas_threads(int threads);
 

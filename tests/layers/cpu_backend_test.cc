@@ -13,10 +13,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "engine/core/cpu_threads.h"
+#include "engine/core/math.h"
 #include "engine/core/parallel.h"
 #include "layers/registry.h"
 #include "tests/common/layer_test_util.h"
@@ -168,16 +170,19 @@ LayerConfig inner_product_config(int outputs, bool transpose) {
 }
 
 TEST(InnerProductBackendTest, OneDnnGemmMatchesReference) {
-  for (bool transpose : {false, true}) {
-    SCOPED_TRACE(transpose ? "transposed weights" : "weights (N, K)");
-    const LayerConfig config = inner_product_config(37, transpose);
-    const std::vector<Shape> shapes{Shape{16, 8, 7, 7}};
-    Built fast = build(config, new_inner_product_layer, shapes, {2, CpuBackend::kDefault}, 4);
-    Built ref = build(config, new_inner_product_layer, shapes, {1, CpuBackend::kReference}, 4);
-    expect_close(run_pass(*fast.layer, *fast.harness, 6), run_pass(*ref.layer, *ref.harness, 6),
-                 1e-5);
-    check_accumulates_twice(*fast.layer, *fast.harness);
-  }
+  // 37 outputs for 16 rows: the forward through y^T; 7: the plain GEMM.
+  for (int outputs : {37, 7})
+    for (bool transpose : {false, true}) {
+      SCOPED_TRACE(std::to_string(outputs) +
+                   (transpose ? " outputs, transposed weights" : " outputs"));
+      const LayerConfig config = inner_product_config(outputs, transpose);
+      const std::vector<Shape> shapes{Shape{16, 8, 7, 7}};
+      Built fast = build(config, new_inner_product_layer, shapes, {2, CpuBackend::kDefault}, 4);
+      Built ref = build(config, new_inner_product_layer, shapes, {1, CpuBackend::kReference}, 4);
+      expect_close(run_pass(*fast.layer, *fast.harness, 6), run_pass(*ref.layer, *ref.harness, 6),
+                   1e-5);
+      check_accumulates_twice(*fast.layer, *fast.harness);
+    }
 }
 
 // The hand-written layers split their loops among threads; by design each
@@ -272,6 +277,24 @@ TEST(ParallelForTest, EveryItemOnceInRangesOnTheAlignment) {
       }
     }
   }
+}
+
+TEST(AllFiniteTest, FindsOneBadValueAnywhere) {
+  use_cpu_threads(2);
+  std::vector<float> x(100003);
+  fill_gaussian(x.data(), static_cast<int64_t>(x.size()), 3, 0.0f, 1e30f);
+  EXPECT_TRUE(cpu_all_finite(static_cast<int64_t>(x.size()), x.data()));
+  for (size_t at : {size_t{0}, size_t{17}, x.size() / 2, x.size() - 1}) {
+    for (float bad :
+         {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+          -std::numeric_limits<float>::infinity()}) {
+      const float keep = x[at];
+      x[at] = bad;
+      EXPECT_FALSE(cpu_all_finite(static_cast<int64_t>(x.size()), x.data())) << at << " " << bad;
+      x[at] = keep;
+    }
+  }
+  EXPECT_TRUE(cpu_all_finite(0, x.data()));
 }
 
 TEST(CpuThreadsTest, EnvironmentSetsTheDefault) {

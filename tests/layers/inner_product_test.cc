@@ -64,7 +64,16 @@ TEST(InnerProductLayerTest, TopAndParamShapes) {
       EXPECT_EQ(layer->params()[1].blob->shape(), Shape{c.num_output});
       EXPECT_EQ(layer->params()[1].filler.value, 0.5f);
     }
-    EXPECT_EQ(layer->workspace_floats(), 0u);
+    // The default CPU backend's small-batch forward goes through y^T.
+    const int64_t rows = c.top.count() / c.num_output;
+    const size_t expected = rows < c.num_output ? static_cast<size_t>(rows * c.num_output) : 0;
+    EXPECT_EQ(layer->workspace_floats(), expected) << c.bottom.to_string();
+    auto reference =
+        new_inner_product_layer(make_ip_config(c.num_output, c.axis, c.transpose, c.bias));
+    reference->set_cpu_options({1, CpuBackend::kReference});
+    LayerHarness hr({c.bottom}, 1);
+    ASSERT_TRUE(hr.setup(*reference).ok());
+    EXPECT_EQ(reference->workspace_floats(), 0u);
   }
 }
 
