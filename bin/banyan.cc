@@ -22,6 +22,7 @@
 #include "engine/net.h"
 #include "engine/solver.h"
 #include "engine/weights_file.h"
+#include "layers/conv.h"
 #ifdef BANYAN_WITH_CUDA
 #include "cuda/device_info.h"
 #endif
@@ -43,11 +44,23 @@ DEFINE_bool(check_replicas, false,
 DEFINE_string(exchange, "auto",
               "train: gradient exchange among groups: auto (NCCL for distinct GPUs, else the "
               "tree), tree (topology-aware, any devices) or nccl");
+DEFINE_string(snapshot_errors, "stop",
+              "train: when a periodic snapshot cannot be written (disk full, read-only "
+              "folder): stop (exit 1) or continue; the last good snapshot is kept either way");
+DEFINE_string(nan_policy, "stop",
+              "train: a step whose loss or gradients hold a NaN or an infinity: stop (exit 1, "
+              "naming the first layer and the last good snapshot) or skip_step (skip its update; "
+              "CPU workers)");
+DEFINE_int32(nan_skip_limit, 10,
+             "train: with --nan_policy=skip_step, this many non-finite steps in a row stop "
+             "training");
 DEFINE_string(metrics, "", "JSON-lines metrics file (default: <snapshot_prefix>_metrics.jsonl)");
 DEFINE_string(phase, "TRAIN", "time: which phase's net to time, TRAIN or TEST");
 DEFINE_string(json, "",
               "time: also write the per-layer times and parameter bytes as JSON to this file "
               "(the input of benchmarks/plan_scaling.py)");
+DEFINE_bool(memory, false,
+            "time: print one worker's memory by part (nets built on the CPU) instead of timing");
 DEFINE_bool(synthetic, false, "time: replace Data layers by random inputs (no LMDB needed)");
 DEFINE_int32(synthetic_channels, 3, "time --synthetic: image channels");
 DEFINE_int32(synthetic_size, 0,
@@ -85,6 +98,10 @@ void on_signal(int sig) {
 
 int fail(const Status& s) {
   std::cerr << "banyan: " << s.message() << std::endl;
+  if (s.code() == StatusCode::kResourceExhausted) {
+    std::cerr << "banyan: `banyan time --memory --model=<net>` shows one worker's memory by part"
+              << std::endl;
+  }
   return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
 }
 
@@ -169,6 +186,18 @@ int train(Cluster& cluster) {
   if (opts.metrics_path.empty() && !sc.snapshot_prefix.empty()) {
     opts.metrics_path = sc.snapshot_prefix + "_metrics.jsonl";
   }
+  if (FLAGS_snapshot_errors != "stop" && FLAGS_snapshot_errors != "continue") {
+    return fail(Status::invalid_argument("--snapshot_errors must be stop or continue, got '" +
+                                         FLAGS_snapshot_errors + "'"));
+  }
+  opts.continue_on_snapshot_error = FLAGS_snapshot_errors == "continue";
+  if (FLAGS_nan_policy != "stop" && FLAGS_nan_policy != "skip_step") {
+    return fail(Status::invalid_argument("--nan_policy must be stop or skip_step, got '" +
+                                         FLAGS_nan_policy + "'"));
+  }
+  opts.nan_policy = FLAGS_nan_policy == "stop" ? SolverOptions::NanPolicy::kStop
+                                               : SolverOptions::NanPolicy::kSkipStep;
+  opts.nan_skip_limit = FLAGS_nan_skip_limit;
   opts.stop_requested = &g_stop_requested;
   opts.cluster = &cluster;
   std::unique_ptr<Solver> solver;
@@ -224,7 +253,51 @@ int test() {
   return 0;
 }
 
+std::string mib(size_t bytes) {
+  char s[32];
+  std::snprintf(s, sizeof(s), "%10.1f MiB", bytes / 1048576.0);
+  return s;
+}
+
+// time --memory: the memory of one worker holding the whole net, by part,
+// from the TRAIN and TEST nets built on the CPU (so it works where the
+// device would run out).  A CUDA worker adds each convolution's cuDNN
+// workspace (at most ConvolutionLayer::kGpuWorkspaceLimit, shared through the net's
+// workspace) and the CUDA context; a split replica divides the layers.
+int memory_report() {
+  WorkerContext ctx(Device::cpu(), 1);
+  Status s = ctx.init_device();
+  std::unique_ptr<Net> train, test;
+  if (s.ok()) s = build_net(Phase::kTrain, &ctx, &train);
+  if (s.ok()) s = build_net(Phase::kTest, &ctx, &test);
+  if (!s.ok()) return fail(s);
+  const size_t params = train->param_bytes();
+  const size_t history = static_cast<size_t>(train->param_count()) * sizeof(float);
+  const size_t common = train->activation_bytes() + test->activation_bytes() + params +
+                        train->shadow_bytes() + train->workspace_bytes();
+  std::printf("one worker's memory for net '%s', TRAIN batch %lld (%s):\n", train->name().c_str(),
+              static_cast<long long>(train->batch_size()), d_type_name(train->precision()));
+  std::printf("  activations, TRAIN net (data + diff)  %s\n",
+              mib(train->activation_bytes()).c_str());
+  std::printf("  activations, TEST net                 %s\n",
+              mib(test->activation_bytes()).c_str());
+  std::printf("  parameters + gradients                %s\n", mib(params).c_str());
+  std::printf("  BF16 shadows                          %s\n", mib(train->shadow_bytes()).c_str());
+  std::printf("  layer workspace (CPU layers)          %s\n",
+              mib(train->workspace_bytes()).c_str());
+  std::printf("  solver history, SGD/Nesterov/AdaGrad  %s\n", mib(history).c_str());
+  std::printf("  solver history, Adam                  %s\n", mib(2 * history).c_str());
+  std::printf("  total with SGD                        %s\n", mib(common + history).c_str());
+  std::printf("  total with Adam                       %s\n", mib(common + 2 * history).c_str());
+  std::printf(
+      "(a CUDA worker adds its cuDNN convolution workspace, up to %zu MiB, and the CUDA "
+      "context)\n",
+      ConvolutionLayer::kGpuWorkspaceLimit >> 20);
+  return 0;
+}
+
 int time() {
+  if (FLAGS_memory) return memory_report();
   Device device;
   Status s = single_device("time", &device);
   if (!s.ok()) return fail(s);

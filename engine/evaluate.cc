@@ -81,6 +81,7 @@ Status evaluate_net(Net& net, int batches, std::vector<std::pair<std::string, fl
     step.sample_base =
         (static_cast<int64_t>(b) * place.num_groups + place.group_index) * net.batch_size();
     net.forward();
+    BANYAN_RETURN_IF_ERROR(net.ctx().take_error());
     for (size_t o = 0; o < net.outputs().size(); ++o) {
       const Blob* blob = net.outputs()[o].blob;
       BANYAN_RETURN_IF_ERROR(blob_to_host(*blob, false, &host));
@@ -209,7 +210,7 @@ double training_flops(const Net& net) {
     }
     flops += forward;
     if (!net.layer_needs_backward(i)) continue;
-    flops += forward;  // weight gradient
+    flops += forward;                                      // weight gradient
     if (net.bottom_gets_gradient(i, 0)) flops += forward;  // input gradient
   }
   return flops;

@@ -489,8 +489,14 @@ class NetBuilder {
       }
     }
     size_t ws = 0;
-    for (auto& l : net_->layers_) ws = std::max(ws, l->workspace_floats());
-    BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), ws * sizeof(float), &net_->workspace_));
+    std::string largest;
+    for (auto& l : net_->layers_) {
+      if (l->workspace_floats() > ws) largest = l->name();
+      ws = std::max(ws, l->workspace_floats());
+    }
+    BANYAN_RETURN_IF_ERROR(Buffer::allocate(ctx_->device(), ws * sizeof(float), &net_->workspace_)
+                               .with_context("layer workspace of net '" + config_.name +
+                                             "' (largest: layer '" + largest + "')"));
     return Status::success();
   }
 

@@ -105,6 +105,9 @@ class Net {
   // waiting for that copy only, so the host can run ahead of the device
   // (the solver reads a loss a few iterations late).  On the CPU the loss is
   // computed at once.  forward() is forward_deferred(0) + deferred_loss(0).
+  // A layer that reports a data error on the context (WorkerContext::
+  // report_error) ends the pass there: the caller takes the error from
+  // ctx() after the call, and the slot's loss is meaningless.
   int num_loss_slots() const { return loss_slots_; }
   void forward_deferred(int slot);
   float deferred_loss(int slot);
@@ -163,6 +166,8 @@ class Net {
   // float32 nets).
   size_t shadow_bytes() const { return shadow_bytes_; }
   size_t param_bytes() const { return param_bytes_; }
+  // Bytes of the scratch the layers share (the largest layer's request).
+  size_t workspace_bytes() const { return workspace_.bytes(); }
 
  private:
   Net() = default;

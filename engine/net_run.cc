@@ -92,7 +92,13 @@ float Net::forward() {
 
 void Net::forward_deferred(int slot) {
   CHECK(slot >= 0 && slot < loss_slots_) << "loss slot " << slot << " of " << loss_slots_;
-  for (int i = 0; i < num_layers(); ++i) forward_layer(i);
+  for (int i = 0; i < num_layers(); ++i) {
+    forward_layer(i);
+    if (ctx_->has_error()) {  // a data error: the caller takes it from ctx
+      host_losses_[slot] = 0.0;
+      return;
+    }
+  }
 #ifdef BANYAN_WITH_CUDA
   if (ctx_->device().is_cuda()) {
     if (losses_.empty()) return;

@@ -26,6 +26,7 @@
 #include "engine/evaluate.h"
 #include "engine/exchange/wire.h"
 #include "engine/lr_policy.h"
+#include "engine/nonfinite.h"
 #include "engine/solver_worker.h"
 
 namespace banyan {
@@ -96,25 +97,6 @@ uint64_t checksum_of(const float* values, int64_t n) {
   return h;
 }
 
-// CPU workers: InternalError naming the first parameter whose gradient holds
-// a NaN or an infinity (SoftmaxWithLoss clamps its loss, so a bad input or a
-// divergence shows in the gradients first).
-Status check_finite_gradients(const Net& net, int64_t iteration) {
-  if (cpu_all_finite(net.param_count(), net.param_diff())) return Status::success();
-  for (const NetParam& p : net.params()) {
-    const float* diff = p.blob->diff();
-    const int64_t count = p.blob->count();
-    for (int64_t i = 0; i < count; ++i) {
-      if (!std::isfinite(diff[i])) {
-        return Status::internal("parameter '" + p.name + "' has a non-finite gradient (" +
-                                std::to_string(diff[i]) + ") at iteration " +
-                                std::to_string(iteration) + " (diverged or bad input)");
-      }
-    }
-  }
-  return Status::success();
-}
-
 std::string mib(size_t bytes) {
   char s[32];
   std::snprintf(s, sizeof(s), "%.2f MiB", bytes / 1048576.0);
@@ -146,6 +128,17 @@ Status Solver::create(const SolverConfig& config, const NetConfig& net,
   BANYAN_RETURN_IF_ERROR(validate_solver_fields(config));
   BANYAN_RETURN_IF_ERROR(validate_lr_policy(config));
   BANYAN_RETURN_IF_ERROR(validate_update_config(config));
+  if (o.nan_policy == SolverOptions::NanPolicy::kSkipStep) {
+    if (o.devices[0].is_cuda()) {
+      return Status::unimplemented(
+          "nan_policy skip_step needs CPU workers: CUDA workers see a non-finite loss a few "
+          "iterations late (checking every step would synchronise it) and always stop");
+    }
+    if (o.nan_skip_limit < 1) {
+      return Status::invalid_argument("nan_skip_limit must be >= 1, got " +
+                                      std::to_string(o.nan_skip_limit));
+    }
+  }
   std::unique_ptr<Solver> solver(new Solver(config, o));
   BANYAN_RETURN_IF_ERROR(solver->init(net));
   *out = std::move(solver);
@@ -333,7 +326,21 @@ Status Solver::train_iteration() {
     start_seconds_ = t0;
   }
   const float lr = learning_rate(config_, iter_);
-  BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return train_worker(w, lr); }));
+  if (workers_->ctx(0).device().is_cuda()) {
+    BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return train_worker(w, lr); }));
+  } else {
+    // CPU workers: every step is checked before its update (nan_policy).
+    BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return compute_gradients(w, true); }));
+    double bad = 0.0;
+    for (const auto& st : states_) bad += st->nonfinite ? 1.0 : 0.0;
+    BANYAN_RETURN_IF_ERROR(sum_over_processes(&bad, 1));  // every process decides alike
+    if (bad > 0.0) {
+      BANYAN_RETURN_IF_ERROR(handle_nonfinite());
+    } else {
+      skipped_in_row_ = 0;
+      BANYAN_RETURN_IF_ERROR(workers_->run([&](int w) { return update_worker(w, lr); }));
+    }
+  }
   if (options_.check_replicas) BANYAN_RETURN_IF_ERROR(check_replicas());
   if (unresolved_from_ < 0) unresolved_from_ = iter_;
   // The loss of iteration iter_ - lag is certainly computed by now: reading
@@ -365,9 +372,12 @@ Status Solver::resolve_losses(int64_t end) {
     }
     BANYAN_RETURN_IF_ERROR(sum_over_processes(&loss, 1));
     loss /= global_groups();
+    if (skipped_iters_.erase(unresolved_from_) > 0) continue;  // its update was skipped
     if (!std::isfinite(loss)) {
       return Status::internal("the loss is " + std::to_string(loss) + " at iteration " +
-                              std::to_string(unresolved_from_) + " (diverged or bad input)");
+                              std::to_string(unresolved_from_) +
+                              " (diverged or bad input); training stopped, " +
+                              last_good_snapshot());
     }
     losses_.push_back(static_cast<float>(loss));
     while (static_cast<int>(losses_.size()) > config_.average_loss) losses_.pop_front();
@@ -378,19 +388,28 @@ Status Solver::resolve_losses(int64_t end) {
 // One worker's iteration: forward/backward passes, the exchange with the
 // workers of the same rank, the update.
 Status Solver::train_worker(int w, float lr) {
+  BANYAN_RETURN_IF_ERROR(compute_gradients(w, false));
+  return update_worker(w, lr);
+}
+
+Status Solver::compute_gradients(int w, bool check) {
   WorkerContext& ctx = workers_->ctx(w);
   const WorkerPlacement& place = ctx.placement();
   const TransferHub& hub = workers_->hub(place.local_group_index);
   WorkerState& st = *states_[w];
   Net& net = *st.train_net;
   net.clear_param_diffs();
+  bool finite_losses = true;
   for (int k = 0; k < config_.iter_size; ++k) {
     StepInfo& step = ctx.step();
     step.phase = Phase::kTrain;
     step.iteration = iter_ * config_.iter_size + k;
     step.sample_base = (step.iteration * place.num_groups + place.group_index) * batch_;
     net.forward_deferred(loss_slot(iter_, k));
+    BANYAN_RETURN_IF_ERROR(ctx.take_error());
     if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
+    if (check)
+      finite_losses = finite_losses && std::isfinite(net.deferred_loss(loss_slot(iter_, k)));
     if (st.exchange != nullptr && k + 1 == config_.iter_size) {
       // The last pass: each bucket of final gradients goes out as soon as
       // backward has passed it.
@@ -404,7 +423,21 @@ Status Solver::train_worker(int w, float lr) {
   if (st.exchange != nullptr) {
     BANYAN_RETURN_IF_ERROR(st.exchange->finish().with_context("gradient exchange"));
   }
-  if (ctx.device().is_cpu()) BANYAN_RETURN_IF_ERROR(check_finite_gradients(net, iter_));
+  if (!check) return Status::success();
+  // The exchange gave every group the same gradients; the partitions of a
+  // group agree here, so a whole replica skips or updates together.
+  use_cpu_threads(ctx.cpu().threads);
+  double bad = finite_losses && cpu_all_finite(net.param_count(), net.param_diff()) ? 0.0 : 1.0;
+  if (place.group_size > 1) BANYAN_RETURN_IF_ERROR(workers_->group_sum(w, &bad));
+  st.nonfinite = bad > 0.0;
+  return Status::success();
+}
+
+Status Solver::update_worker(int w, float lr) {
+  WorkerContext& ctx = workers_->ctx(w);
+  const WorkerPlacement& place = ctx.placement();
+  WorkerState& st = *states_[w];
+  Net& net = *st.train_net;
   // G groups of batch B each normalised their loss by B: the sum over the
   // groups divided by G is the gradient of one worker with batch G x B.
   const int divisor = config_.iter_size * place.num_groups;
@@ -542,6 +575,7 @@ Status Solver::display(float lr) {
 Status Solver::solve() {
   LOG(INFO) << "Solving " << train_net().name() << " from iteration " << iter_ << " to "
             << config_.max_iter;
+  remove_stale_snapshot_temps();
   while (iter_ < config_.max_iter) {
     double stop = options_.stop_requested != nullptr && options_.stop_requested->load() ? 1.0 : 0.0;
     // Every process stops at the same iteration when any was asked to.
@@ -549,7 +583,15 @@ Status Solver::solve() {
     if (stop > 0.0) return stop_with_snapshot();
     if (test_due()) BANYAN_RETURN_IF_ERROR(test_all());
     BANYAN_RETURN_IF_ERROR(train_iteration());
-    if (config_.snapshot > 0 && iter_ % config_.snapshot == 0) BANYAN_RETURN_IF_ERROR(snapshot());
+    if (config_.snapshot > 0 && iter_ % config_.snapshot == 0) {
+      Status written = snapshot();
+      if (!written.ok() && !options_.continue_on_snapshot_error) return written;
+      if (!written.ok()) {
+        ++failed_snapshots_;
+        LOG(ERROR) << written.message() << "; training goes on (" << failed_snapshots_
+                   << " snapshot(s) failed so far)";
+      }
+    }
   }
   BANYAN_RETURN_IF_ERROR(resolve_losses(iter_));  // the last losses, checked
   if (config_.snapshot_after_train && last_snapshot_iter_ != iter_) {
@@ -561,6 +603,48 @@ Status Solver::solve() {
   }
   LOG(INFO) << "Optimization done at iteration " << iter_;
   return Status::success();
+}
+
+std::string Solver::last_good_snapshot() const {
+  if (last_snapshot_state_.empty()) return "no snapshot was written before it";
+  return "the last good snapshot is '" + last_snapshot_state_ + "' (iteration " +
+         std::to_string(last_snapshot_iter_) + ")";
+}
+
+Status Solver::handle_nonfinite() {
+  // The first place over the workers (each scans its own net; on the
+  // failing step only).
+  NonFinite first;
+  int first_worker = -1;
+  for (int w = 0; w < workers_->size(); ++w) {
+    NonFinite here;
+    BANYAN_RETURN_IF_ERROR(find_first_nonfinite(*states_[w]->train_net, &here));
+    if (here.before(first)) {
+      first = here;
+      first_worker = w;
+    }
+  }
+  std::string where = "the loss or a gradient exchanged from another process";
+  if (first.found) {
+    where = first.what + (workers_->size() > 1 ? " on " + workers_->describe(first_worker) : "");
+  }
+  const std::string line =
+      "non-finite values at iteration " + std::to_string(iter_) + ", first in " + where;
+  ++skipped_in_row_;
+  if (options_.nan_policy == SolverOptions::NanPolicy::kSkipStep &&
+      skipped_in_row_ < options_.nan_skip_limit) {
+    ++skipped_steps_;
+    skipped_iters_.insert(iter_);
+    LOG(WARNING) << line << "; update skipped (" << skipped_in_row_ << " in a row, "
+                 << skipped_steps_ << " in all; training stops at " << options_.nan_skip_limit
+                 << " in a row)";
+    return Status::success();
+  }
+  const std::string why =
+      options_.nan_policy == SolverOptions::NanPolicy::kSkipStep
+          ? " (" + std::to_string(skipped_in_row_) + " non-finite steps in a row: nan_skip_limit)"
+          : "";
+  return Status::internal(line + "; training stopped" + why + ", " + last_good_snapshot());
 }
 
 Status Solver::stop_with_snapshot() {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +68,23 @@ struct SolverOptions {
   // in bin/); must outlive the solver.  Null: never stops early.  With
   // several processes a stop anywhere stops all at the same iteration.
   const std::atomic<bool>* stop_requested = nullptr;
+  // A periodic snapshot that cannot be written (disk full, folder gone or
+  // read-only) stops training with an error by default; with this set the
+  // error is logged and training goes on (a snapshot on a stop request or at
+  // the end still fails the run).  Either way the files of the last good
+  // snapshot are kept and named.
+  bool continue_on_snapshot_error = false;
+  // A step whose loss or gradients hold a NaN or an infinity.  CPU workers
+  // check every step before its update: kStop ends training at that
+  // iteration with an error naming the first layer whose output or
+  // gradient went non-finite and the last good snapshot (none is written);
+  // kSkipStep skips the update (the iteration still counts), logs the same
+  // line and stops once nan_skip_limit steps in a row were skipped.  CUDA
+  // workers see a non-finite loss kLossLag iterations late (checking every
+  // step would synchronise it) and always stop; kSkipStep is refused there.
+  enum class NanPolicy { kStop, kSkipStep };
+  NanPolicy nan_policy = NanPolicy::kStop;
+  int nan_skip_limit = 10;
   // The processes of the run (engine/exchange/cluster.h); null: this one.
   // Every process builds a solver with the same config and its own
   // `devices` (same count and group_size); the groups of all processes train
@@ -122,6 +140,8 @@ class Solver {
   // both atomically, from replica 0 (gathered from its partitions, named as
   // in a one-worker run); the prefix is snapshot_prefix, or the solver file's
   // name without extension.  `weights_path` (optional) receives the first name.
+  // When a file cannot be written nothing of this snapshot is left behind
+  // and the error names the last good snapshot, which is untouched.
   Status snapshot(std::string* weights_path = nullptr);
 
   // Exact resume from a .solverstate file into every replica: the paired
@@ -155,7 +175,18 @@ class Solver {
   Status init_worker(int worker, const NetConfig& net);
   void log_layout(uint64_t seed) const;
   Status train_iteration();
+  // One worker's part of an iteration: gradients (forward/backward passes
+  // and the exchange), then the update.  With `check` (CPU workers) the
+  // gradients step also sets the worker's `nonfinite` verdict, agreed by
+  // the partitions of its group.
   Status train_worker(int worker, float lr);
+  Status compute_gradients(int worker, bool check);
+  Status update_worker(int worker, float lr);
+  // After a checked step found a NaN or an infinity: names where (the
+  // first layer, over the workers), then stops or skips (nan_policy).
+  Status handle_nonfinite();
+  // ", the last good snapshot is '<state>' (iteration N)" or "no snapshot yet".
+  std::string last_good_snapshot() const;
   Status clip_across_partitions(int worker);
   Status check_replicas();
   // BatchNorm's running statistics (the parameters no update touches) are
@@ -183,6 +214,9 @@ class Solver {
   Status write_snapshot_files(const std::string& weights, const std::string& state);
   bool test_due() const;
   std::string snapshot_prefix() const;
+  // Removes <prefix>_iter_<N>.{banyan,solverstate}.tmp left in the snapshot
+  // folder by a run that was killed while writing a snapshot.
+  void remove_stale_snapshot_temps() const;
   float* history(int worker, int slot) const;
   DType activation_dtype() const;                            // config_.precision as an element type
   int num_groups() const { return workers_->num_groups(); }  // this process's
@@ -205,7 +239,11 @@ class Solver {
 
   int64_t iter_ = 0;
   int64_t last_snapshot_iter_ = -1;
-  std::deque<float> losses_;  // the last average_loss iteration losses
+  std::string last_snapshot_state_;                 // its .solverstate ("" before the first)
+  int64_t failed_snapshots_ = 0;                    // periodic ones, continue_on_snapshot_error
+  int64_t skipped_in_row_ = 0, skipped_steps_ = 0;  // NanPolicy::kSkipStep
+  std::set<int64_t> skipped_iters_;                 // skipped, loss not yet resolved
+  std::deque<float> losses_;                        // the last average_loss iteration losses
   // Losses are read kLossLag iterations late (Net::forward_deferred; the
   // train net has (kLossLag + 1) x iter_size loss slots), so the
   // host never waits for the device in the step; display, step() and the

@@ -3,6 +3,10 @@
 // one-worker names, so a snapshot of any layout loads into any other.
 #include <glog/logging.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
 #include "engine/solver.h"
 #include "engine/solver_worker.h"
 #include "engine/weights_file.h"
@@ -92,12 +96,53 @@ Status Solver::snapshot(std::string* weights_path) {
   BANYAN_RETURN_IF_ERROR(average_running_statistics());
   // Replicas are equal on every process: rank 0 alone writes.
   if (lead()) {
-    BANYAN_RETURN_IF_ERROR(write_snapshot_files(weights, state));
+    Status written = write_snapshot_files(weights, state);
+    if (!written.ok()) {
+      // Each file is written atomically; a weights file without its state
+      // is no snapshot, so it goes too (and frees the space it took); never
+      // the last good snapshot's own files (a second snapshot at its
+      // iteration).
+      if (iter_ != last_snapshot_iter_) {
+        std::remove(state.c_str());
+        std::remove(weights.c_str());
+      }
+      const std::string kept = last_snapshot_state_.empty()
+                                   ? "no earlier snapshot exists"
+                                   : "the last good snapshot, '" + last_snapshot_state_ +
+                                         "' (iteration " + std::to_string(last_snapshot_iter_) +
+                                         "), is intact";
+      return Status(written.code(), "snapshot at iteration " + std::to_string(iter_) +
+                                        " not written: " + written.message() + "; " + kept);
+    }
     LOG(INFO) << "Snapshot at iteration " << iter_ << ": " << weights << ", " << state;
   }
   last_snapshot_iter_ = iter_;
+  last_snapshot_state_ = state;
   if (weights_path != nullptr) *weights_path = weights;
   return Status::success();
+}
+
+void Solver::remove_stale_snapshot_temps() const {
+  namespace fs = std::filesystem;
+  const std::string prefix = snapshot_prefix();
+  if (prefix.empty() || !lead()) return;
+  const fs::path p(prefix);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  const std::string stem = p.filename().string() + "_iter_";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, stem.size(), stem) != 0) continue;
+    size_t digits = stem.size();
+    while (digits < name.size() && name[digits] >= '0' && name[digits] <= '9') ++digits;
+    const std::string rest = name.substr(digits);
+    if (digits == stem.size() || (rest != ".banyan.tmp" && rest != ".solverstate.tmp")) continue;
+    std::error_code removed;
+    if (fs::remove(it->path(), removed)) {
+      LOG(WARNING) << "removed '" << it->path().string()
+                   << "', left by a run that stopped while writing a snapshot";
+    }
+  }
 }
 
 Status Solver::match_history(const std::string& path,
@@ -171,6 +216,7 @@ Status Solver::restore(const std::string& path) {
   }
   iter_ = header.iteration;
   last_snapshot_iter_ = iter_;
+  last_snapshot_state_ = path;
   losses_.clear();
   unresolved_from_ = -1;
   LOG(INFO) << "Resumed from '" << path << "' at iteration " << iter_;

@@ -28,6 +28,7 @@ Status Solver::test_worker(int w, size_t i) {
     step.iteration = b;
     step.sample_base = static_cast<int64_t>(b) * test_batches_[i];
     net.forward();
+    BANYAN_RETURN_IF_ERROR(ctx.take_error());
     if (hub.aborted()) return Status::aborted("stopped: " + hub.reason());
     for (size_t o = 0; o < net.outputs().size(); ++o) {
       const Blob* blob = net.outputs()[o].blob;

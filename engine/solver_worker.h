@@ -22,7 +22,8 @@ struct Solver::WorkerState {
   Buffer history;  // history_slots(type) arrays of param_count() floats
   std::unique_ptr<DeviceUpdater> device_updater;  // CUDA workers
   uint64_t checksum = 0;                          // of the parameters after the last update
-  std::vector<double> test_sums;                  // per output of the test net last run
+  bool nonfinite = false;         // the last checked step's loss or gradients were not all finite
+  std::vector<double> test_sums;  // per output of the test net last run
   // The gradient exchange overlapped with backward (several groups only).
   // Declared last: destroyed first, while the net it reads is still alive.
   std::unique_ptr<BucketedExchange> exchange;

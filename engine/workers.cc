@@ -222,7 +222,9 @@ void Workers::abort(const std::string& reason) {
     if (abort_called_) return;
     abort_called_ = true;
   }
-  LOG(ERROR) << "stopping all workers: " << reason;
+  // The caller gets the reason back; with peers (threads or processes) the
+  // log says why they stop.
+  if (size() > 1 || processes_ > 1) LOG(ERROR) << "stopping all workers: " << reason;
   if (processes_ > 1) cluster_->abort(reason, 1);  // does not return
   for (auto& hub : hubs_) hub->abort(reason);
   for (auto& exchange : exchanges_) exchange->abort(reason);
@@ -236,7 +238,7 @@ void Workers::abort(const std::string& reason) {
 
 Status Workers::group_sum(int worker, double* value) {
   const WorkerPlacement& place = contexts_[worker]->placement();
-  GroupSum& b = *group_sums_[place.group_index];
+  GroupSum& b = *group_sums_[place.local_group_index];
   std::unique_lock<std::mutex> lock(b.mu);
   // Wait until the previous sum has been read by every rank.
   b.cv.wait(lock, [&] { return b.aborted || b.leaving == 0; });

@@ -43,7 +43,7 @@ Status AccuracyLayer::setup(const std::vector<Blob*>& bottom, const std::vector<
 }
 
 void AccuracyLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
-                                WorkerContext& /*ctx*/) {
+                                WorkerContext& ctx) {
   const float* scores = bottom[0]->data();
   const float* labels = bottom[1]->data();
   const auto& ignore = config_.accuracy.ignore_label;
@@ -57,9 +57,11 @@ void AccuracyLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vec
     for (int64_t i = 0; i < inner_; ++i) {
       const float v = labels[o * inner_ + i];
       if (ignore.has_value() && v == static_cast<float>(*ignore)) continue;
-      CHECK(v >= 0.0f && v < static_cast<float>(channels_) && v == std::floor(v))
-          << "layer '" << name() << "' (Accuracy): label " << v << " is not a class id in [0, "
-          << channels_ << ")";
+      if (!(v >= 0.0f && v < static_cast<float>(channels_) && v == std::floor(v))) {
+        return ctx.report_error(Status::invalid_argument(
+            "layer '" + name() + "' (Accuracy): label " + format_value(v) + " of sample " +
+            std::to_string(o) + " is not a class id in [0, " + std::to_string(channels_) + ")"));
+      }
       const int64_t label = static_cast<int64_t>(v);
       const float target = so[label * inner_ + i];
       int64_t greater = 0;

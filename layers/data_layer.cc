@@ -79,11 +79,13 @@ BatchRequest DataLayer::request_for(const WorkerContext& ctx) const {
   return r;
 }
 
-Batch* DataLayer::acquire(const BatchRequest& request) {
+Batch* DataLayer::acquire(const BatchRequest& request, WorkerContext& ctx) {
   Batch* batch = nullptr;
   Status s = pipeline_->acquire(request, &batch);
-  LOG_IF(FATAL, !s.ok()) << where() << ": " << s.message();
-  return batch;
+  if (s.ok()) return batch;
+  pipeline_->release(batch);
+  ctx.report_error(Status(s.code(), where() + ": " + s.message()));
+  return nullptr;
 }
 
 std::string DataLayer::status_line() const {
@@ -96,7 +98,8 @@ std::string DataLayer::status_line() const {
 
 void DataLayer::forward_cpu(const std::vector<Blob*>& /*bottom*/, const std::vector<Blob*>& top,
                             WorkerContext& ctx) {
-  Batch* b = acquire(request_for(ctx));
+  Batch* b = acquire(request_for(ctx), ctx);
+  if (b == nullptr) return;  // reported on ctx
   const int batch = b->size();
   const size_t count = pipeline_->sample_count();
   float* data = top[0]->data();

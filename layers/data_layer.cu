@@ -94,7 +94,8 @@ void DataLayer::forward_gpu(const std::vector<Blob*>& /*bottom*/, const std::vec
     g.events[g.in_flight.front().event].synchronize();
     g.reclaim(false);
   }
-  Batch* b = acquire(request);
+  Batch* b = acquire(request, ctx);
+  if (b == nullptr) return;  // reported on ctx
   const cudaStream_t upload = ctx.gpu().upload(), compute = ctx.gpu().compute();
   if (g.consumed_recorded) g.consumed.wait_on(upload);  // staging free again
   uint8_t* staging = g.staging.as<uint8_t>();

@@ -16,8 +16,10 @@
 // starts at iteration 0; the pipeline restarts there.
 //
 // A bad record is replaced by the next record of the epoch's order and
-// logged once; with data_param.bad_record_fatal the forward pass stops the
-// process naming the LMDB and the key (forward has no Status path).
+// logged once; with data_param.bad_record_fatal the forward pass reports a
+// DataLoss naming the layer, the LMDB and the key on the worker's context
+// (WorkerContext::report_error), which the solver returns: training stops
+// with that one error instead of the process aborting.
 #pragma once
 
 #include <cstdint>
@@ -76,9 +78,10 @@ class DataLayer : public Layer {
  private:
   std::string where() const;
   BatchRequest request_for(const WorkerContext& ctx) const;
-  // Acquires the batch; a pipeline error (LMDB failure, bad record in fatal
-  // mode) stops the process with the layer, LMDB and key in the message.
-  Batch* acquire(const BatchRequest& request);
+  // Acquires the batch; on a pipeline error (LMDB failure, bad record in
+  // fatal mode) reports it on ctx, naming the layer, LMDB and key, and
+  // returns null (the forward pass then does nothing more).
+  Batch* acquire(const BatchRequest& request, WorkerContext& ctx);
 
   std::unique_ptr<Pipeline> pipeline_;
   mutable PipelineStats last_stats_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 
 #include "engine/core/bf16.h"
 #ifdef BANYAN_WITH_CUDA
@@ -266,6 +267,12 @@ Status Layer::error(const std::string& message) const {
   std::string where = config_.location.line > 0 ? " at " + config_.location.to_string() : "";
   return Status::invalid_argument("layer '" + name() + "' (" + type() + ")" + where + ": " +
                                   message);
+}
+
+std::string format_value(float v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", v);
+  return text;
 }
 
 }  // namespace banyan

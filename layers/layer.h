@@ -165,4 +165,7 @@ class Layer {
   std::unique_ptr<Bf16Shadows> bf16_;
 };
 
+// A value for an error message, as %g prints it ("7", "-1", "0.5", "nan").
+std::string format_value(float v);
+
 }  // namespace banyan

@@ -47,13 +47,13 @@ Status SoftmaxWithLossLayer::setup(const std::vector<Blob*>& bottom,
   return Status::success();
 }
 
+bool SoftmaxWithLossLayer::is_class(float v) const {
+  return v >= 0.0f && v < static_cast<float>(channels_) && v == std::floor(v);
+}
+
 bool SoftmaxWithLossLayer::is_ignored(float v) const {
   const auto& ignore = config_.loss.ignore_label;
-  if (ignore.has_value() && v == static_cast<float>(*ignore)) return true;
-  CHECK(v >= 0.0f && v < static_cast<float>(channels_) && v == std::floor(v))
-      << "layer '" << name() << "' (SoftmaxWithLoss): label " << v << " is not a class id in [0, "
-      << channels_ << ")";
-  return false;
+  return (ignore.has_value() && v == static_cast<float>(*ignore)) || !is_class(v);
 }
 
 float SoftmaxWithLossLayer::normalizer(int64_t valid) const {
@@ -76,7 +76,7 @@ float SoftmaxWithLossLayer::normalizer(int64_t valid) const {
 }
 
 void SoftmaxWithLossLayer::forward_cpu(const std::vector<Blob*>& bottom,
-                                       const std::vector<Blob*>& top, WorkerContext& /*ctx*/) {
+                                       const std::vector<Blob*>& top, WorkerContext& ctx) {
   float* prob = static_cast<float*>(prob_.data());
   softmax_cpu(bottom[0]->data(), outer_, channels_, inner_, prob);
   const float* labels = bottom[1]->data();
@@ -85,7 +85,15 @@ void SoftmaxWithLossLayer::forward_cpu(const std::vector<Blob*>& bottom,
   for (int64_t o = 0; o < outer_; ++o) {
     for (int64_t i = 0; i < inner_; ++i) {
       const float v = labels[o * inner_ + i];
-      if (is_ignored(v)) continue;
+      if (is_ignored(v)) {
+        if (!is_class(v) && !(config_.loss.ignore_label.has_value() &&
+                              v == static_cast<float>(*config_.loss.ignore_label))) {
+          return ctx.report_error(Status::invalid_argument(
+              "layer '" + name() + "' (SoftmaxWithLoss): label " + format_value(v) + " of sample " +
+              std::to_string(o) + " is not a class id in [0, " + std::to_string(channels_) + ")"));
+        }
+        continue;
+      }
       const int64_t c = static_cast<int64_t>(v);
       const float p = prob[(o * channels_ + c) * inner_ + i];
       loss -= std::log(std::fmax(p, FLT_MIN));

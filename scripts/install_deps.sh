@@ -12,6 +12,7 @@ pkgs=(
   libturbojpeg0-dev zlib1g-dev libpng-dev
   libopencv-dnn-dev python3-onnx  # export tests only: an ONNX runtime and checker
   openmpi-bin libopenmpi-dev      # multi-process training (mpirun) and its tests
+  clang-14 libclang-rt-14-dev libomp-14-dev libfuzzer-14-dev  # sanitizer and fuzz builds
   dataset-fashion-mnist
 )
 missing=()

@@ -110,6 +110,7 @@ Status convert_data(const pb::DataParameter& p, const Scope& s, DataConfig* out,
   out->prefetch = p.prefetch();
   out->decode_threads = p.decode_threads();
   out->bad_record_fatal = p.bad_record_fatal();
+  out->shuffle = p.shuffle();
   if (p.force_encoded_color()) transform->force_color = true;
   return Status::success();
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "engine/core/config.h"
 #include "engine/core/cpu_threads.h"
@@ -99,6 +100,22 @@ class WorkerContext {
     workspace_floats_ = floats;
   }
 
+  // Errors caused by data during forward/backward (a bad record with
+  // bad_record_fatal, an LMDB that fails mid-run), which the layer calls
+  // cannot return: a layer reports one and does nothing more, the Net runs
+  // no later layer of the pass, and whoever drives the net takes the error
+  // after the call.  The first report is kept until taken.
+  void report_error(const Status& error) {
+    if (error_.ok()) error_ = error;
+  }
+  bool has_error() const { return !error_.ok(); }
+  // The reported error (success if none), cleared.
+  Status take_error() {
+    Status e;
+    std::swap(e, error_);
+    return e;
+  }
+
  private:
   Device device_;
   uint64_t seed_;
@@ -107,6 +124,7 @@ class WorkerContext {
   StepInfo step_;
   float* workspace_ = nullptr;
   size_t workspace_floats_ = 0;
+  Status error_;
   std::unique_ptr<GpuResources> gpu_;
 };
 

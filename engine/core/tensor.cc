@@ -3,12 +3,13 @@
 // happens at setup, never in the training step) when built with CUDA.
 #include "engine/core/tensor.h"
 
-#include "engine/core/bf16.h"
-
 #include <glog/logging.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "engine/core/bf16.h"
 
 #ifdef BANYAN_WITH_CUDA
 #include <cuda_runtime_api.h>
@@ -61,6 +62,17 @@ void Buffer::release() {
 
 namespace {
 
+// "123456789 bytes (117.7 MiB)".
+std::string byte_count(size_t bytes) {
+  char mib[32];
+  std::snprintf(mib, sizeof(mib), " (%.1f MiB)", bytes / 1048576.0);
+  return std::to_string(bytes) + " bytes" + mib;
+}
+
+}  // namespace
+
+namespace {
+
 #ifdef BANYAN_WITH_CUDA
 // InvalidArgument naming the device unless this process can use it.
 Status check_usable(Device device) {
@@ -79,7 +91,7 @@ Status check_usable(Device device) {
 }
 
 Status allocate_cuda(Device device, size_t bytes, void** out) {
-  const std::string what = std::to_string(bytes) + " bytes on " + device.to_string();
+  const std::string what = byte_count(bytes) + " on " + device.to_string();
   BANYAN_RETURN_IF_ERROR(check_usable(device));
   cuda::DeviceGuard guard(device.id);
   void* p = nullptr;
@@ -130,7 +142,7 @@ Status Buffer::allocate(Device device, size_t bytes, Buffer* out) {
   if (rounded == 0) rounded = kAlign;
   void* p = std::aligned_alloc(kAlign, rounded);
   if (p == nullptr) {
-    return Status::resource_exhausted("cannot allocate " + std::to_string(bytes) + " bytes on " +
+    return Status::resource_exhausted("cannot allocate " + byte_count(bytes) + " on " +
                                       device.to_string());
   }
   std::memset(p, 0, rounded);
@@ -221,8 +233,8 @@ float* Blob::f32(void* p) const {
 }
 
 void Blob::bind(float* data, float* diff, Device device) {
-  CHECK(dtype_ == DType::kFloat32) << "blob '" << name_ << "' is " << d_type_name(dtype_)
-                                   << ": bind_raw";
+  CHECK(dtype_ == DType::kFloat32)
+      << "blob '" << name_ << "' is " << d_type_name(dtype_) << ": bind_raw";
   bind_raw(data, diff, device);
 }
 

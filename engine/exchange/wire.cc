@@ -1,7 +1,6 @@
 // Conversions for 16-bit gradients on the wire.  BF16 goes through the
-// engine's own conversions (engine/core/bf16.h); FP16 through the
-// compiler's _Float16 (IEEE binary16, round to nearest even), after
-// clamping to the largest finite half.
+// engine's own conversions (engine/core/bf16.h); FP16 (IEEE binary16,
+// round to nearest even) after clamping to the largest finite half.
 #include "engine/exchange/wire.h"
 
 #include <glog/logging.h>
@@ -17,18 +16,50 @@ namespace {
 
 constexpr float kHalfMax = 65504.0f;
 
-uint16_t to_half(float x) {
-  if (!std::isnan(x)) x = std::clamp(x, -kHalfMax, kHalfMax);
-  const _Float16 h = static_cast<_Float16>(x);
-  uint16_t bits;
-  std::memcpy(&bits, &h, sizeof(bits));
-  return bits;
+uint32_t float_bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof(b));
+  return b;
 }
 
-float from_half(uint16_t bits) {
-  _Float16 h;
-  std::memcpy(&h, &bits, sizeof(bits));
-  return static_cast<float>(h);
+// float -> IEEE binary16, round to nearest even (what a hardware or
+// _Float16 conversion gives; written out because not every compiler
+// Banyan builds with has _Float16 on x86).  Magnitudes above the largest
+// half are clamped first; NaNs stay NaNs (made quiet).
+uint16_t to_half(float x) {
+  if (!std::isnan(x)) x = std::clamp(x, -kHalfMax, kHalfMax);
+  const uint32_t bits = float_bits(x);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude > 0x7f800000u) {  // NaN: keep the top payload bits
+    return static_cast<uint16_t>(sign | 0x7e00u | ((magnitude >> 13) & 0x3ffu));
+  }
+  if (magnitude < 0x38800000u) {  // below 2^-14: a subnormal half (or 0 / 2^-14)
+    // |x| * 2^24 is exact; nearbyint rounds to nearest even.
+    const float scaled = std::fabs(x) * 16777216.0f;
+    return static_cast<uint16_t>(sign | static_cast<uint16_t>(std::nearbyint(scaled)));
+  }
+  uint32_t h = (magnitude >> 13) - (112u << 10);  // rebias the exponent 127 -> 15
+  const uint32_t rest = magnitude & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u) != 0)) ++h;  // carries into the exponent
+  return static_cast<uint16_t>(sign | h);
+}
+
+float from_half(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24, exact in float
+    const float v = static_cast<float>(mantissa) * (1.0f / 16777216.0f);
+    bits = sign | float_bits(v);
+  } else if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else {
+    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  }
+  float v;
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
 }
 
 }  // namespace

@@ -44,6 +44,21 @@ TEST(WireTest, Fp16SaturatesAndUnderflowsBf16KeepsTheRange) {
   EXPECT_TRUE(std::isnan(round_trip(std::nanf(""), kBf16)));
 }
 
+// Every finite half converts to a float and back to itself, and a value
+// halfway between two neighbouring halves rounds to the one with an even
+// mantissa (covers subnormals, the normal/subnormal edge and the top binade).
+TEST(WireTest, EveryFp16ValueRoundTripsAndTiesGoToEven) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) == 0x7c00) continue;  // infinities and NaNs
+    const float x = from_wire(static_cast<uint16_t>(h), kFp16);
+    ASSERT_EQ(to_wire(x, kFp16), h) << std::hex << h;
+    const uint32_t next = h + 1;
+    if ((h & 0x7fff) == 0x7bff || (next & 0x7c00) == 0x7c00) continue;
+    const float mid = 0.5f * (x + from_wire(static_cast<uint16_t>(next), kFp16));
+    ASSERT_EQ(to_wire(mid, kFp16), (h & 1) == 0 ? h : next) << std::hex << h;
+  }
+}
+
 TEST(WireTest, BulkFormsMatchTheScalarOnes) {
   std::vector<float> x(1000);
   for (size_t i = 0; i < x.size(); ++i) x[i] = normal_at(7, i, 0) * 10.0f;

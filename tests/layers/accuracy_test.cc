@@ -175,14 +175,18 @@ TEST(AccuracyLayerTest, BackwardTouchesNothing) {
   }
 }
 
-TEST(AccuracyLayerDeathTest, LabelOutOfRangeNamesLayerAndValue) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+TEST(AccuracyLayerTest, LabelOutOfRangeIsReportedNamingLayerAndValue) {
   auto layer = new_accuracy_layer(make_accuracy_config(1));
   LayerHarness h({Shape{2, 4}, Shape{2}}, 1);
   ASSERT_TRUE(h.setup(*layer).ok());
   h.bottom()[1]->data()[0] = 4.0f;
   h.bottom()[1]->data()[1] = 0.0f;
-  EXPECT_DEATH(layer->forward(h.bottom(), h.top(), h.ctx()), "layer 'acc'.*label 4 ");
+  layer->forward(h.bottom(), h.top(), h.ctx());
+  const Status s = h.ctx().take_error();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("layer 'acc' (Accuracy): label 4 of sample 0 is not a class id"),
+            std::string::npos)
+      << s.message();
 }
 
 }  // namespace

@@ -217,16 +217,22 @@ TEST(SoftmaxWithLossLayerTest, ScoreGradientIsOverwritten) {
   check_accumulates_twice(*layer, h);
 }
 
-TEST(SoftmaxWithLossLayerDeathTest, LabelOutOfRangeNamesLayerAndValue) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+TEST(SoftmaxWithLossLayerTest, LabelOutOfRangeIsReportedNamingLayerAndValue) {
   auto layer = new_softmax_with_loss_layer(loss_layer_config(Norm::kValid));
   LayerHarness h({Shape{2, 4}, Shape{2}}, 1);
   ASSERT_TRUE(h.setup(*layer).ok());
   h.bottom()[1]->data()[0] = 1.0f;
   h.bottom()[1]->data()[1] = 7.0f;
-  EXPECT_DEATH(layer->forward(h.bottom(), h.top(), h.ctx()), "layer 'loss'.*label 7 ");
-  h.bottom()[1]->data()[1] = -1.0f;
-  EXPECT_DEATH(layer->forward(h.bottom(), h.top(), h.ctx()), "layer 'loss'.*label -1 ");
+  for (float bad : {7.0f, -1.0f, 0.5f}) {
+    h.bottom()[1]->data()[1] = bad;
+    layer->forward(h.bottom(), h.top(), h.ctx());
+    const Status s = h.ctx().take_error();
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("layer 'loss' (SoftmaxWithLoss): label " + format_value(bad) +
+                               " of sample 1 is not a class id in [0, 4)"),
+              std::string::npos)
+        << s.message();
+  }
 }
 
 }  // namespace

@@ -34,7 +34,9 @@ constexpr int kB = 2;  // the per-group batch of the 4-group layout
 
 // kRecords grey 8x8 images with class-dependent bright halves plus noise;
 // record `nan_record` (if >= 0) holds a NaN pixel (float data).
-void write_lmdb(const std::string& path, int nan_record) {
+// Record `nan_record` holds a NaN pixel; record `short_record` has one
+// value too few for its shape (a bad record).
+void write_lmdb(const std::string& path, int nan_record, int short_record = -1) {
   LmdbWriterOptions options;
   options.initial_map_bytes = size_t{1} << 22;
   LmdbWriter writer;
@@ -55,6 +57,7 @@ void write_lmdb(const std::string& path, int nan_record) {
       }
     }
     if (r == nan_record) d.float_data[5] = std::nanf("");
+    if (r == short_record) d.float_data.pop_back();
     char k[16];
     std::snprintf(k, sizeof(k), "%05d", r);
     ASSERT_TRUE(writer.put(k, serialize_datum(d)).ok());
@@ -164,6 +167,7 @@ class WorkersTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(dir_->data()), nullptr);
     write_lmdb(*dir_ + "/lmdb", -1);
     write_lmdb(*dir_ + "/nan_lmdb", 13);
+    write_lmdb(*dir_ + "/short_lmdb", -1, 13);
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -184,8 +188,10 @@ class WorkersTest : public ::testing::Test {
     return c;
   }
 
-  static std::unique_ptr<Solver> make(const std::string& net_text, const Layout& layout,
-                                      const std::function<void(SolverConfig*)>& tweak = nullptr) {
+  static std::unique_ptr<Solver> make(
+      const std::string& net_text, const Layout& layout,
+      const std::function<void(SolverConfig*)>& tweak = nullptr,
+      const std::function<void(SolverOptions*)>& options = nullptr) {
     NetConfig net;
     Status s = parse_net_config(net_text, "workers_test.prototxt", &net);
     EXPECT_TRUE(s.ok()) << s.message();
@@ -196,6 +202,7 @@ class WorkersTest : public ::testing::Test {
     o.group_size = layout.group_size;
     o.check_replicas = true;
     o.exchange_bucket_bytes = 64;  // many buckets, each sent during backward
+    if (options) options(&o);
     std::unique_ptr<Solver> solver;
     SolverConfig c = solver_config();
     if (tweak) tweak(&c);
@@ -505,22 +512,72 @@ TEST_F(WorkersTest, SnapshotsMoveBetweenLayouts) {
   expect_close(params_of(*split, 0), params_of(*single, 0), "resumed on one worker");
 }
 
-// NaN in one record: the worker whose slice holds it fails (in the 2 x 2
-// layout only a rank-1 worker, so rank 1's exchange is left incomplete), its
-// peers waiting in the exchange are released, and the error names the worker.
+// A bad record with bad_record_fatal: the worker whose slice holds it
+// fails (rank 0, the data's partition; in the 2 x 2 layout its rank-1
+// partner waits in a transfer and the other group's in the exchange), its
+// peers are released, and the error names the worker, the LMDB and the key.
 TEST_F(WorkersTest, FailingWorkerStopsAllWithoutHang) {
+  Watchdog watchdog(60);
+  for (const Layout& layout : {Layout{4, 1, kB}, Layout{4, 2, 2 * kB}}) {
+    std::string text = fragile_net(dir() + "/short_lmdb", layout.batch);
+    const size_t at = text.find("batch_size: " + std::to_string(layout.batch));
+    text.insert(at, "bad_record_fatal: true ");
+    std::unique_ptr<Solver> solver = make(text, layout);
+    ASSERT_NE(solver, nullptr);
+    Status s = solver->step(20);
+    ASSERT_EQ(s.code(), StatusCode::kDataLoss) << s.to_string();
+    for (const char* part : {"worker ", "cpu", "short_lmdb' record '00013'", "bad_record_fatal"}) {
+      EXPECT_NE(s.message().find(part), std::string::npos) << part << " in " << s.message();
+    }
+    // Once failed, the workers refuse to run again instead of hanging.
+    EXPECT_FALSE(solver->step(1).ok());
+  }
+}
+
+// NaN in one record: the step that reads it is not applied.  By default
+// training stops there naming the first layer whose output went NaN (the
+// data layer, on the worker whose slice holds the record) with every
+// replica still finite and equal; with skip_step the update is skipped and
+// training goes on.
+TEST_F(WorkersTest, NonFiniteStepStopsOrIsSkippedOnEveryReplica) {
   Watchdog watchdog(60);
   for (const Layout& layout : {Layout{4, 1, kB}, Layout{4, 2, 2 * kB}}) {
     std::unique_ptr<Solver> solver = make(fragile_net(dir() + "/nan_lmdb", layout.batch), layout);
     ASSERT_NE(solver, nullptr);
     Status s = solver->step(20);
     ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("worker "), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find("cpu"), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find("parameter 'ip/"), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find("non-finite"), std::string::npos) << s.message();
-    // Once failed, the workers refuse to run again instead of hanging.
-    EXPECT_FALSE(solver->step(1).ok());
+    for (const char* part :
+         {"non-finite values at iteration ", "output 'data' of layer 'data' (Data)",
+          "NaN at element", "worker ", "no snapshot was written"}) {
+      EXPECT_NE(s.message().find(part), std::string::npos) << part << " in " << s.message();
+    }
+    const int64_t stopped_at = solver->iteration();
+    EXPECT_LT(stopped_at, 20);
+    const Params replica0 = params_of(*solver, 0);
+    for (const auto& [name, values] : replica0) {
+      for (float v : values) ASSERT_TRUE(std::isfinite(v)) << name;
+    }
+    for (int g = 1; g < solver->workers().num_groups(); ++g) {
+      EXPECT_TRUE(params_of(*solver, g) == replica0) << "replica " << g;
+    }
+
+    std::unique_ptr<Solver> skipping =
+        make(fragile_net(dir() + "/nan_lmdb", layout.batch), layout, nullptr,
+             [](SolverOptions* o) { o->nan_policy = SolverOptions::NanPolicy::kSkipStep; });
+    ASSERT_TRUE(skipping->step(20).ok());  // check_replicas is on
+    EXPECT_EQ(skipping->iteration(), 20);
+    for (const auto& [name, values] : params_of(*skipping, 0)) {
+      for (float v : values) ASSERT_TRUE(std::isfinite(v)) << name;
+    }
+    // The same run stopped by a limit of one skip.
+    std::unique_ptr<Solver> limited =
+        make(fragile_net(dir() + "/nan_lmdb", layout.batch), layout, nullptr, [](SolverOptions* o) {
+          o->nan_policy = SolverOptions::NanPolicy::kSkipStep;
+          o->nan_skip_limit = 1;
+        });
+    s = limited->step(20);
+    EXPECT_NE(s.message().find("nan_skip_limit"), std::string::npos) << s.message();
+    EXPECT_EQ(limited->iteration(), stopped_at);
   }
 }
 
