@@ -254,8 +254,8 @@ int test() {
 }
 
 std::string mib(size_t bytes) {
-  char s[32];
-  std::snprintf(s, sizeof(s), "%10.1f MiB", bytes / 1048576.0);
+  char s[64];
+  std::snprintf(s, sizeof(s), "%10.1f MiB (%zu bytes)", bytes / 1048576.0, bytes);
   return s;
 }
 

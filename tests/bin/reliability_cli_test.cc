@@ -169,5 +169,44 @@ TEST_F(ReliabilityCliTest, SnapshotThatCannotBeWrittenKeepsThePreviousOne) {
   only_iteration_20();
 }
 
+// An allocation that cannot be made names the net, the arena and the bytes,
+// and points to time --memory, which gives one worker's memory by part.
+TEST_F(ReliabilityCliTest, OutOfMemoryNamesTheArenaAndTimeMemoryGivesTheParts) {
+  write_file(dir_ + "/huge.prototxt", R"(name: "Huge"
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 100000 dim: 1000 dim: 1000 dim: 10 } } }
+layer { name: "relu" type: "ReLU" bottom: "x" top: "y" }
+)");
+  RunResult r = run_command(kBin + "banyan time --model=huge.prototxt 2>&1", dir_);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("activations of net 'Huge': cannot allocate "), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(" bytes (7629394.5 MiB) on cpu"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("banyan time --memory"), std::string::npos) << r.output;
+
+  write_lmdb(64, -1, -1);
+  write_config(10, 0);
+  r = run_command(kBin + "banyan time --memory --model=net.prototxt 2>&1", dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto bytes_of = [&](const std::string& part) -> int64_t {
+    const size_t at = r.output.find(part);
+    if (at == std::string::npos) return -1;
+    const size_t open = r.output.find("MiB (", at);
+    return std::atoll(r.output.c_str() + open + 5);
+  };
+  // fc1 64 x 8 + 8, fc2 8 x 4 + 4: 556 floats, each array padded to its alignment.
+  const int64_t history = bytes_of("solver history, SGD");
+  EXPECT_GE(history, 556 * 4) << r.output;
+  EXPECT_LT(history, 556 * 4 + 4 * 64) << r.output;
+  EXPECT_EQ(bytes_of("parameters + gradients"), 2 * history) << r.output;
+  EXPECT_EQ(bytes_of("solver history, Adam"), 2 * history) << r.output;
+  const int64_t parts = bytes_of("activations, TRAIN net") + bytes_of("activations, TEST net") +
+                        bytes_of("parameters + gradients") + bytes_of("BF16 shadows") +
+                        bytes_of("layer workspace");
+  EXPECT_EQ(bytes_of("total with SGD"), parts + history) << r.output;
+  EXPECT_EQ(bytes_of("total with Adam"), parts + 2 * history) << r.output;
+  // TRAIN activations: data, label, fc1, fc2, loss with diffs where backward reaches.
+  EXPECT_GT(bytes_of("activations, TRAIN net"), 16 * (64 + 8 + 4) * 4) << r.output;
+}
+
 }  // namespace
 }  // namespace banyan
