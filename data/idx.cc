@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -97,9 +98,19 @@ Status read_idx_images(const std::string& path, IdxImages* out) {
   out->count = static_cast<int>(count);
   out->rows = static_cast<int>(rows);
   out->cols = static_cast<int>(cols);
-  out->pixels.resize(size_t{count} * rows * cols);
-  return in.read(out->pixels.data(), out->pixels.size(),
-                 "pixel data of " + std::to_string(count) + " images");
+  // Read in chunks, so a header that claims more than the file holds fails
+  // at the file's end instead of allocating what it claims first.
+  const size_t total = size_t{count} * rows * cols;
+  constexpr size_t kChunk = size_t{64} << 20;
+  out->pixels.clear();
+  for (size_t done = 0; done < total;) {
+    const size_t n = std::min(kChunk, total - done);
+    out->pixels.resize(done + n);
+    BANYAN_RETURN_IF_ERROR(in.read(out->pixels.data() + done, n,
+                                   "pixel data of " + std::to_string(count) + " images"));
+    done += n;
+  }
+  return Status::success();
 }
 
 Status read_idx_labels(const std::string& path, std::vector<uint8_t>* out) {

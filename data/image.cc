@@ -49,7 +49,12 @@ Status DatumDecoder::decode_raw(const DatumRecord& record, JpegColor color, ChwI
         " applies to JPEG-encoded records only; this raw record has " + std::to_string(c) +
         " channel(s)");
   }
-  const size_t count = static_cast<size_t>(c * h * w);
+  int64_t chw = 0;
+  if (__builtin_mul_overflow(c, h, &chw) || __builtin_mul_overflow(chw, w, &chw)) {
+    return Status::data_loss("raw record has shape " + std::to_string(c) + " x " +
+                             std::to_string(h) + " x " + std::to_string(w) + ": too many elements");
+  }
+  const size_t count = static_cast<size_t>(chw);
   out->channels = static_cast<int>(c);
   out->height = static_cast<int>(h);
   out->width = static_cast<int>(w);

@@ -51,6 +51,11 @@ Status JpegDecoder::read_header(std::string_view jpeg, int* height, int* width, 
     return Status::data_loss("not a decodable JPEG (" + std::to_string(jpeg.size()) +
                              " bytes): no image size in the header");
   }
+  if (int64_t{*width} * *height > kMaxImagePixels) {
+    return Status::data_loss("JPEG of " + std::to_string(*width) + "x" + std::to_string(*height) +
+                             " is larger than the " + std::to_string(kMaxImagePixels) +
+                             "-pixel limit for decoding");
+  }
   *channels = colorspace == TJCS_GRAY ? 1 : 3;
   return Status::success();
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "data.pb.h"
+#include "engine/core/shape.h"
 
 namespace banyan {
 namespace {
@@ -20,7 +21,8 @@ Status shape_of(const pb::BlobProto& blob, const std::string& path, MeanImage* o
   }
   if (dims.size() == 4 && dims[0] == 1) dims.erase(dims.begin());
   bool positive = dims.size() == 3 && dims[0] > 0 && dims[1] > 0 && dims[2] > 0;
-  if (!positive || dims[0] * dims[1] * dims[2] > (int64_t{1} << 31)) {
+  int64_t count = 0;
+  if (!positive || !checked_count(dims, &count) || count > (int64_t{1} << 31)) {
     std::string shape;
     for (int64_t d : dims) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
     return Status::data_loss("mean file '" + path + "': shape (" + shape +

@@ -24,6 +24,12 @@ Status decode_png(std::string_view bytes, int channels, HwcImage* out) {
   if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size())) {
     return Status::data_loss(std::string("not a valid PNG: ") + image.message);
   }
+  if (int64_t{image.width} * image.height > kMaxImagePixels) {
+    const std::string size = std::to_string(image.width) + "x" + std::to_string(image.height);
+    png_image_free(&image);
+    return Status::data_loss("PNG of " + size + " is larger than the " +
+                             std::to_string(kMaxImagePixels) + "-pixel limit for decoding");
+  }
   image.format = channels == 3 ? PNG_FORMAT_BGR : PNG_FORMAT_GRAY;
   out->height = static_cast<int>(image.height);
   out->width = static_cast<int>(image.width);

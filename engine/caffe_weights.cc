@@ -31,18 +31,18 @@ Status blob_to_array(const pb::BlobProto& blob, const std::string& layer, int in
     dims = {blob.num(), blob.channels(), blob.height(), blob.width()};
   }
   out->shape = Shape(dims);
-  for (int64_t d : dims) {
-    if (d < 0) {
-      return Status::data_loss("Caffe model '" + path + "': blob '" + out->name +
-                               "' has a negative dimension in " + out->shape.to_string());
-    }
+  int64_t count = 0;
+  if (!checked_count(dims, &count)) {
+    return Status::data_loss("Caffe model '" + path + "': blob '" + out->name +
+                             "' has a negative dimension or too many elements in " +
+                             out->shape.to_string());
   }
   if (blob.data_size() > 0) {
     out->data.assign(blob.data().begin(), blob.data().end());
   } else {
     out->data.assign(blob.double_data().begin(), blob.double_data().end());
   }
-  if (static_cast<int64_t>(out->data.size()) != out->shape.count() || out->data.empty()) {
+  if (static_cast<int64_t>(out->data.size()) != count || out->data.empty()) {
     return Status::data_loss("Caffe model '" + path + "': blob '" + out->name + "' has " +
                              std::to_string(out->data.size()) + " values but shape " +
                              out->shape.to_string());

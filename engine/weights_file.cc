@@ -202,6 +202,13 @@ Status read_shape(FileReader& r, const std::string& what, Shape* shape) {
     BANYAN_RETURN_IF_ERROR(r.value(&dims[i], what + " shape"));
     if (dims[i] < 0) return r.corrupt(what + " has a negative dimension");
   }
+  int64_t count = 0;
+  if (!checked_count(dims, &count)) return r.corrupt(what + " has a shape too large to hold");
+  if (count > static_cast<int64_t>(r.remaining() / sizeof(float))) {
+    return r.corrupt("truncated: " + what + " has " + std::to_string(count) +
+                     " elements, more than the " + std::to_string(r.remaining()) +
+                     " bytes left in the file");
+  }
   *shape = Shape(std::move(dims));
   return Status::success();
 }

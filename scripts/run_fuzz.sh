@@ -32,7 +32,7 @@ for name in $names; do
   log=$out/$name.log
   rc=$(cat "$out/$name.rc" 2>/dev/null || echo 1)
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}')
-  line=$(grep -E '#[0-9]+ +(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1)
+  line=$(grep -E '#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1)
   cov=$(echo "$line" | grep -o 'cov: [0-9]*' | awk '{print $2}')
   ft=$(echo "$line" | grep -o 'ft: [0-9]*' | awk '{print $2}')
   corpus=$(echo "$line" | grep -o 'corp: [0-9]*' | awk '{print $2}')

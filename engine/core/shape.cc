@@ -29,4 +29,13 @@ std::string Shape::to_string() const {
   return s + ")";
 }
 
+bool checked_count(const std::vector<int64_t>& dims, int64_t* count) {
+  int64_t c = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || __builtin_mul_overflow(c, d, &c)) return false;
+  }
+  *count = c;
+  return true;
+}
+
 }  // namespace banyan

@@ -42,4 +42,9 @@ class Shape {
   std::vector<int64_t> dims_;
 };
 
+// The number of elements of `dims` (1 for none) into *count; false when a
+// dimension is negative or the product does not fit in int64_t.  Readers of
+// shapes from files check with this before Shape::count.
+bool checked_count(const std::vector<int64_t>& dims, int64_t* count);
+
 }  // namespace banyan
