@@ -88,6 +88,22 @@ TEST(RandomTest, UniformAndNormalMoments) {
   EXPECT_NE(key_for(7, "a"), key_for(8, "a"));
 }
 
+TEST(ShapeTest, CheckedCountRefusesNegativeAndOverflowingShapes) {
+  int64_t n = -1;
+  EXPECT_TRUE(checked_count({2, 3, 4}, &n));
+  EXPECT_EQ(n, 24);
+  EXPECT_TRUE(checked_count({}, &n));
+  EXPECT_EQ(n, 1);
+  EXPECT_TRUE(checked_count({5, 0, int64_t{1} << 62}, &n));
+  EXPECT_EQ(n, 0);
+  n = 7;
+  EXPECT_FALSE(checked_count({2, -1}, &n));
+  EXPECT_FALSE(checked_count({int64_t{1} << 32, int64_t{1} << 31}, &n));
+  EXPECT_FALSE(checked_count({int64_t{1} << 62, 2}, &n));
+  EXPECT_EQ(n, 7);  // untouched on failure
+  EXPECT_TRUE(checked_count({int64_t{1} << 62, 1}, &n));
+}
+
 TEST(TensorTest, BlobAllocateAndShapes) {
   Blob b("x");
   b.set_shape(Shape{2, 3});

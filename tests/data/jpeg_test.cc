@@ -143,6 +143,37 @@ TEST(JpegTest, TruncatedOrForeignBuffersAreDataLoss) {
   EXPECT_GT(psnr(src, out), 35.0);
 }
 
+// A header claiming 60000 x 60000 (a valid JPEG with its SOF size patched)
+// is refused before anything is allocated for it.
+TEST(JpegTest, HugeClaimedSizeIsRefusedBeforeDecoding) {
+  JpegEncoder enc;
+  std::string jpeg;
+  ASSERT_TRUE(enc.encode(smooth(16, 16, 3), 90, &jpeg).ok());
+  size_t sof = std::string::npos;
+  for (size_t i = 2; i + 9 < jpeg.size(); ++i) {
+    const auto m = static_cast<uint8_t>(jpeg[i + 1]);
+    if (static_cast<uint8_t>(jpeg[i]) == 0xff && (m == 0xc0 || m == 0xc1 || m == 0xc2)) {
+      sof = i;
+      break;
+    }
+  }
+  ASSERT_NE(sof, std::string::npos);
+  for (size_t at : {sof + 5, sof + 7}) {  // height, width (big-endian)
+    jpeg[at] = static_cast<char>(60000 >> 8);
+    jpeg[at + 1] = static_cast<char>(60000 & 0xff);
+  }
+  JpegDecoder dec;
+  int h = 0, w = 0, c = 0;
+  Status s = dec.read_header(jpeg, &h, &w, &c);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("60000x60000 is larger than the 134217728-pixel limit"),
+            std::string::npos)
+      << s.message();
+  HwcImage out;
+  EXPECT_EQ(dec.decode(jpeg, JpegColor::kBgr, &out).code(), StatusCode::kDataLoss);
+  EXPECT_TRUE(out.pixels.empty());
+}
+
 TEST(JpegTest, EncodeRejectsBadImages) {
   JpegEncoder enc;
   std::string jpeg;
