@@ -46,4 +46,11 @@ for name, data in seeds.items():
     open(f"{root}/png/{name}_gray", "wb").write(b"\1" + data)
 PY
 "$build"/fuzz/write_fuzz_seeds "$c"
+# The pipeline's sample step: each Datum seed under each format (sample_fuzz.cc).
+mkdir -p "$c/sample"
+for f in "$c"/datum/*; do
+  for k in 0 1 2 3 4; do
+    { printf "\\x0$k"; cat "$f"; } >"$c/sample/$(basename "$f")_$k"
+  done
+done
 find "$c" -type f | sed 's|/[^/]*$||' | sort | uniq -c
