@@ -83,13 +83,15 @@ Status TreeAllReduce::all_reduce(int rank, float* data, size_t count, void* /*st
     std::lock_guard<std::mutex> lock(self.mu);
     self.data = data;
     self.count = count;
+    self.count_generation = call.generation;
   }
   // A child may be a call ahead (calls of 0 floats do not wait for the
-  // parent), never behind with data this call reads.
+  // parent: its `up` may still show this call while its count is already
+  // the next call's), never behind with data this call reads.
   for (int child : tree_.children(rank)) {
     RankState& c = *ranks_[child];
     std::lock_guard<std::mutex> lock(c.mu);
-    CHECK(c.up.generation != call.generation || c.count == count)
+    CHECK(c.count_generation != call.generation || c.count == count)
         << "all_reduce: rank " << child << " brought " << c.count << " floats, rank " << rank << " "
         << count;
   }

@@ -58,7 +58,8 @@ class TreeAllReduce : public AllReduce {
     Progress down;  // chunks holding the final sum
     float* data = nullptr;
     size_t count = 0;
-    uint64_t generation = 0;  // calls begun; touched only by the rank's own thread
+    uint64_t count_generation = 0;  // the call `data` and `count` belong to
+    uint64_t generation = 0;        // calls begun; touched only by the rank's own thread
   };
   struct Call {
     int rank;

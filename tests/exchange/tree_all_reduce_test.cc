@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "engine/exchange/exchange.h"
+#include "engine/exchange/topology.h"
+#include "engine/exchange/tree.h"
 
 namespace banyan {
 namespace {
@@ -157,6 +159,41 @@ TEST(TreeAllReduceTest, ManyCallsInARowWithChangingSizes) {
     }
   });
   for (int r = 0; r < n; ++r) EXPECT_EQ(failures[r], 0) << "rank " << r;
+}
+
+// A rank whose call of 0 floats returns at once (it waits for nobody) and
+// has begun its next call, still waiting for its own children there, when
+// its parent begins the empty call: the parent must not take the child's
+// new count for the empty call's (it stopped with "rank m brought 3 floats,
+// rank p 0").
+TEST(TreeAllReduceTest, ChildAheadAfterAnEmptyCall) {
+  const int n = 8;
+  LinkMatrix links;
+  ASSERT_TRUE(Topology().participant_links(std::vector<Device>(n, Device::cpu()), &links).ok());
+  const ExchangeTree tree = ExchangeTree::build(links);
+  int middle = -1;  // a rank with a parent and children
+  for (int r = 0; r < n && middle < 0; ++r) {
+    if (tree.parent(r) >= 0 && !tree.children(r).empty()) middle = r;
+  }
+  ASSERT_GE(middle, 0) << tree.to_string();
+  const int parent = tree.parent(middle);
+  TreeAllReduce exchange(tree, kChunkFloats * sizeof(float));
+  std::vector<std::vector<float>> data(n, std::vector<float>(3));
+  std::vector<Status> first(n), second(n);
+  run_ranks(n, &exchange, [&](int r) {
+    // The parent starts the empty call late; the middle rank's children
+    // start the second call later still, so the middle rank waits in it.
+    if (r == parent) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    first[r] = exchange.all_reduce(r, data[r].data(), 0, nullptr);
+    if (tree.parent(r) == middle) std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    for (float& v : data[r]) v = static_cast<float>(r + 1);
+    second[r] = exchange.all_reduce(r, data[r].data(), 3, nullptr);
+  });
+  for (int r = 0; r < n; ++r) {
+    ASSERT_TRUE(first[r].ok()) << first[r].to_string();
+    ASSERT_TRUE(second[r].ok()) << second[r].to_string();
+    EXPECT_EQ(data[r], std::vector<float>(3, n * (n + 1) / 2.0f)) << "rank " << r;
+  }
 }
 
 TEST(TreeAllReduceTest, AbortReleasesEveryWaiter) {
