@@ -3,11 +3,13 @@
 # only when a format changes):  scripts/make_fuzz_seeds.sh <fuzz build dir>
 # Text seeds come from the shipped models and test fixtures, IDX and PNG
 # seeds are written here, the rest by write_fuzz_seeds with Banyan's writers.
+# net_setup's seeds (small nets that build and run) are written by hand and
+# kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:?usage: scripts/make_fuzz_seeds.sh <build dir with BANYAN_FUZZ=ON>}
 c=tests/fuzz/corpus
-rm -rf "$c"
+find "$c" -mindepth 1 -maxdepth 1 ! -name net_setup -exec rm -rf {} +
 mkdir -p "$c"/{net_text,solver_text,topology,idx,png}
 for f in models/*/train_val.prototxt models/*/deploy.prototxt tests/fixtures/config/*.prototxt \
          tests/fixtures/caffe/models/*/*.prototxt tests/fixtures/caffe/examples/*/*.prototxt; do
