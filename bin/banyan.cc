@@ -66,6 +66,10 @@ DEFINE_int32(synthetic_channels, 3, "time --synthetic: image channels");
 DEFINE_int32(synthetic_size, 0,
              "time --synthetic: image height and width where a Data layer has no crop_size");
 DEFINE_int32(seed, -1, "overrides the solver's random_seed when >= 0");
+DEFINE_string(stage, "",
+              "net stages, comma-separated, for layers' include/exclude stage rules (train: added "
+              "to the solver's train_state; test, time: the net's)");
+DEFINE_int32(level, 0, "net level for layers' min_level/max_level rules (as --stage)");
 DEFINE_int32(cpu_threads, 0,
              "CPU workers: compute threads of all of them together, split evenly among them "
              "(0: $BANYAN_CPU_THREADS, else every core this process may use)");
@@ -94,6 +98,19 @@ std::atomic<bool> g_stop_requested{false};
 void on_signal(int sig) {
   g_stop_requested.store(true);
   std::signal(sig, SIG_DFL);  // a second signal ends the process at once
+}
+
+// --stage as a list ("" -> none).
+std::vector<std::string> stage_list() {
+  std::vector<std::string> stages;
+  std::string rest = FLAGS_stage;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string stage = rest.substr(0, comma);
+    if (!stage.empty()) stages.push_back(stage);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+  }
+  return stages;
 }
 
 int fail(const Status& s) {
@@ -170,6 +187,8 @@ int train(Cluster& cluster) {
   if (!s.ok()) return fail(s);
   if (FLAGS_iterations > 0) sc.max_iter = FLAGS_iterations;
   if (FLAGS_seed >= 0) sc.random_seed = FLAGS_seed;
+  if (!gflags::GetCommandLineFlagInfoOrDie("level").is_default) sc.train_state.level = FLAGS_level;
+  for (const std::string& stage : stage_list()) sc.train_state.stages.push_back(stage);
   std::string net_path;
   NetConfig nc;
   if (!(s = resolve_net_path(sc, &net_path)).ok() || !(s = load_net_config(net_path, &nc)).ok()) {
@@ -228,6 +247,8 @@ Status build_net(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
         use_synthetic_inputs(&nc, FLAGS_synthetic_channels, FLAGS_synthetic_size));
   NetBuildOptions opts;
   opts.phase = phase;
+  if (!gflags::GetCommandLineFlagInfoOrDie("level").is_default) opts.level = FLAGS_level;
+  opts.stages = stage_list();
   BANYAN_RETURN_IF_ERROR(Net::create(nc, opts, ctx, net));
   BANYAN_RETURN_IF_ERROR(fill_synthetic_inputs(**net, ctx->seed()));
   if (!FLAGS_weights.empty()) BANYAN_RETURN_IF_ERROR(load_weights_into(FLAGS_weights, net->get()));

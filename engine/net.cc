@@ -57,6 +57,24 @@ std::string where(const LayerConfig& c) {
 
 }  // namespace
 
+NetState net_state(const NetConfig& config, const NetBuildOptions& options) {
+  NetState state = config.state;
+  state.phase = options.phase;
+  if (options.level.has_value()) state.level = *options.level;
+  state.stages.insert(state.stages.end(), options.stages.begin(), options.stages.end());
+  return state;
+}
+
+std::string describe(const NetState& state) {
+  std::string s = phase_name(state.phase);
+  if (state.level == 0 && state.stages.empty()) return s;
+  s += " (level " + std::to_string(state.level);
+  for (size_t i = 0; i < state.stages.size(); ++i) {
+    s += (i == 0 ? ", stages " : ", ") + state.stages[i];
+  }
+  return s + ")";
+}
+
 class NetBuilder {
  public:
   NetBuilder(const NetConfig& config, const NetBuildOptions& options, WorkerContext* ctx, Net* net)
@@ -97,8 +115,16 @@ class NetBuilder {
  private:
   Status parse_graph() {
     std::map<std::string, int> current;  // name -> latest version
+    const NetState state = net_state(config_, options_);
+    std::map<std::string, const LayerConfig*> names;
     for (const LayerConfig& c : config_.layers) {
-      if (!c.in_phase(options_.phase)) continue;
+      if (!c.in_state(state)) continue;
+      auto [it, fresh] = names.emplace(c.name, &c);
+      if (!fresh) {
+        return Status::invalid_argument(where(c) + ": duplicate layer name '" + c.name +
+                                        "' (also at " + it->second->location.to_string() +
+                                        ") in the " + describe(state) + " net");
+      }
       const int id = static_cast<int>(nodes_.size());
       Node node;
       node.config = c;

@@ -82,22 +82,23 @@ Status convert_legacy_inputs(const pb::NetParameter& net, const Scope& s, NetCon
   return Status::success();
 }
 
-// Adds the phases one include/exclude rule selects; stage and level rules are
-// not supported.
-Status convert_rule(const pb::NetStateRule& rule, const Scope& s, std::vector<Phase>* phases) {
-  if (rule.stage_size() > 0 || rule.not_stage_size() > 0) {
-    return s.unsupported(rule.stage_size() > 0 ? "stage" : "not_stage",
-                         "rules are not supported; select layers by phase only");
+Status convert_rule(const pb::NetStateRule& rule, const Scope& s, std::vector<StateRule>* rules) {
+  StateRule r;
+  if (rule.has_phase()) r.phase = rule.phase() == pb::TRAIN ? Phase::kTrain : Phase::kTest;
+  if (rule.has_min_level()) r.min_level = rule.min_level();
+  if (rule.has_max_level()) r.max_level = rule.max_level();
+  if (r.min_level && r.max_level && *r.min_level > *r.max_level) {
+    return s.invalid("max_level", std::to_string(*r.max_level) + " is below min_level " +
+                                      std::to_string(*r.min_level) + ": the rule matches nothing");
   }
-  if (rule.has_min_level() || rule.has_max_level()) {
-    return s.unsupported(rule.has_min_level() ? "min_level" : "max_level",
-                         "rules are not supported; select layers by phase only");
+  r.stages.assign(rule.stage().begin(), rule.stage().end());
+  r.not_stages.assign(rule.not_stage().begin(), rule.not_stage().end());
+  for (const std::string& stage : r.stages) {
+    if (std::find(r.not_stages.begin(), r.not_stages.end(), stage) != r.not_stages.end()) {
+      return s.invalid("not_stage", "'" + stage + "' is also a stage: the rule matches nothing");
+    }
   }
-  std::vector<Phase> add = {Phase::kTrain, Phase::kTest};
-  if (rule.has_phase()) add = {rule.phase() == pb::TRAIN ? Phase::kTrain : Phase::kTest};
-  for (Phase p : add) {
-    if (std::find(phases->begin(), phases->end(), p) == phases->end()) phases->push_back(p);
-  }
+  rules->push_back(std::move(r));
   return Status::success();
 }
 
@@ -107,11 +108,11 @@ Status convert_rules(const pb::LayerParameter& p, const Scope& s, LayerConfig* o
   }
   for (int i = 0; i < p.include_size(); ++i) {
     BANYAN_RETURN_IF_ERROR(
-        convert_rule(p.include(i), s.nested("include", i), &out->include_phases));
+        convert_rule(p.include(i), s.nested("include", i), &out->include));
   }
   for (int i = 0; i < p.exclude_size(); ++i) {
     BANYAN_RETURN_IF_ERROR(
-        convert_rule(p.exclude(i), s.nested("exclude", i), &out->exclude_phases));
+        convert_rule(p.exclude(i), s.nested("exclude", i), &out->exclude));
   }
   return Status::success();
 }
@@ -161,7 +162,8 @@ Status convert_layer(const pb::LayerParameter& p, const Scope& s, LayerConfig* o
   return config_internal::convert_layer_params(p, s, out);
 }
 
-// Two layers may share a name only when no phase holds both.
+// Two layers may share a name only when no phase holds both (in the net's
+// own state; Net::create checks the layers of the state it builds).
 Status check_unique_names(const NetConfig& net) {
   std::map<std::string, std::vector<size_t>> seen;
   for (size_t i = 0; i < net.layers.size(); ++i) {
@@ -169,7 +171,9 @@ Status check_unique_names(const NetConfig& net) {
     for (size_t j : seen[b.name]) {
       const LayerConfig& a = net.layers[j];
       for (Phase phase : {Phase::kTrain, Phase::kTest}) {
-        if (a.in_phase(phase) && b.in_phase(phase)) {
+        NetState state = net.state;
+        state.phase = phase;
+        if (a.in_state(state) && b.in_state(state)) {
           return Status::invalid_argument(b.location.to_string() + ": duplicate layer name '" +
                                           b.name + "' (also at " + a.location.to_string() +
                                           ", both in phase " + phase_name(phase) + ")");
@@ -201,7 +205,11 @@ Status convert_net(const pb::NetParameter& net, const ParseInfoTree& tree,
   }
   if (net.has_force_backward()) s.ignored("force_backward", "gradients run where needed");
   if (net.has_debug_info()) s.ignored("debug_info", "use the per-layer timing instead");
-  if (net.has_state()) s.ignored("state", "the engine sets each net's phase");
+  if (net.has_state()) {
+    if (net.state().has_phase()) s.ignored("state", "its phase is ignored: each net has its own");
+    out->state.level = net.state().level();
+    out->state.stages.assign(net.state().stage().begin(), net.state().stage().end());
+  }
   return check_unique_names(*out);
 }
 

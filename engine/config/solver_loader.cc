@@ -30,10 +30,6 @@ Status convert_net_files(const pb::SolverParameter& p, const Scope& s, SolverCon
                            0);
     }
   }
-  if (p.has_train_state() || p.test_state_size() > 0) {
-    return s.unsupported(p.has_train_state() ? "train_state" : "test_state",
-                         "is not supported; layers are selected by phase only", 0);
-  }
   if (p.has_net() && p.has_train_net()) {
     return s.invalid("train_net", "and net are both given; use one");
   }
@@ -49,7 +45,39 @@ Status convert_net_files(const pb::SolverParameter& p, const Scope& s, SolverCon
   out->net = p.net();
   out->train_net = p.train_net();
   out->test_net = p.test_net_size() > 0 ? p.test_net(0) : "";
-  const int test_nets = p.has_net() || p.test_net_size() > 0 ? 1 : 0;
+  // With net: one test net per test_state (one when none is given), as Caffe.
+  int test_nets = p.has_net() || p.test_net_size() > 0 ? 1 : 0;
+  if (p.has_net() && p.test_state_size() > 1) test_nets = p.test_state_size();
+  if (p.test_state_size() > test_nets) {
+    return s.invalid("test_state",
+                     "is given " + std::to_string(p.test_state_size()) + " times for " +
+                         std::to_string(test_nets) + " test net(s); expected one per test net",
+                     test_nets);
+  }
+  auto override_of = [](const pb::NetState& state) {
+    SolverConfig::StateOverride o;
+    if (state.has_level()) o.level = state.level();
+    o.stages.assign(state.stage().begin(), state.stage().end());
+    return o;
+  };
+  if (p.has_train_state()) {
+    if (p.train_state().has_phase() && p.train_state().phase() != pb::TRAIN) {
+      return s.invalid("train_state", "has phase TEST; the train net's phase is TRAIN");
+    }
+    out->train_state = override_of(p.train_state());
+  }
+  for (int i = 0; i < p.test_state_size(); ++i) {
+    if (p.test_state(i).has_phase() && p.test_state(i).phase() != pb::TEST) {
+      return s.invalid("test_state", "has phase TRAIN; a test net's phase is TEST", i);
+    }
+    out->test_state.push_back(override_of(p.test_state(i)));
+  }
+  if (!out->test_state.empty() && p.test_iter_size() != static_cast<int>(out->test_state.size())) {
+    return s.invalid("test_iter",
+                     "is given " + std::to_string(p.test_iter_size()) + " times for " +
+                         std::to_string(out->test_state.size()) +
+                         " test_state(s); expected one per test net");
+  }
   if (p.test_iter_size() > test_nets) {
     return s.invalid("test_iter",
                      "is given " + std::to_string(p.test_iter_size()) + " times for " +

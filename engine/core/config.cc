@@ -14,12 +14,27 @@ std::string SourceLocation::to_string() const {
   return s;
 }
 
-bool LayerConfig::in_phase(Phase p) const {
-  auto has = [p](const std::vector<Phase>& v) {
-    return std::find(v.begin(), v.end(), p) != v.end();
+bool StateRule::matches(const NetState& state) const {
+  auto has = [&](const std::string& stage) {
+    return std::find(state.stages.begin(), state.stages.end(), stage) != state.stages.end();
   };
-  if (!include_phases.empty() && !has(include_phases)) return false;
-  return !has(exclude_phases);
+  if (phase.has_value() && *phase != state.phase) return false;
+  if (min_level.has_value() && state.level < *min_level) return false;
+  if (max_level.has_value() && state.level > *max_level) return false;
+  return std::all_of(stages.begin(), stages.end(), has) &&
+         std::none_of(not_stages.begin(), not_stages.end(), has);
+}
+
+bool LayerConfig::in_state(const NetState& state) const {
+  auto matches = [&](const StateRule& r) { return r.matches(state); };
+  if (!include.empty()) return std::any_of(include.begin(), include.end(), matches);
+  return std::none_of(exclude.begin(), exclude.end(), matches);
+}
+
+bool LayerConfig::in_phase(Phase p) const {
+  NetState state;
+  state.phase = p;
+  return in_state(state);
 }
 
 }  // namespace banyan

@@ -163,6 +163,25 @@ struct ScaleConfig {
   FillerConfig bias_filler;
 };
 
+// The state a net is built in (Caffe's NetState): its phase, a level and a
+// set of stages; layers choose the states they belong to with rules.
+struct NetState {
+  Phase phase = Phase::kTest;
+  int level = 0;
+  std::vector<std::string> stages;
+};
+
+// One include/exclude rule (Caffe's NetStateRule): it matches a state when
+// every condition given holds: the phase, level >= min_level, level <=
+// max_level, every `stages` entry among the state's stages and no
+// `not_stages` entry among them.
+struct StateRule {
+  std::optional<Phase> phase;
+  std::optional<int> min_level, max_level;
+  std::vector<std::string> stages, not_stages;
+  bool matches(const NetState& state) const;
+};
+
 struct LayerConfig {
   std::string name;
   std::string type;
@@ -192,15 +211,20 @@ struct LayerConfig {
   BatchNormConfig batch_norm;
   ScaleConfig scale;
 
-  // Phase filter from include/exclude rules: a layer is in a phase's net when
-  // (include_phases is empty or contains it) and exclude_phases does not.
-  std::vector<Phase> include_phases;
-  std::vector<Phase> exclude_phases;
+  // A layer is in a net of state s when, with include rules, one of them
+  // matches s; else when no exclude rule matches s (Caffe's rule; a layer
+  // has rules of one kind only).
+  std::vector<StateRule> include, exclude;
+  bool in_state(const NetState& state) const;
+  // in_state of phase p at level 0 with no stages.
   bool in_phase(Phase p) const;
 };
 
 struct NetConfig {
   std::string name;
+  // The net's own `state { level stage }` (its phase is the one each net is
+  // built for); the solver's train_state/test_state and --stage add to it.
+  NetState state;
   std::string source_file;  // path it was loaded from ("" if built in code)
   std::vector<LayerConfig> layers;
 };
@@ -212,6 +236,16 @@ struct SolverConfig {
   std::string net;        // path of the net file, as written
   std::string train_net;  // alternative spellings Caffe allows
   std::string test_net;
+  // One test net per test_iter entry, each built from the net file in state
+  // test_state[i] (when given, one per test net); the train net in
+  // train_state.  Their level replaces the net's own when set (has_level),
+  // their stages add to it.
+  struct StateOverride {
+    std::optional<int> level;
+    std::vector<std::string> stages;
+  };
+  StateOverride train_state;
+  std::vector<StateOverride> test_state;
   std::vector<int> test_iter;
   int test_interval = 0;
   bool test_initialization = true;

@@ -74,8 +74,10 @@ Status read_labels(const std::string& path, std::vector<std::string>* labels) {
 Status Classifier::create(const NetConfig& config, Net* net, const std::string& mean_file,
                           std::unique_ptr<Classifier>* out) {
   const LayerConfig* input = nullptr;
+  NetState test = config.state;
+  test.phase = Phase::kTest;
   for (const LayerConfig& l : config.layers) {
-    if (input == nullptr && l.type == "Input" && l.in_phase(Phase::kTest)) input = &l;
+    if (input == nullptr && l.type == "Input" && l.in_state(test)) input = &l;
   }
   if (input == nullptr)
     return Status::invalid_argument("net '" + config.name + "' has no Input layer");

@@ -246,5 +246,32 @@ TEST(ModelsTest, ShippedConfigsLoadAndBuild) {
   }
 }
 
+// --stage and --level pick the layers of stage and level rules (test, time).
+TEST_F(CliTest, StageAndLevelSelectLayers) {
+  write_file(dir_ + "/staged.prototxt", R"(name: "staged"
+layer { name: "in" type: "Input" top: "x" include { stage: "small" }
+  input_param { shape { dim: 2 dim: 5 } } }
+layer { name: "in" type: "Input" top: "x" include { stage: "large" }
+  input_param { shape { dim: 7 dim: 5 } } }
+layer { name: "extra" type: "ReLU" bottom: "x" top: "y" include { min_level: 2 } }
+)");
+  RunResult r = run_command(
+      kBin + "banyan time --model=staged.prototxt --phase=TEST --stage=large --iterations=1", dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("batch 7:"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("extra"), std::string::npos) << r.output;
+  r = run_command(kBin +
+                      "banyan time --model=staged.prototxt --phase=TEST --stage=small --level=2 "
+                      "--iterations=1",
+                  dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("batch 2:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("extra"), std::string::npos) << r.output;
+  r = run_command(kBin + "banyan time --model=staged.prototxt --phase=TEST --stage=small,large",
+                  dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("duplicate layer name 'in'"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace banyan

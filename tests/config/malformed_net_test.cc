@@ -143,17 +143,29 @@ layer {
      kUnimplemented,
      {"bad.prototxt:4:11: layer 'ip': param.name 'shared_w'", "sharing"}},
 
-    {"stage_rule",
+    {"stage_rule_matching_nothing",
      R"(layer {
   name: "r"
   type: "ReLU"
   bottom: "a"
   top: "a"
-  include { phase: TEST stage: "deploy" }
+  include { phase: TEST stage: "deploy" not_stage: "deploy" }
 }
 )",
-     kUnimplemented,
-     {"bad.prototxt:6:25: layer 'r': include.stage", "phase only"}},
+     kInvalid,
+     {"bad.prototxt:6:41: layer 'r': include.not_stage", "'deploy' is also a stage"}},
+
+    {"level_rule_matching_nothing",
+     R"(layer {
+  name: "r"
+  type: "ReLU"
+  bottom: "a"
+  top: "a"
+  exclude { min_level: 3 max_level: 1 }
+}
+)",
+     kInvalid,
+     {"layer 'r': exclude.max_level", "below min_level 3"}},
 
     {"include_and_exclude",
      R"(layer {

@@ -194,8 +194,9 @@ TEST(NetLoaderTest, PhaseFilterFromRules) {
   // TEST lacks the TRAIN data layer.
   EXPECT_EQ(test, total - 1);
   const LayerConfig& prob = find(net, "prob", Phase::kTest);
-  EXPECT_TRUE(prob.include_phases.empty());
-  EXPECT_EQ(prob.exclude_phases, (std::vector<Phase>{Phase::kTrain}));
+  EXPECT_TRUE(prob.include.empty());
+  ASSERT_EQ(prob.exclude.size(), 1u);
+  EXPECT_EQ(prob.exclude[0].phase, Phase::kTrain);
 }
 
 TEST(NetLoaderTest, RuleWithoutPhaseMatchesEveryPhase) {

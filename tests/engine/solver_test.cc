@@ -99,7 +99,7 @@ NetConfig tiny_net(const std::string& lmdb, int batch, const std::string& head =
   ip2.inner_product.weight_filler.std = 0.1f;
   ip2.param = {ParamConfig{1.0f, 1.0f}, ParamConfig{2.0f, 0.0f}};
   LayerConfig acc = layer("acc", "Accuracy", {"score", "label"}, {"accuracy"});
-  acc.include_phases = {Phase::kTest};
+  acc.include = {StateRule{Phase::kTest, {}, {}, {}, {}}};
   LayerConfig loss = layer("loss", "SoftmaxWithLoss", {"score", "label"}, {"loss"});
   c.layers = {data, ip1, relu, drop, ip2, acc, loss};
   return c;
