@@ -28,6 +28,15 @@ constexpr Entry kLayers[] = {
     {"Eltwise", &new_eltwise_layer},
     {"BatchNorm", &new_batch_norm_layer},
     {"Scale", &new_scale_layer},
+    {"Sigmoid", &new_sigmoid_layer},
+    {"TanH", &new_tanh_layer},
+    {"AbsVal", &new_absval_layer},
+    {"BNLL", &new_bnll_layer},
+    {"ELU", &new_elu_layer},
+    {"Exp", &new_exp_layer},
+    {"Log", &new_log_layer},
+    {"Power", &new_power_layer},
+    {"Threshold", &new_threshold_layer},
 };
 
 }  // namespace

@@ -23,6 +23,16 @@ std::unique_ptr<Layer> new_pooling_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_lrn_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_inner_product_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_relu_layer(const LayerConfig& config);
+// The elementwise family (layers/neuron.h).
+std::unique_ptr<Layer> new_sigmoid_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_tanh_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_absval_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_bnll_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_elu_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_exp_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_log_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_power_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_threshold_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_dropout_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_softmax_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_softmax_with_loss_layer(const LayerConfig& config);

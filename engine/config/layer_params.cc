@@ -6,6 +6,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <string>
 
@@ -37,6 +38,15 @@ constexpr TypeParams kTypeParams[] = {
     {"Eltwise", {"eltwise_param", nullptr}},
     {"BatchNorm", {"batch_norm_param", nullptr}},
     {"Scale", {"scale_param", nullptr}},
+    {"Sigmoid", {"sigmoid_param", nullptr}},
+    {"TanH", {"tanh_param", nullptr}},
+    {"AbsVal", {nullptr, nullptr}},
+    {"BNLL", {nullptr, nullptr}},
+    {"ELU", {"elu_param", nullptr}},
+    {"Exp", {"exp_param", nullptr}},
+    {"Log", {"log_param", nullptr}},
+    {"Power", {"power_param", nullptr}},
+    {"Threshold", {"threshold_param", nullptr}},
 };
 
 // Warns about *_param messages (field numbers 100..999) the type does not read.
@@ -236,6 +246,50 @@ Status convert_scale(const pb::ScaleParameter& p, const Scope& s, ScaleConfig* o
   return convert_filler(p.bias_filler(), s.nested("bias_filler"), &out->bias_filler);
 }
 
+// The elementwise layers' parameters (NeuronConfig); every value finite,
+// Exp/Log bases positive (or -1 for e).
+Status convert_neuron(const pb::LayerParameter& l, const Scope& s, const std::string& name,
+                      NeuronConfig* out) {
+  auto finite = [&](const char* field, float v) {
+    return std::isfinite(v) ? Status::success()
+                            : s.invalid(field, "must be finite, got " + num(v));
+  };
+  auto base_ok = [&](float base) {
+    return base == -1.0f || (base > 0.0f && std::isfinite(base) && base != 1.0f)
+               ? Status::success()
+               : s.invalid("base", "must be positive and not 1 (or -1 for e), got " + num(base));
+  };
+  if (name == "elu_param") {
+    out->alpha = l.elu_param().alpha();
+    return finite("alpha", out->alpha);
+  }
+  if (name == "threshold_param") {
+    out->threshold = l.threshold_param().threshold();
+    return finite("threshold", out->threshold);
+  }
+  if (name == "sigmoid_param" || name == "tanh_param") {
+    const bool engine = name == "sigmoid_param" ? l.sigmoid_param().has_engine()
+                                                : l.tanh_param().has_engine();
+    if (engine) s.ignored("engine", "the implementation is chosen per device");
+    return Status::success();
+  }
+  if (name == "power_param") {
+    const pb::PowerParameter& p = l.power_param();
+    out->power = p.power();
+    out->scale = p.scale();
+    out->shift = p.shift();
+    BANYAN_RETURN_IF_ERROR(finite("power", out->power));
+  } else {
+    const bool exp = name == "exp_param";
+    out->base = exp ? l.exp_param().base() : l.log_param().base();
+    out->scale = exp ? l.exp_param().scale() : l.log_param().scale();
+    out->shift = exp ? l.exp_param().shift() : l.log_param().shift();
+    BANYAN_RETURN_IF_ERROR(base_ok(out->base));
+  }
+  BANYAN_RETURN_IF_ERROR(finite("scale", out->scale));
+  return finite("shift", out->shift);
+}
+
 // relu, dropout, softmax, accuracy, concat and flatten parameters.
 Status convert_small_block(const pb::LayerParameter& l, const Scope& s, const std::string& name,
                            LayerConfig* out) {
@@ -295,6 +349,10 @@ Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::str
     return convert_batch_norm(l.batch_norm_param(), n, &out->batch_norm);
   }
   if (name == "scale_param") return convert_scale(l.scale_param(), n, &out->scale);
+  for (const char* neuron : {"elu_param", "exp_param", "log_param", "power_param",
+                             "sigmoid_param", "tanh_param", "threshold_param"}) {
+    if (name == neuron) return convert_neuron(l, n, name, &out->neuron);
+  }
   return convert_small_block(l, n, name, out);
 }
 

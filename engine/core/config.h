@@ -110,6 +110,18 @@ struct InnerProductConfig {
   FillerConfig bias_filler;
 };
 
+// The parameters of the elementwise layers (layers/neuron.h): ELU's alpha,
+// Exp/Log's base (-1: e), scale, shift, Power's power, scale, shift,
+// Threshold's threshold.
+struct NeuronConfig {
+  float alpha = 1.0f;
+  float base = -1.0f;
+  float scale = 1.0f;
+  float shift = 0.0f;
+  float power = 1.0f;
+  float threshold = 0.0f;
+};
+
 struct ReluConfig {
   float negative_slope = 0.0f;
 };
@@ -201,6 +213,7 @@ struct LayerConfig {
   LrnConfig lrn;
   InnerProductConfig inner_product;
   ReluConfig relu;
+  NeuronConfig neuron;
   DropoutConfig dropout;
   SoftmaxConfig softmax;
   LossConfig loss;
