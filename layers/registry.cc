@@ -37,6 +37,8 @@ constexpr Entry kLayers[] = {
     {"Log", &new_log_layer},
     {"Power", &new_power_layer},
     {"Threshold", &new_threshold_layer},
+    {"EuclideanLoss", &new_euclidean_loss_layer},
+    {"SigmoidCrossEntropyLoss", &new_sigmoid_cross_entropy_loss_layer},
 };
 
 }  // namespace

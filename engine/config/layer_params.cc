@@ -47,6 +47,8 @@ constexpr TypeParams kTypeParams[] = {
     {"Log", {"log_param", nullptr}},
     {"Power", {"power_param", nullptr}},
     {"Threshold", {"threshold_param", nullptr}},
+    {"EuclideanLoss", {"loss_param", nullptr}},
+    {"SigmoidCrossEntropyLoss", {"loss_param", nullptr}},
 };
 
 // Warns about *_param messages (field numbers 100..999) the type does not read.
@@ -178,6 +180,7 @@ Status convert_inner_product(const pb::InnerProductParameter& p, const Scope& s,
 Status convert_loss(const pb::LossParameter& p, LossConfig* out) {
   if (p.has_ignore_label()) out->ignore_label = p.ignore_label();
   pb::LossParameter::NormalizationMode mode = p.normalization();
+  out->normalization_given = p.has_normalization() || p.has_normalize();
   if (!p.has_normalization() && p.has_normalize()) {
     mode = p.normalize() ? pb::LossParameter::VALID : pb::LossParameter::BATCH_SIZE;
   }

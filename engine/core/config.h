@@ -138,6 +138,10 @@ struct LossConfig {
   enum class Normalization { kFull, kValid, kBatchSize, kNone };
   std::optional<int> ignore_label;
   Normalization normalization = Normalization::kValid;
+  // Whether the file gave normalization (or the legacy normalize): layers
+  // whose Caffe default differs (SigmoidCrossEntropyLoss: BATCH_SIZE) use
+  // theirs otherwise.
+  bool normalization_given = false;
 };
 
 struct AccuracyConfig {
