@@ -119,11 +119,13 @@ class NetBuilder {
     std::map<std::string, const LayerConfig*> names;
     for (const LayerConfig& c : config_.layers) {
       if (!c.in_state(state)) continue;
-      auto [it, fresh] = names.emplace(c.name, &c);
+      auto [it, fresh] = type_has_params(c.type) ? names.emplace(c.name, &c)
+                                                 : std::make_pair(names.end(), true);
       if (!fresh) {
         return Status::invalid_argument(where(c) + ": duplicate layer name '" + c.name +
                                         "' (also at " + it->second->location.to_string() +
-                                        ") in the " + describe(state) + " net");
+                                        ") in the " + describe(state) +
+                                        " net; weights are matched by layer name");
       }
       const int id = static_cast<int>(nodes_.size());
       Node node;

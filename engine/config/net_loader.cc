@@ -162,12 +162,14 @@ Status convert_layer(const pb::LayerParameter& p, const Scope& s, LayerConfig* o
   return config_internal::convert_layer_params(p, s, out);
 }
 
-// Two layers may share a name only when no phase holds both (in the net's
-// own state; Net::create checks the layers of the state it builds).
+// Two layers with parameters may share a name only when no phase holds both
+// (in the net's own state; Net::create checks the state it builds).
+// Parameterless layers may share names, as in Caffe.
 Status check_unique_names(const NetConfig& net) {
   std::map<std::string, std::vector<size_t>> seen;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const LayerConfig& b = net.layers[i];
+    if (!type_has_params(b.type)) continue;
     for (size_t j : seen[b.name]) {
       const LayerConfig& a = net.layers[j];
       for (Phase phase : {Phase::kTrain, Phase::kTest}) {
@@ -176,7 +178,8 @@ Status check_unique_names(const NetConfig& net) {
         if (a.in_state(state) && b.in_state(state)) {
           return Status::invalid_argument(b.location.to_string() + ": duplicate layer name '" +
                                           b.name + "' (also at " + a.location.to_string() +
-                                          ", both in phase " + phase_name(phase) + ")");
+                                          ", both in phase " + phase_name(phase) +
+                                          "; weights are matched by layer name)");
         }
       }
     }

@@ -14,6 +14,12 @@ std::string SourceLocation::to_string() const {
   return s;
 }
 
+bool type_has_params(const std::string& type) {
+  static const char* const kTypes[] = {"Convolution", "InnerProduct", "BatchNorm", "Scale"};
+  return std::any_of(std::begin(kTypes), std::end(kTypes),
+                     [&](const char* t) { return type == t; });
+}
+
 bool StateRule::matches(const NetState& state) const {
   auto has = [&](const std::string& stage) {
     return std::find(state.stages.begin(), state.stages.end(), stage) != state.stages.end();

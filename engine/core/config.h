@@ -237,6 +237,11 @@ struct LayerConfig {
   bool in_phase(Phase p) const;
 };
 
+// Whether layers of `type` hold parameters, which snapshots and weight files
+// key by layer name: such layers need names unique within a net (Caffe
+// allows repeated names, and its example nets repeat them on loss layers).
+bool type_has_params(const std::string& type);
+
 struct NetConfig {
   std::string name;
   // The net's own `state { level stage }` (its phase is the one each net is

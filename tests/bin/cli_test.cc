@@ -267,10 +267,70 @@ layer { name: "extra" type: "ReLU" bottom: "x" top: "y" include { min_level: 2 }
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("batch 2:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("extra"), std::string::npos) << r.output;
-  r = run_command(kBin + "banyan time --model=staged.prototxt --phase=TEST --stage=small,large",
-                  dir_);
+  r = run_command(kBin + "banyan time --model=staged.prototxt --phase=TEST --stage=none", dir_);
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("duplicate layer name 'in'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("has no layers in phase TEST"), std::string::npos) << r.output;
+}
+
+// An autoencoder in Caffe's style: one Data layer per phase and test stage,
+// Sigmoid codes, SigmoidCrossEntropyLoss on the reconstruction and a
+// zero-weighted EuclideanLoss beside it, two test nets chosen by test_state.
+// The training loss falls and both test nets report.
+TEST_F(CliTest, AutoencoderWithTestStagesTrains) {
+  make_dataset("train", 256, 1);
+  make_dataset("test", 100, 2);
+  std::string data;
+  for (const auto& [rule, source] : std::vector<std::pair<std::string, std::string>>{
+           {"phase: TRAIN", "train_lmdb"},
+           {"phase: TEST stage: 'test-on-train'", "train_lmdb"},
+           {"phase: TEST stage: 'test-on-test'", "test_lmdb"}}) {
+    data += "layer { name: 'data' type: 'Data' top: 'data' include { " + rule +
+            " } transform_param { scale: 0.00390625 } data_param { source: '" + source +
+            "' batch_size: 16 } }\n";
+  }
+  write_file(dir_ + "/ae.prototxt", "name: 'AE'\n" + data + R"(
+layer { name: "flatdata" type: "Flatten" bottom: "data" top: "flatdata" }
+layer { name: "encode1" type: "InnerProduct" bottom: "data" top: "encode1"
+  inner_product_param { num_output: 16 weight_filler { type: "xavier" } } }
+layer { name: "encode1neuron" type: "Sigmoid" bottom: "encode1" top: "encode1neuron" }
+layer { name: "code" type: "InnerProduct" bottom: "encode1neuron" top: "code"
+  inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
+layer { name: "decode1" type: "InnerProduct" bottom: "code" top: "decode1"
+  inner_product_param { num_output: 64 weight_filler { type: "xavier" } } }
+layer { name: "loss" type: "SigmoidCrossEntropyLoss" bottom: "decode1" bottom: "flatdata"
+  top: "cross_entropy_loss" loss_weight: 1 }
+layer { name: "decode1neuron" type: "Sigmoid" bottom: "decode1" top: "decode1neuron" }
+layer { name: "loss" type: "EuclideanLoss" bottom: "decode1neuron" bottom: "flatdata"
+  top: "l2_error" loss_weight: 0 }
+)");
+  write_file(dir_ + "/ae_solver.prototxt", R"(net: "ae.prototxt"
+test_state: { stage: "test-on-train" }
+test_iter: 4
+test_state: { stage: "test-on-test" }
+test_iter: 4
+test_interval: 100
+base_lr: 0.02
+momentum: 0.9
+lr_policy: "fixed"
+display: 20
+max_iter: 300
+random_seed: 5
+)");
+  RunResult r = run_command(kBin + "banyan train --solver=ae_solver.prototxt 2>&1", dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto loss_at = [&](int iteration) {
+    const std::string key = "Iteration " + std::to_string(iteration) + " (";
+    const size_t at = r.output.find(key);
+    if (at == std::string::npos) return -1.0;
+    return std::atof(r.output.c_str() + r.output.find("loss = ", at) + 7);
+  };
+  const double first = loss_at(0), last = loss_at(280);
+  ASSERT_GT(first, 0.0) << r.output;
+  ASSERT_GT(last, 0.0) << r.output;
+  EXPECT_LT(last, 0.8 * first) << r.output;
+  EXPECT_NE(r.output.find("Test net output #0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Testing net (#1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("l2_error"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -105,13 +105,15 @@ layers {
      {"bad.prototxt:2:1: ", "\"layers\"", "V1"}},
 
     {"duplicate_layer_names",
-     R"(layer { name: "x" type: "ReLU" bottom: "a" top: "b" }
-layer { name: "y" type: "ReLU" bottom: "b" top: "c" }
-layer { name: "x" type: "ReLU" bottom: "c" top: "d"
-        include { phase: TEST } }
+     R"(layer { name: "x" type: "InnerProduct" bottom: "a" top: "b"
+        inner_product_param { num_output: 2 } }
+layer { name: "x" type: "ReLU" bottom: "b" top: "c" }
+layer { name: "x" type: "InnerProduct" bottom: "c" top: "d"
+        inner_product_param { num_output: 2 } include { phase: TEST } }
 )",
      kInvalid,
-     {"bad.prototxt:3:1: ", "duplicate layer name 'x'", "also at bad.prototxt:1:1", "TEST"}},
+     {"bad.prototxt:4:1: ", "duplicate layer name 'x'", "also at bad.prototxt:1:1", "TEST",
+      "weights are matched by layer name"}},
 
     {"missing_layer_type",
      R"(layer {

@@ -120,16 +120,22 @@ TEST(NetStateTest, NetCreateBuildsTheLayersOfItsState) {
     ASSERT_TRUE(s.ok()) << s.to_string();
     EXPECT_EQ(built->batch_size(), batch) << stage;
   }
-  // Both stages at once: two layers named "data" in one net.
+  // Two layers with parameters under one name in one state.
+  NetConfig twice;
+  ASSERT_TRUE(parse_net_config(std::string(kTwoTestStages) + R"(
+layer { name: "ip" type: "InnerProduct" bottom: "ip" top: "ip2" include { stage: "twice" }
+  inner_product_param { num_output: 3 } }
+)",
+                               "twice.prototxt", &twice)
+                  .ok());
   NetBuildOptions both;
   both.phase = Phase::kTest;
-  both.stages = {"test-on-train", "test-on-test"};
+  both.stages = {"test-on-test", "twice"};
   std::unique_ptr<Net> built;
-  Status s = Net::create(net, both, &ctx, &built);
+  Status s = Net::create(twice, both, &ctx, &built);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("duplicate layer name 'data'"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("TEST (level 0, stages test-on-train, test-on-test) net"),
-            std::string::npos)
+  EXPECT_NE(s.message().find("duplicate layer name 'ip'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("TEST (level 0, stages test-on-test, twice) net"), std::string::npos)
       << s.message();
   // No stage: the TEST net has no data layer.
   NetBuildOptions none;
