@@ -119,8 +119,8 @@ class NetBuilder {
     std::map<std::string, const LayerConfig*> names;
     for (const LayerConfig& c : config_.layers) {
       if (!c.in_state(state)) continue;
-      auto [it, fresh] = type_has_params(c.type) ? names.emplace(c.name, &c)
-                                                 : std::make_pair(names.end(), true);
+      auto [it, fresh] =
+          type_has_params(c.type) ? names.emplace(c.name, &c) : std::make_pair(names.end(), true);
       if (!fresh) {
         return Status::invalid_argument(where(c) + ": duplicate layer name '" + c.name +
                                         "' (also at " + it->second->location.to_string() +
@@ -143,6 +143,9 @@ class NetBuilder {
       for (const std::string& t : c.top) {
         auto bit = std::find(c.bottom.begin(), c.bottom.end(), t);
         int in_place = bit == c.bottom.end() ? -1 : static_cast<int>(bit - c.bottom.begin());
+        if (in_place < 0 && current.count(t) && versions_[current[t]].producer == id) {
+          return Status::invalid_argument(where(c) + ": top '" + t + "' is listed twice");
+        }
         if (in_place < 0 && current.count(t)) {
           return Status::invalid_argument(
               where(c) + ": top '" + t + "' is already produced by layer '" +

@@ -16,6 +16,19 @@ Status fill_param(const FillerConfig& f, uint64_t key, Blob* blob) {
     for (int64_t i = 0; i < n; ++i) x[i] = f.min + (f.max - f.min) * uniform_at(key, 0, i);
   } else if (f.type == "gaussian") {
     for (int64_t i = 0; i < n; ++i) x[i] = f.mean + f.std * normal_at(key, 0, i);
+    if (f.sparse >= 0) {
+      // Caffe's sparse fill: keep each value with probability sparse / outputs.
+      const Shape& s = blob->shape();
+      if (s.num_axes() < 1 || s.dim(0) < 1) {
+        return Status::invalid_argument("sparse gaussian filler for '" + blob->name() +
+                                        "' needs a first dimension (outputs), got " +
+                                        s.to_string());
+      }
+      const float keep = static_cast<float>(f.sparse) / static_cast<float>(s.dim(0));
+      for (int64_t i = 0; i < n; ++i) {
+        if (uniform_at(key, 1, i) >= keep) x[i] = 0.0f;
+      }
+    }
   } else if (f.type == "xavier" || f.type == "msra") {
     const Shape& s = blob->shape();
     if (s.num_axes() < 1 || n == 0) {

@@ -254,8 +254,7 @@ Status convert_scale(const pb::ScaleParameter& p, const Scope& s, ScaleConfig* o
 Status convert_neuron(const pb::LayerParameter& l, const Scope& s, const std::string& name,
                       NeuronConfig* out) {
   auto finite = [&](const char* field, float v) {
-    return std::isfinite(v) ? Status::success()
-                            : s.invalid(field, "must be finite, got " + num(v));
+    return std::isfinite(v) ? Status::success() : s.invalid(field, "must be finite, got " + num(v));
   };
   auto base_ok = [&](float base) {
     return base == -1.0f || (base > 0.0f && std::isfinite(base) && base != 1.0f)
@@ -271,8 +270,8 @@ Status convert_neuron(const pb::LayerParameter& l, const Scope& s, const std::st
     return finite("threshold", out->threshold);
   }
   if (name == "sigmoid_param" || name == "tanh_param") {
-    const bool engine = name == "sigmoid_param" ? l.sigmoid_param().has_engine()
-                                                : l.tanh_param().has_engine();
+    const bool engine =
+        name == "sigmoid_param" ? l.sigmoid_param().has_engine() : l.tanh_param().has_engine();
     if (engine) s.ignored("engine", "the implementation is chosen per device");
     return Status::success();
   }
@@ -352,8 +351,8 @@ Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::str
     return convert_batch_norm(l.batch_norm_param(), n, &out->batch_norm);
   }
   if (name == "scale_param") return convert_scale(l.scale_param(), n, &out->scale);
-  for (const char* neuron : {"elu_param", "exp_param", "log_param", "power_param",
-                             "sigmoid_param", "tanh_param", "threshold_param"}) {
+  for (const char* neuron : {"elu_param", "exp_param", "log_param", "power_param", "sigmoid_param",
+                             "tanh_param", "threshold_param"}) {
     if (name == neuron) return convert_neuron(l, n, name, &out->neuron);
   }
   return convert_small_block(l, n, name, out);
@@ -379,9 +378,10 @@ Status convert_filler(const pb::FillerParameter& p, const Scope& s, FillerConfig
                                  "' is not a filler; expected constant, gaussian, uniform, "
                                  "xavier or msra");
   }
-  if (t == "gaussian" && p.sparse() >= 0) {
-    return s.unsupported("sparse", "(sparse gaussian fill) is not supported");
+  if (p.sparse() < -1) {
+    return s.invalid("sparse", "must be >= 0 (or -1: dense), got " + std::to_string(p.sparse()));
   }
+  if (p.sparse() >= 0 && t != "gaussian") s.ignored("sparse", "only the gaussian filler uses it");
   if (t == "gaussian" && !(p.std() >= 0.0f)) {
     return s.invalid("std", "must be >= 0, got " + num(p.std()));
   }
@@ -394,6 +394,7 @@ Status convert_filler(const pb::FillerParameter& p, const Scope& s, FillerConfig
   out->max = p.max();
   out->mean = p.mean();
   out->std = p.std();
+  out->sparse = t == "gaussian" ? p.sparse() : -1;
   switch (p.variance_norm()) {
     case pb::FillerParameter::FAN_IN:
       out->variance_norm = FillerConfig::VarianceNorm::kFanIn;

@@ -35,6 +35,9 @@ struct FillerConfig {
   float value = 0.0f;             // constant
   float min = 0.0f, max = 1.0f;   // uniform
   float mean = 0.0f, std = 1.0f;  // gaussian
+  // gaussian, Caffe's sparse fill: >= 0 keeps each value with probability
+  // sparse / dim(0) (about `sparse` non-zero weights per input), -1 keeps all.
+  int sparse = -1;
   VarianceNorm variance_norm = VarianceNorm::kFanIn;  // xavier, msra
 };
 

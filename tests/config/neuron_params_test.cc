@@ -52,5 +52,22 @@ layer { name: "b" type: "BNLL" bottom: "i" top: "j" }
   }
 }
 
+// Caffe's sparse gaussian fill (its MNIST autoencoder uses sparse: 15).
+TEST(NeuronParamsTest, SparseGaussianFillerLoads) {
+  NetConfig net;
+  Status s = parse_net_config(R"(layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y"
+  inner_product_param { num_output: 30 weight_filler { type: "gaussian" std: 1 sparse: 15 } } }
+)",
+                              "sparse.prototxt", &net);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(net.layers[0].inner_product.weight_filler.sparse, 15);
+  s = parse_net_config(R"(layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y"
+  inner_product_param { num_output: 30 weight_filler { type: "gaussian" sparse: -3 } } }
+)",
+                       "sparse.prototxt", &net);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("sparse"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace banyan

@@ -194,6 +194,11 @@ TEST(NetTest, GraphErrorsNameLayerAndBlob) {
           layer { name: "a" type: "ReLU" bottom: "x" top: "y" }
           layer { name: "b" type: "ReLU" bottom: "x" top: "y" })",
        "already produced by layer 'a'"},
+      // A layer naming one top twice (found by the net_setup fuzzer: the
+      // message read the producer before it was in the graph).
+      {R"(layer { name: "in" type: "Input" top: "x" top: "x"
+                  input_param { shape { dim: 2 dim: 3 } shape { dim: 2 dim: 3 } } })",
+       "top 'x' is listed twice"},
       {R"(layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
           layer { name: "m" type: "Mystery" bottom: "x" top: "y" })",
        "unknown type 'Mystery'"},
