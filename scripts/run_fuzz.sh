@@ -5,6 +5,8 @@
 # report fails the run; the input that caused it is kept in
 # <build>/fuzz/findings/<name>/ to be added to tests/fuzz/regressions/<name>/.
 #   scripts/run_fuzz.sh <build dir> [seconds per target, default 30]
+# The mutation seed is fixed (BANYAN_FUZZ_SEED, default 1) so a CI run
+# retraces the same inputs for the same code; set another to explore.
 # Prints per target: executions, coverage (cov: edges, ft: features), corpus.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,8 @@ run_one() {
   local name=$1 scratch=$out/$1.corpus findings=$build/fuzz/findings/$1
   mkdir -p "$scratch" "$findings"
   # -rss_limit_mb: an input that makes a reader ask for gigabytes is a finding.
-  "$build/fuzz/${name}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$build/fuzz/${name}_fuzz" -seed="${BANYAN_FUZZ_SEED:-1}" -max_total_time="$seconds" \
+      -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$findings/" "$scratch" "tests/fuzz/corpus/$name" \
       >"$out/$name.log" 2>&1
   echo $? >"$out/$name.rc"
