@@ -100,17 +100,18 @@ void on_signal(int sig) {
   std::signal(sig, SIG_DFL);  // a second signal ends the process at once
 }
 
-// --stage as a list ("" -> none).
-std::vector<std::string> stage_list() {
-  std::vector<std::string> stages;
+// --level (when given) and --stage (a comma-separated list; "" -> none).
+NetStateOverride state_flags() {
+  NetStateOverride o;
+  if (!gflags::GetCommandLineFlagInfoOrDie("level").is_default) o.level = FLAGS_level;
   std::string rest = FLAGS_stage;
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
     const std::string stage = rest.substr(0, comma);
-    if (!stage.empty()) stages.push_back(stage);
+    if (!stage.empty()) o.stages.push_back(stage);
     rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
   }
-  return stages;
+  return o;
 }
 
 int fail(const Status& s) {
@@ -187,8 +188,10 @@ int train(Cluster& cluster) {
   if (!s.ok()) return fail(s);
   if (FLAGS_iterations > 0) sc.max_iter = FLAGS_iterations;
   if (FLAGS_seed >= 0) sc.random_seed = FLAGS_seed;
-  if (!gflags::GetCommandLineFlagInfoOrDie("level").is_default) sc.train_state.level = FLAGS_level;
-  for (const std::string& stage : stage_list()) sc.train_state.stages.push_back(stage);
+  const NetStateOverride flags = state_flags();
+  if (flags.level.has_value()) sc.train_state.level = flags.level;
+  sc.train_state.stages.insert(sc.train_state.stages.end(), flags.stages.begin(),
+                               flags.stages.end());
   std::string net_path;
   NetConfig nc;
   if (!(s = resolve_net_path(sc, &net_path)).ok() || !(s = load_net_config(net_path, &nc)).ok()) {
@@ -247,8 +250,7 @@ Status build_net(Phase phase, WorkerContext* ctx, std::unique_ptr<Net>* net) {
         use_synthetic_inputs(&nc, FLAGS_synthetic_channels, FLAGS_synthetic_size));
   NetBuildOptions opts;
   opts.phase = phase;
-  if (!gflags::GetCommandLineFlagInfoOrDie("level").is_default) opts.level = FLAGS_level;
-  opts.stages = stage_list();
+  opts.state = state_flags();
   BANYAN_RETURN_IF_ERROR(Net::create(nc, opts, ctx, net));
   BANYAN_RETURN_IF_ERROR(fill_synthetic_inputs(**net, ctx->seed()));
   if (!FLAGS_weights.empty()) BANYAN_RETURN_IF_ERROR(load_weights_into(FLAGS_weights, net->get()));

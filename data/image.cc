@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "engine/core/shape.h"
+
 namespace banyan {
 
 void hwc_to_chw(const HwcImage& in, ChwImage* out) {
@@ -50,7 +52,7 @@ Status DatumDecoder::decode_raw(const DatumRecord& record, JpegColor color, ChwI
         " channel(s)");
   }
   int64_t chw = 0;
-  if (__builtin_mul_overflow(c, h, &chw) || __builtin_mul_overflow(chw, w, &chw)) {
+  if (!checked_count({c, h, w}, &chw)) {
     return Status::data_loss("raw record has shape " + std::to_string(c) + " x " +
                              std::to_string(h) + " x " + std::to_string(w) + ": too many elements");
   }

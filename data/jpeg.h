@@ -13,12 +13,12 @@
 
 namespace banyan {
 
-// An interleaved H x W x C uint8 image (C = 1 gray, C = 3 BGR).
 // The largest image the decoders decode (JPEG, PNG): 2^27 pixels (e.g.
 // 11585 x 11585), far beyond any training image; a header claiming more is
 // refused as corrupt before anything is allocated for it.
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 27;
 
+// An interleaved H x W x C uint8 image (C = 1 gray, C = 3 BGR).
 struct HwcImage {
   int height = 0;
   int width = 0;

@@ -57,14 +57,6 @@ std::string where(const LayerConfig& c) {
 
 }  // namespace
 
-NetState net_state(const NetConfig& config, const NetBuildOptions& options) {
-  NetState state = config.state;
-  state.phase = options.phase;
-  if (options.level.has_value()) state.level = *options.level;
-  state.stages.insert(state.stages.end(), options.stages.begin(), options.stages.end());
-  return state;
-}
-
 std::string describe(const NetState& state) {
   std::string s = phase_name(state.phase);
   if (state.level == 0 && state.stages.empty()) return s;
@@ -115,17 +107,18 @@ class NetBuilder {
  private:
   Status parse_graph() {
     std::map<std::string, int> current;  // name -> latest version
-    const NetState state = net_state(config_, options_);
+    const NetState state = config_.state_for(options_.phase, options_.state);
     std::map<std::string, const LayerConfig*> names;
     for (const LayerConfig& c : config_.layers) {
       if (!c.in_state(state)) continue;
-      auto [it, fresh] =
-          type_has_params(c.type) ? names.emplace(c.name, &c) : std::make_pair(names.end(), true);
-      if (!fresh) {
-        return Status::invalid_argument(where(c) + ": duplicate layer name '" + c.name +
-                                        "' (also at " + it->second->location.to_string() +
-                                        ") in the " + describe(state) +
-                                        " net; weights are matched by layer name");
+      if (type_has_params(c.type)) {
+        auto [it, fresh] = names.emplace(c.name, &c);
+        if (!fresh) {
+          return Status::invalid_argument(where(c) + ": duplicate layer name '" + c.name +
+                                          "' (also at " + it->second->location.to_string() +
+                                          ") in the " + describe(state) +
+                                          " net; weights are matched by layer name");
+        }
       }
       const int id = static_cast<int>(nodes_.size());
       Node node;

@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,11 +26,9 @@ class TransferHub;  // layers/transfer.h
 
 struct NetBuildOptions {
   Phase phase = Phase::kTrain;
-  // The rest of the net's state (layers' include/exclude rules): `level`
-  // replaces the config's state.level when set, `stages` add to its
-  // state.stages (as Caffe merges the solver's train_state/test_state).
-  std::optional<int> level;
-  std::vector<std::string> stages;
+  // Merged into the config's own state with `phase` (NetConfig::state_for):
+  // the state the layers' include/exclude rules select by.
+  NetStateOverride state;
   // When set, parameters are not allocated but bound to this net's
   // parameters of the same layer name and index (a test net evaluating the
   // train net's weights).  Shapes must match.  Must outlive the new net.
@@ -63,9 +60,6 @@ struct NetBuildOptions {
   DType precision = DType::kFloat32;
 };
 
-// The state a net of `config` is built in with `options` (phase, level and
-// stages; see NetBuildOptions), which its layers' rules select by.
-NetState net_state(const NetConfig& config, const NetBuildOptions& options);
 // "TRAIN", or "TEST (level 1, stages test-on-train)".
 std::string describe(const NetState& state);
 

@@ -222,8 +222,7 @@ Status Solver::init_worker(int w, const NetConfig& net) {
   // One loss slot per pass of every iteration whose losses are in flight.
   train_options.loss_slots = (kLossLag + 1) * config_.iter_size;
   train_options.precision = activation_dtype();
-  train_options.level = config_.train_state.level;
-  train_options.stages = config_.train_state.stages;
+  train_options.state = config_.train_state;
   BANYAN_RETURN_IF_ERROR(Net::create(net, train_options, &ctx, &st.train_net));
   for (size_t i = 0; i < config_.test_iter.size(); ++i) {
     NetBuildOptions test_options;
@@ -233,10 +232,7 @@ Status Solver::init_worker(int w, const NetConfig& net) {
     test_options.transfer_scope = "test" + std::to_string(i);
     test_options.data_setup_mutex = workers_->data_setup_mutex();
     test_options.precision = activation_dtype();
-    if (i < config_.test_state.size()) {
-      test_options.level = config_.test_state[i].level;
-      test_options.stages = config_.test_state[i].stages;
-    }
+    if (i < config_.test_state.size()) test_options.state = config_.test_state[i];
     std::unique_ptr<Net> test_net;
     BANYAN_RETURN_IF_ERROR(Net::create(net, test_options, &ctx, &test_net));
     st.test_nets.push_back(std::move(test_net));
@@ -590,8 +586,8 @@ Status Solver::solve() {
     BANYAN_RETURN_IF_ERROR(train_iteration());
     if (config_.snapshot > 0 && iter_ % config_.snapshot == 0) {
       Status written = snapshot();
-      if (!written.ok() && !options_.continue_on_snapshot_error) return written;
       if (!written.ok()) {
+        if (!options_.continue_on_snapshot_error) return written;
         ++failed_snapshots_;
         LOG(ERROR) << written.message() << "; training goes on (" << failed_snapshots_
                    << " snapshot(s) failed so far)";

@@ -185,7 +185,8 @@ class Solver {
   // After a checked step found a NaN or an infinity: names where (the
   // first layer, over the workers), then stops or skips (nan_policy).
   Status handle_nonfinite();
-  // ", the last good snapshot is '<state>' (iteration N)" or "no snapshot yet".
+  // "the last good snapshot is '<state>' (iteration N)", or "no snapshot was
+  // written before it".
   std::string last_good_snapshot() const;
   Status clip_across_partitions(int worker);
   Status check_replicas();

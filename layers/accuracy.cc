@@ -57,11 +57,7 @@ void AccuracyLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vec
     for (int64_t i = 0; i < inner_; ++i) {
       const float v = labels[o * inner_ + i];
       if (ignore.has_value() && v == static_cast<float>(*ignore)) continue;
-      if (!(v >= 0.0f && v < static_cast<float>(channels_) && v == std::floor(v))) {
-        return ctx.report_error(Status::invalid_argument(
-            "layer '" + name() + "' (Accuracy): label " + format_value(v) + " of sample " +
-            std::to_string(o) + " is not a class id in [0, " + std::to_string(channels_) + ")"));
-      }
+      if (!is_class_id(v, channels_)) return ctx.report_error(label_error(*this, v, o, channels_));
       const int64_t label = static_cast<int64_t>(v);
       const float target = so[label * inner_ + i];
       int64_t greater = 0;

@@ -4,6 +4,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 
@@ -273,6 +274,16 @@ std::string format_value(float v) {
   char text[32];
   std::snprintf(text, sizeof(text), "%g", v);
   return text;
+}
+
+bool is_class_id(float v, int64_t classes) {
+  return v >= 0.0f && v < static_cast<float>(classes) && v == std::floor(v);
+}
+
+Status label_error(const Layer& layer, float v, int64_t sample, int64_t classes) {
+  return Status::invalid_argument("layer '" + layer.name() + "' (" + layer.type() + "): label " +
+                                  format_value(v) + " of sample " + std::to_string(sample) +
+                                  " is not a class id in [0, " + std::to_string(classes) + ")");
 }
 
 }  // namespace banyan

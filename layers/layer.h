@@ -168,4 +168,11 @@ class Layer {
 // A value for an error message, as %g prints it ("7", "-1", "0.5", "nan").
 std::string format_value(float v);
 
+// Classifier labels are data: whether `v` is a class id in [0, classes),
+// and the InvalidArgument a CPU layer reports on its context when not
+// ("layer 'loss' (SoftmaxWithLoss): label 7 of sample 1 is not a class id
+// in [0, 4)").
+bool is_class_id(float v, int64_t classes);
+Status label_error(const Layer& layer, float v, int64_t sample, int64_t classes);
+
 }  // namespace banyan

@@ -47,13 +47,9 @@ Status SoftmaxWithLossLayer::setup(const std::vector<Blob*>& bottom,
   return Status::success();
 }
 
-bool SoftmaxWithLossLayer::is_class(float v) const {
-  return v >= 0.0f && v < static_cast<float>(channels_) && v == std::floor(v);
-}
-
 bool SoftmaxWithLossLayer::is_ignored(float v) const {
   const auto& ignore = config_.loss.ignore_label;
-  return (ignore.has_value() && v == static_cast<float>(*ignore)) || !is_class(v);
+  return ignore.has_value() && v == static_cast<float>(*ignore);
 }
 
 float SoftmaxWithLossLayer::normalizer(int64_t valid) const {
@@ -85,15 +81,8 @@ void SoftmaxWithLossLayer::forward_cpu(const std::vector<Blob*>& bottom,
   for (int64_t o = 0; o < outer_; ++o) {
     for (int64_t i = 0; i < inner_; ++i) {
       const float v = labels[o * inner_ + i];
-      if (is_ignored(v)) {
-        if (!is_class(v) && !(config_.loss.ignore_label.has_value() &&
-                              v == static_cast<float>(*config_.loss.ignore_label))) {
-          return ctx.report_error(Status::invalid_argument(
-              "layer '" + name() + "' (SoftmaxWithLoss): label " + format_value(v) + " of sample " +
-              std::to_string(o) + " is not a class id in [0, " + std::to_string(channels_) + ")"));
-        }
-        continue;
-      }
+      if (is_ignored(v)) continue;
+      if (!is_class_id(v, channels_)) return ctx.report_error(label_error(*this, v, o, channels_));
       const int64_t c = static_cast<int64_t>(v);
       const float p = prob[(o * channels_ + c) * inner_ + i];
       loss -= std::log(std::fmax(p, FLT_MIN));
@@ -118,7 +107,7 @@ void SoftmaxWithLossLayer::backward_cpu(const std::vector<Blob*>& top,
   for (int64_t o = 0; o < outer_; ++o) {
     for (int64_t i = 0; i < inner_; ++i) {
       const float v = labels[o * inner_ + i];
-      const bool skip = is_ignored(v);
+      const bool skip = is_ignored(v) || !is_class_id(v, channels_);  // reported in forward
       const int64_t label = skip ? -1 : static_cast<int64_t>(v);
       for (int64_t c = 0; c < channels_; ++c) {
         const int64_t k = (o * channels_ + c) * inner_ + i;

@@ -55,11 +55,10 @@ class SoftmaxWithLossLayer : public Layer {
 #endif
 
  private:
-  // True when position value `v` is the ignore label or not a class id in
-  // [0, channels_) (forward_cpu reports those on the context: labels are
-  // data, so a bad one is an error for the caller, never an abort).
+  // True when position value `v` is the ignore label.  Other values that
+  // are no class id forward_cpu reports on the context (labels are data, so
+  // a bad one is an error for the caller, never an abort).
   bool is_ignored(float v) const;
-  bool is_class(float v) const;
   float normalizer(int64_t valid) const;
 
   int64_t outer_ = 0, channels_ = 0, inner_ = 0;

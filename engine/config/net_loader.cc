@@ -107,12 +107,10 @@ Status convert_rules(const pb::LayerParameter& p, const Scope& s, LayerConfig* o
     return s.invalid("exclude", "and include rules are both given; use one kind");
   }
   for (int i = 0; i < p.include_size(); ++i) {
-    BANYAN_RETURN_IF_ERROR(
-        convert_rule(p.include(i), s.nested("include", i), &out->include));
+    BANYAN_RETURN_IF_ERROR(convert_rule(p.include(i), s.nested("include", i), &out->include));
   }
   for (int i = 0; i < p.exclude_size(); ++i) {
-    BANYAN_RETURN_IF_ERROR(
-        convert_rule(p.exclude(i), s.nested("exclude", i), &out->exclude));
+    BANYAN_RETURN_IF_ERROR(convert_rule(p.exclude(i), s.nested("exclude", i), &out->exclude));
   }
   return Status::success();
 }
@@ -173,8 +171,7 @@ Status check_unique_names(const NetConfig& net) {
     for (size_t j : seen[b.name]) {
       const LayerConfig& a = net.layers[j];
       for (Phase phase : {Phase::kTrain, Phase::kTest}) {
-        NetState state = net.state;
-        state.phase = phase;
+        const NetState state = net.state_for(phase);
         if (a.in_state(state) && b.in_state(state)) {
           return Status::invalid_argument(b.location.to_string() + ": duplicate layer name '" +
                                           b.name + "' (also at " + a.location.to_string() +

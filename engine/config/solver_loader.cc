@@ -55,7 +55,7 @@ Status convert_net_files(const pb::SolverParameter& p, const Scope& s, SolverCon
                      test_nets);
   }
   auto override_of = [](const pb::NetState& state) {
-    SolverConfig::StateOverride o;
+    NetStateOverride o;
     if (state.has_level()) o.level = state.level();
     o.stages.assign(state.stage().begin(), state.stage().end());
     return o;
@@ -73,10 +73,9 @@ Status convert_net_files(const pb::SolverParameter& p, const Scope& s, SolverCon
     out->test_state.push_back(override_of(p.test_state(i)));
   }
   if (!out->test_state.empty() && p.test_iter_size() != static_cast<int>(out->test_state.size())) {
-    return s.invalid("test_iter",
-                     "is given " + std::to_string(p.test_iter_size()) + " times for " +
-                         std::to_string(out->test_state.size()) +
-                         " test_state(s); expected one per test net");
+    return s.invalid("test_iter", "is given " + std::to_string(p.test_iter_size()) + " times for " +
+                                      std::to_string(out->test_state.size()) +
+                                      " test_state(s); expected one per test net");
   }
   if (p.test_iter_size() > test_nets) {
     return s.invalid("test_iter",

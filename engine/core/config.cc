@@ -20,6 +20,14 @@ bool type_has_params(const std::string& type) {
                      [&](const char* t) { return type == t; });
 }
 
+NetState NetConfig::state_for(Phase p, const NetStateOverride& with) const {
+  NetState s = state;
+  s.phase = p;
+  if (with.level.has_value()) s.level = *with.level;
+  s.stages.insert(s.stages.end(), with.stages.begin(), with.stages.end());
+  return s;
+}
+
 bool StateRule::matches(const NetState& state) const {
   auto has = [&](const std::string& stage) {
     return std::find(state.stages.begin(), state.stages.end(), stage) != state.stages.end();

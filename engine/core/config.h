@@ -190,6 +190,14 @@ struct NetState {
   std::vector<std::string> stages;
 };
 
+// What a net's builder adds to the net file's own state (the solver's
+// train_state/test_state, --stage/--level): `level` replaces the file's when
+// set, `stages` add to its stages, as Caffe merges NetStates.
+struct NetStateOverride {
+  std::optional<int> level;
+  std::vector<std::string> stages;
+};
+
 // One include/exclude rule (Caffe's NetStateRule): it matches a state when
 // every condition given holds: the phase, level >= min_level, level <=
 // max_level, every `stages` entry among the state's stages and no
@@ -250,6 +258,8 @@ struct NetConfig {
   // The net's own `state { level stage }` (its phase is the one each net is
   // built for); the solver's train_state/test_state and --stage add to it.
   NetState state;
+  // `state` in phase p, then `with` merged in (NetStateOverride).
+  NetState state_for(Phase p, const NetStateOverride& with = {}) const;
   std::string source_file;  // path it was loaded from ("" if built in code)
   std::vector<LayerConfig> layers;
 };
@@ -261,16 +271,11 @@ struct SolverConfig {
   std::string net;        // path of the net file, as written
   std::string train_net;  // alternative spellings Caffe allows
   std::string test_net;
-  // One test net per test_iter entry, each built from the net file in state
-  // test_state[i] (when given, one per test net); the train net in
-  // train_state.  Their level replaces the net's own when set (has_level),
-  // their stages add to it.
-  struct StateOverride {
-    std::optional<int> level;
-    std::vector<std::string> stages;
-  };
-  StateOverride train_state;
-  std::vector<StateOverride> test_state;
+  // One test net per test_iter entry, each built from the net file with
+  // test_state[i] (when given, one per test net); the train net with
+  // train_state.
+  NetStateOverride train_state;
+  std::vector<NetStateOverride> test_state;
   std::vector<int> test_iter;
   int test_interval = 0;
   bool test_initialization = true;

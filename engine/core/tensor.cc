@@ -69,10 +69,6 @@ std::string byte_count(size_t bytes) {
   return std::to_string(bytes) + " bytes" + mib;
 }
 
-}  // namespace
-
-namespace {
-
 #ifdef BANYAN_WITH_CUDA
 // InvalidArgument naming the device unless this process can use it.
 Status check_usable(Device device) {

@@ -74,8 +74,7 @@ Status read_labels(const std::string& path, std::vector<std::string>* labels) {
 Status Classifier::create(const NetConfig& config, Net* net, const std::string& mean_file,
                           std::unique_ptr<Classifier>* out) {
   const LayerConfig* input = nullptr;
-  NetState test = config.state;
-  test.phase = Phase::kTest;
+  const NetState test = config.state_for(Phase::kTest);
   for (const LayerConfig& l : config.layers) {
     if (input == nullptr && l.type == "Input" && l.in_state(test)) input = &l;
   }

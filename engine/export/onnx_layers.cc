@@ -28,8 +28,7 @@ int64_t onnx_pooled(int64_t in, int kernel, int pad, int stride, bool ceil_mode)
 OnnxLayerWriter::OnnxLayerWriter(const NetConfig& config, const Net& net, OnnxGraphBuilder* builder,
                                  OnnxExportReport* report)
     : config_(config), net_(net), b_(builder), report_(report) {
-  NetState test = config.state;  // the deploy net's own level and stages
-  test.phase = Phase::kTest;
+  const NetState test = config.state_for(Phase::kTest);  // the deploy net's level and stages
   for (const LayerConfig& l : config.layers) {
     if (l.in_state(test)) layers_.push_back(&l);
   }

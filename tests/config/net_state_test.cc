@@ -74,17 +74,16 @@ layer { name: "own" type: "ReLU" bottom: "x" top: "x" include { stage: "own" not
   EXPECT_EQ(names_in(state(Phase::kTest, 5, {"own", "deploy"})),
             (Names{"always", "deploy", "high"}));
 
-  // net_state: the config's level and stages, the options' phase, level and
-  // added stages.
-  NetBuildOptions o;
-  o.phase = Phase::kTest;
-  NetState s = net_state(net, o);
+  // state_for: the config's level and stages in a phase, then an
+  // override's level and added stages.
+  NetState s = net.state_for(Phase::kTest);
   EXPECT_EQ(s.phase, Phase::kTest);
   EXPECT_EQ(s.level, 1);
   EXPECT_EQ(s.stages, (Names{"own"}));
+  NetStateOverride o;
   o.level = 3;
   o.stages = {"deploy"};
-  s = net_state(net, o);
+  s = net.state_for(Phase::kTest, o);
   EXPECT_EQ(s.level, 3);
   EXPECT_EQ(s.stages, (Names{"own", "deploy"}));
   EXPECT_EQ(describe(s), "TEST (level 3, stages own, deploy)");
@@ -114,7 +113,7 @@ TEST(NetStateTest, NetCreateBuildsTheLayersOfItsState) {
        std::vector<std::pair<std::string, int>>{{"test-on-train", 2}, {"test-on-test", 3}}) {
     NetBuildOptions o;
     o.phase = Phase::kTest;
-    o.stages = {stage};
+    o.state.stages = {stage};
     std::unique_ptr<Net> built;
     Status s = Net::create(net, o, &ctx, &built);
     ASSERT_TRUE(s.ok()) << s.to_string();
@@ -130,7 +129,7 @@ layer { name: "ip" type: "InnerProduct" bottom: "ip" top: "ip2" include { stage:
                   .ok());
   NetBuildOptions both;
   both.phase = Phase::kTest;
-  both.stages = {"test-on-test", "twice"};
+  both.state.stages = {"test-on-test", "twice"};
   std::unique_ptr<Net> built;
   Status s = Net::create(twice, both, &ctx, &built);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
