@@ -186,4 +186,29 @@ void check_accumulates_twice(Layer& layer, LayerHarness& h, float rel_tol) {
   }
 }
 
+void check_in_place_matches(const std::function<std::unique_ptr<Layer>()>& make,
+                            const Shape& shape) {
+  auto ref = make();
+  LayerHarness h({shape}, 1, 21);
+  ASSERT_TRUE(h.setup(*ref).ok());
+  fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 77);
+  ref->forward(h.bottom(), h.top(), h.ctx());
+  ref->backward(h.top(), {true}, h.bottom(), h.ctx());
+
+  auto layer = make();
+  Blob x("x");
+  x.set_shape(shape);
+  ASSERT_TRUE(layer->setup({&x}, {&x}).ok());
+  ASSERT_TRUE(x.allocate(Device::cpu()).ok());
+  std::copy(h.bottom()[0]->data(), h.bottom()[0]->data() + x.count(), x.data());
+  WorkerContext ctx(Device::cpu(), 21);
+  layer->forward({&x}, {&x}, ctx);
+  fill_gaussian(x.diff(), x.count(), 77);
+  layer->backward({&x}, {true}, {&x}, ctx);
+  for (int64_t i = 0; i < x.count(); ++i) {
+    EXPECT_EQ(x.data()[i], h.top()[0]->data()[i]) << i;
+    EXPECT_EQ(x.diff()[i], h.bottom()[0]->diff()[i]) << i;
+  }
+}
+
 }  // namespace banyan::testing

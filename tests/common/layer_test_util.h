@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -64,5 +65,12 @@ void check_gradients(Layer& layer, LayerHarness& h, const GradientCheckOptions& 
 // Runs backward twice without clearing: parameter gradients must double,
 // bottom gradients must stay the same (they overwrite).
 void check_accumulates_twice(Layer& layer, LayerHarness& h, float rel_tol = 1e-5f);
+
+// For a one-bottom, one-top layer that allows running in place: forward and
+// backward (dy from a fixed seed) on one blob of `shape` in place must give
+// bitwise the outputs and input gradients of a separate-top run.  `make`
+// returns a fresh, not yet set up layer of the same config.
+void check_in_place_matches(const std::function<std::unique_ptr<Layer>()>& make,
+                            const Shape& shape);
 
 }  // namespace banyan::testing

@@ -22,8 +22,8 @@ namespace {
 
 using banyan::testing::check_accumulates_twice;
 using banyan::testing::check_gradients;
+using banyan::testing::check_in_place_matches;
 using banyan::testing::compare_gpu_to_cpu;
-using banyan::testing::fill_gaussian;
 using banyan::testing::GpuCompareOptions;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
@@ -159,27 +159,7 @@ TEST(NeuronLayerTest, InPlaceOnlyWhereBackwardReadsTheOutput) {
     auto layer = make(c);
     const bool in_place = c.type == "Sigmoid" || c.type == "TanH" || c.type == "Threshold";
     EXPECT_EQ(layer->allows_in_place(), in_place);
-    if (!in_place) continue;
-    const Shape shape{4, 5};
-    auto ref = make(c);
-    LayerHarness h({shape}, 1, 21);
-    ASSERT_TRUE(h.setup(*ref).ok());
-    fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 77);
-    ref->forward(h.bottom(), h.top(), h.ctx());
-    ref->backward(h.top(), {true}, h.bottom(), h.ctx());
-    Blob x("x");
-    x.set_shape(shape);
-    ASSERT_TRUE(layer->setup({&x}, {&x}).ok());
-    ASSERT_TRUE(x.allocate(Device::cpu()).ok());
-    std::copy(h.bottom()[0]->data(), h.bottom()[0]->data() + x.count(), x.data());
-    WorkerContext ctx(Device::cpu(), 21);
-    layer->forward({&x}, {&x}, ctx);
-    fill_gaussian(x.diff(), x.count(), 77);
-    layer->backward({&x}, {true}, {&x}, ctx);
-    for (int64_t i = 0; i < x.count(); ++i) {
-      EXPECT_EQ(x.data()[i], h.top()[0]->data()[i]) << i;
-      EXPECT_EQ(x.diff()[i], h.bottom()[0]->diff()[i]) << i;
-    }
+    if (in_place) check_in_place_matches([&] { return make(c); }, Shape{4, 5});
   }
 }
 

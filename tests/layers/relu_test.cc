@@ -15,6 +15,7 @@ namespace {
 
 using banyan::testing::check_accumulates_twice;
 using banyan::testing::check_gradients;
+using banyan::testing::check_in_place_matches;
 using banyan::testing::fill_gaussian;
 using banyan::testing::GradientCheckOptions;
 using banyan::testing::LayerHarness;
@@ -100,28 +101,8 @@ TEST(ReluLayerTest, BottomGradientIsOverwritten) {
 // Runs forward and backward with dy = g on `x` in place and out of place.
 TEST(ReluLayerTest, InPlaceMatchesOutOfPlace) {
   for (float slope : {0.0f, 0.3f}) {
-    const Shape shape{4, 3, 5};
-    auto ref = new_relu_layer(make_relu_config(slope));
-    LayerHarness h({shape}, 1, 21);
-    ASSERT_TRUE(h.setup(*ref).ok());
-    fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 77);
-    ref->forward(h.bottom(), h.top(), h.ctx());
-    ref->backward(h.top(), {true}, h.bottom(), h.ctx());
-
-    auto layer = new_relu_layer(make_relu_config(slope));
-    Blob x("x");
-    x.set_shape(shape);
-    ASSERT_TRUE(layer->setup({&x}, {&x}).ok());
-    ASSERT_TRUE(x.allocate(Device::cpu()).ok());
-    std::copy(h.bottom()[0]->data(), h.bottom()[0]->data() + x.count(), x.data());
-    WorkerContext ctx(Device::cpu(), 21);
-    layer->forward({&x}, {&x}, ctx);
-    fill_gaussian(x.diff(), x.count(), 77);
-    layer->backward({&x}, {true}, {&x}, ctx);
-    for (int64_t i = 0; i < x.count(); ++i) {
-      EXPECT_EQ(x.data()[i], h.top()[0]->data()[i]) << i;
-      EXPECT_EQ(x.diff()[i], h.bottom()[0]->diff()[i]) << i;
-    }
+    SCOPED_TRACE("slope " + std::to_string(slope));
+    check_in_place_matches([&] { return new_relu_layer(make_relu_config(slope)); }, Shape{4, 3, 5});
   }
 }
 
