@@ -3,13 +3,14 @@
 // by binary search over packed_begin.  Every multiply/add/divide/sqrt is an
 // explicitly rounded intrinsic in the CPU code's order, so nvcc cannot fuse
 // them and the results equal engine/sgd_update.cc's.
+#include "cuda/sgd_update.h"
+
 #include <cmath>
 
 #include "cuda/check.h"
 #include "cuda/kernel_util.cuh"
 #include "cuda/launch.h"
 #include "cuda/reduce.h"
-#include "cuda/sgd_update.h"
 
 namespace banyan::cuda {
 namespace {
@@ -52,7 +53,7 @@ __global__ void update_kernel(UpdateHyper hp, AdamTerms adam, const UpdateSpanDe
                               float* w,                   // w (buffer), spans index into it
                               const float* g,             // g (buffer)
                               float* h0,                  // history0 (buffer)
-                              float* h1,                  // history1 (buffer), Adam only
+                              float* h1,                  // history1 (buffer), Adam/AdaDelta
                               const float* grad_scale) {  // (1) or null
   const float gs = grad_scale != nullptr ? *grad_scale : 1.0f;
   for (int64_t p = grid_start(); p < total; p += grid_stride()) {
@@ -97,6 +98,25 @@ __global__ void update_kernel(UpdateHyper hp, AdamTerms adam, const UpdateSpanDe
         h1[i] = v;
         const float q = __fdiv_rn(m, __fadd_rn(__fsqrt_rn(v), hp.delta));
         w[i] = __fsub_rn(wi, __fmul_rn(step, q));
+        break;
+      }
+      case SolverKind::kRmsProp: {
+        const float d = hp.rms_decay;
+        const float h =
+            __fadd_rn(__fmul_rn(__fsub_rn(1.0f, d), __fmul_rn(gi, gi)), __fmul_rn(d, h0[i]));
+        h0[i] = h;
+        const float q = __fdiv_rn(gi, __fadd_rn(__fsqrt_rn(h), hp.delta));
+        w[i] = __fsub_rn(wi, __fmul_rn(lr, q));
+        break;
+      }
+      case SolverKind::kAdaDelta: {
+        const float m = hp.momentum, one_m = __fsub_rn(1.0f, hp.momentum);
+        const float h = __fadd_rn(__fmul_rn(one_m, __fmul_rn(gi, gi)), __fmul_rn(m, h0[i]));
+        h0[i] = h;
+        const float ratio = __fdiv_rn(__fadd_rn(h1[i], hp.delta), __fadd_rn(h, hp.delta));
+        const float u = __fmul_rn(gi, __fsqrt_rn(ratio));
+        h1[i] = __fadd_rn(__fmul_rn(one_m, __fmul_rn(u, u)), __fmul_rn(m, h1[i]));
+        w[i] = __fsub_rn(wi, __fmul_rn(lr, u));
         break;
       }
     }
@@ -204,8 +224,10 @@ void apply_updates(const UpdateHyper& hyper, const UpdateSpanTable& table, float
   if (table.total() == 0) return;
   CHECK(diff != nullptr && history0 != nullptr) << "apply_updates: null diff or history";
   AdamTerms adam;
+  CHECK(history1 != nullptr ||
+        (hyper.type != SolverKind::kAdam && hyper.type != SolverKind::kAdaDelta))
+      << "Adam and AdaDelta need a second history array";
   if (hyper.type == SolverKind::kAdam) {
-    CHECK(history1 != nullptr) << "Adam needs a second history array";
     const double t = static_cast<double>(hyper.iteration) + 1.0;
     adam.sqrt_one_minus_b2t = std::sqrt(1.0 - std::pow(hyper.momentum2, t));
     adam.one_minus_b1t = 1.0 - std::pow(hyper.momentum, t);

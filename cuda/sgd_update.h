@@ -27,15 +27,16 @@ struct UpdateSpanDevice {
   float decay_mult = 1.0f;
 };
 
-enum class SolverKind { kSgd, kNesterov, kAdaGrad, kAdam };
+enum class SolverKind { kSgd, kNesterov, kAdaGrad, kAdam, kRmsProp, kAdaDelta };
 
 // The hyper-parameters of one step (engine's UpdateRule), passed by value.
 struct UpdateHyper {
   SolverKind type = SolverKind::kSgd;
   float lr = 0.0f;
-  float momentum = 0.0f;     // SGD / Nesterov momentum; Adam's beta1
+  float momentum = 0.0f;     // SGD / Nesterov momentum; Adam's beta1; AdaDelta's decay
   float momentum2 = 0.999f;  // Adam's beta2
-  float delta = 1e-8f;       // AdaGrad / Adam epsilon
+  float delta = 1e-8f;       // AdaGrad / RMSProp / AdaDelta / Adam epsilon
+  float rms_decay = 0.99f;   // RMSProp
   float weight_decay = 0.0f;
   bool l1 = false;        // L1 regularisation, else L2
   int64_t iteration = 0;  // Adam's bias correction uses t = iteration + 1

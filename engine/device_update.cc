@@ -48,6 +48,10 @@ cuda::SolverKind kind_of(SolverConfig::Type t) {
       return cuda::SolverKind::kAdaGrad;
     case SolverConfig::Type::kAdam:
       return cuda::SolverKind::kAdam;
+    case SolverConfig::Type::kRmsProp:
+      return cuda::SolverKind::kRmsProp;
+    case SolverConfig::Type::kAdaDelta:
+      return cuda::SolverKind::kAdaDelta;
   }
   return cuda::SolverKind::kSgd;
 }
@@ -141,6 +145,7 @@ void DeviceUpdater::update(const UpdateRule& rule, const float* grad_scale, floa
   h.momentum = rule.momentum;
   h.momentum2 = rule.momentum2;
   h.delta = rule.delta;
+  h.rms_decay = rule.rms_decay;
   h.weight_decay = rule.weight_decay;
   h.l1 = rule.l1;
   h.iteration = rule.iteration;

@@ -55,6 +55,29 @@ void ada_grad_span(int64_t n, float lr, float decay, bool l1, float delta, float
   }
 }
 
+void rms_prop_span(int64_t n, float lr, float decay, bool l1, float rms_decay, float delta,
+                   float* w, const float* g, float* h) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = gradient(g[i], w[i], decay, l1);
+    h[i] = (1.0f - rms_decay) * (gi * gi) + rms_decay * h[i];
+    w[i] -= lr * (gi / (std::sqrt(h[i]) + delta));
+  }
+}
+
+void ada_delta_span(int64_t n, const UpdateRule& r, float lr, float decay, float* w, const float* g,
+                    float* h, float* x) {
+  const float m = r.momentum;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = gradient(g[i], w[i], decay, r.l1);
+    h[i] = (1.0f - m) * (gi * gi) + m * h[i];
+    const float u = gi * std::sqrt((x[i] + r.delta) / (h[i] + r.delta));
+    x[i] = (1.0f - m) * (u * u) + m * x[i];
+    w[i] -= lr * u;
+  }
+}
+
 void adam_span(int64_t n, const UpdateRule& r, float lr, float decay, float* w, const float* g,
                float* m, float* s) {
   const double t = static_cast<double>(r.iteration) + 1.0;
@@ -82,11 +105,18 @@ Status validate_update_config(const SolverConfig& c) {
   if (c.type == SolverConfig::Type::kAdaGrad && c.momentum != 0.0f) {
     return invalid(c, "type AdaGrad takes no momentum, got momentum " + std::to_string(c.momentum));
   }
+  if (c.type == SolverConfig::Type::kRmsProp && c.momentum != 0.0f) {
+    return invalid(c, "type RMSProp takes no momentum (rms_decay is its decay), got momentum " +
+                          std::to_string(c.momentum));
+  }
+  if (c.type == SolverConfig::Type::kRmsProp && !(c.rms_decay >= 0.0f && c.rms_decay < 1.0f)) {
+    return invalid(c, "rms_decay must lie in [0, 1), got " + std::to_string(c.rms_decay));
+  }
   if (c.type == SolverConfig::Type::kAdam && !(c.momentum2 >= 0.0f && c.momentum2 < 1.0f)) {
     return invalid(
         c, "momentum2 (Adam's beta2) must lie in [0, 1), got " + std::to_string(c.momentum2));
   }
-  if ((c.type == SolverConfig::Type::kAdam || c.type == SolverConfig::Type::kAdaGrad) &&
+  if (c.type != SolverConfig::Type::kSgd && c.type != SolverConfig::Type::kNesterov &&
       !(c.delta > 0.0f)) {
     return invalid(c, "delta must be > 0 for type " + std::string(solver_type_name(c.type)) +
                           ", got " + std::to_string(c.delta));
@@ -107,13 +137,16 @@ UpdateRule make_update_rule(const SolverConfig& c, float lr, int64_t iteration) 
   r.momentum = c.momentum;
   r.momentum2 = c.momentum2;
   r.delta = c.delta;
+  r.rms_decay = c.rms_decay;
   r.weight_decay = c.weight_decay;
   r.l1 = c.regularization_type == "L1";
   r.iteration = iteration;
   return r;
 }
 
-int history_slots(SolverConfig::Type type) { return type == SolverConfig::Type::kAdam ? 2 : 1; }
+int history_slots(SolverConfig::Type type) {
+  return type == SolverConfig::Type::kAdam || type == SolverConfig::Type::kAdaDelta ? 2 : 1;
+}
 
 const char* solver_type_name(SolverConfig::Type type) {
   switch (type) {
@@ -125,6 +158,10 @@ const char* solver_type_name(SolverConfig::Type type) {
       return "AdaGrad";
     case SolverConfig::Type::kAdam:
       return "Adam";
+    case SolverConfig::Type::kRmsProp:
+      return "RMSProp";
+    case SolverConfig::Type::kAdaDelta:
+      return "AdaDelta";
   }
   return "unknown";
 }
@@ -172,8 +209,8 @@ void apply_update(const UpdateRule& rule, const UpdateSpan& span, float* data, c
                   float* history0, float* history1) {
   const float lr = rule.lr * span.lr_mult;
   const float decay = rule.weight_decay * span.decay_mult;
-  CHECK(rule.type != SolverConfig::Type::kAdam || history1 != nullptr)
-      << "Adam needs a second history array";
+  CHECK(history_slots(rule.type) < 2 || history1 != nullptr)
+      << solver_type_name(rule.type) << " needs a second history array";
   // Elementwise: the calling thread's team splits the span, each element
   // updated by one thread, so the result does not depend on the count.
   parallel_for(span.count, 4, 16, [&](int64_t begin, int64_t end) {
@@ -193,6 +230,12 @@ void apply_update(const UpdateRule& rule, const UpdateSpan& span, float* data, c
         break;
       case SolverConfig::Type::kAdam:
         adam_span(n, rule, lr, decay, w, g, h0, history1 + at);
+        break;
+      case SolverConfig::Type::kRmsProp:
+        rms_prop_span(n, lr, decay, rule.l1, rule.rms_decay, rule.delta, w, g, h0);
+        break;
+      case SolverConfig::Type::kAdaDelta:
+        ada_delta_span(n, rule, lr, decay, w, g, h0, history1 + at);
         break;
     }
   });

@@ -1,6 +1,6 @@
 // Parameter update rules over the Net's contiguous buffers: gradient scaling
 // for iter_size, global-norm clipping, L1/L2 regularisation and the SGD,
-// Nesterov, AdaGrad and Adam steps in Caffe's forms.  Everything works on raw
+// Nesterov, AdaGrad, RMSProp, AdaDelta and Adam steps in Caffe's forms.  Everything works on raw
 // float arrays plus one small descriptor per parameter, so the GPU backend
 // can mirror each function with one fused kernel over all parameters.
 #pragma once
@@ -27,16 +27,18 @@ struct UpdateSpan {
 struct UpdateRule {
   SolverConfig::Type type = SolverConfig::Type::kSgd;
   float lr = 0.0f;           // the policy's rate for this iteration
-  float momentum = 0.0f;     // SGD / Nesterov momentum; Adam's beta1
+  float momentum = 0.0f;     // SGD / Nesterov momentum; Adam's beta1; AdaDelta's decay
   float momentum2 = 0.999f;  // Adam's beta2
-  float delta = 1e-8f;       // AdaGrad / Adam epsilon
+  float delta = 1e-8f;       // AdaGrad / RMSProp / AdaDelta / Adam epsilon
+  float rms_decay = 0.99f;   // RMSProp
   float weight_decay = 0.0f;
   bool l1 = false;        // regularization_type "L1" (else L2)
   int64_t iteration = 0;  // Adam's bias correction uses t = iteration + 1
 };
 
 // Checks the update fields of `config`: iter_size >= 1, momentum in [0, 1)
-// (and 0 for AdaGrad), momentum2 in [0, 1) and delta > 0 where used,
+// (and 0 for AdaGrad and RMSProp), momentum2 and rms_decay in [0, 1) and
+// delta > 0 where used,
 // weight_decay >= 0, regularization_type L1 or L2.  InvalidArgument naming
 // the solver file, the field and the value.
 Status validate_update_config(const SolverConfig& config);
@@ -44,7 +46,8 @@ Status validate_update_config(const SolverConfig& config);
 // The rule for iteration `iteration` at learning rate `lr`.
 UpdateRule make_update_rule(const SolverConfig& config, float lr, int64_t iteration);
 
-// History arrays kept per parameter: 2 for Adam (m, v), else 1.
+// History arrays kept per parameter: 2 for Adam (m, v) and AdaDelta (the
+// running means of g^2 and of the update^2), else 1.
 int history_slots(SolverConfig::Type type);
 const char* solver_type_name(SolverConfig::Type type);
 
@@ -64,13 +67,16 @@ double diff_norm(const std::vector<UpdateSpan>& spans, const float* diff);
 double clip_gradients(const std::vector<UpdateSpan>& spans, float clip, float* diff);
 
 // One update of one span.  `data`, `diff`, `history0` and `history1` are the
-// buffer bases (span.offset is applied here); history1 is used by Adam only
-// and may be null otherwise.  With lr = rule.lr * lr_mult, decay =
+// buffer bases (span.offset is applied here); history1 is used by Adam and
+// AdaDelta only and may be null otherwise.  With lr = rule.lr * lr_mult, decay =
 // rule.weight_decay * decay_mult and g = diff + decay * w (L2) or
 // diff + decay * sign(w) (L1), per element:
 //   SGD       v = momentum * v + lr * g;                 w -= v
 //   Nesterov  v' = momentum * v + lr * g;                w -= (1 + momentum) * v' - momentum * v
 //   AdaGrad   h += g * g;                                w -= lr * g / (sqrt(h) + delta)
+//   RMSProp   h = rms_decay * h + (1 - rms_decay) * g * g;   w -= lr * g / (sqrt(h) + delta)
+//   AdaDelta  h = m * h + (1 - m) * g * g;  u = g * sqrt((x + delta) / (h + delta));
+//             x = m * x + (1 - m) * u * u;  w -= lr * u       (m = momentum, x = history1)
 //   Adam      m = b1 * m + (1 - b1) * g;  s = b2 * s + (1 - b2) * g * g;
 //             w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(s) + delta),  t = iteration + 1
 // `diff` is read only.

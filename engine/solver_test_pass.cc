@@ -76,9 +76,11 @@ Status Solver::test_all(TestResults* results) {
     m.iter = iter_;
     m.phase = "test";
     m.values.push_back({"test_net", static_cast<double>(i)});
+    double loss = 0.0;
     for (size_t o = 0; o < merged.size(); ++o) {
       const NetOutput& out = merged[o].first;
       const float mean = static_cast<float>(merged[o].second / config_.test_iter[i]);
+      loss += static_cast<double>(out.loss_weight) * mean;
       std::ostringstream line;
       line << "    Test net output #" << o << ": " << out.name << " = " << mean;
       if (out.loss_weight != 0.0f) {
@@ -87,6 +89,10 @@ Status Solver::test_all(TestResults* results) {
       LOG(INFO) << line.str();
       m.values.push_back({out.name, mean});
       means.push_back({out.name, mean});
+    }
+    if (config_.test_compute_loss) {
+      LOG(INFO) << "Test loss: " << loss;
+      m.values.push_back({"total_loss", loss});
     }
     if (metrics_.is_open()) BANYAN_RETURN_IF_ERROR(metrics_.write(m));
     if (results != nullptr) results->push_back(std::move(means));

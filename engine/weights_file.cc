@@ -274,6 +274,10 @@ uint32_t type_code(SolverConfig::Type t) {
       return 2;
     case SolverConfig::Type::kAdam:
       return 3;
+    case SolverConfig::Type::kRmsProp:
+      return 4;
+    case SolverConfig::Type::kAdaDelta:
+      return 5;
   }
   LOG(FATAL) << "unknown solver type";
 }
@@ -384,9 +388,10 @@ Status read_solver_state(const std::string& path, SolverStateHeader* header,
   if (header->iteration < 0) return r.corrupt("negative iteration");
   uint32_t type = 0;
   BANYAN_RETURN_IF_ERROR(r.value(&type, "the solver type"));
-  constexpr SolverConfig::Type kTypes[] = {SolverConfig::Type::kSgd, SolverConfig::Type::kNesterov,
-                                           SolverConfig::Type::kAdaGrad, SolverConfig::Type::kAdam};
-  if (type >= 4) return r.corrupt("unknown solver type " + std::to_string(type));
+  constexpr SolverConfig::Type kTypes[] = {
+      SolverConfig::Type::kSgd,  SolverConfig::Type::kNesterov, SolverConfig::Type::kAdaGrad,
+      SolverConfig::Type::kAdam, SolverConfig::Type::kRmsProp,  SolverConfig::Type::kAdaDelta};
+  if (type >= 6) return r.corrupt("unknown solver type " + std::to_string(type));
   header->type = kTypes[type];
   BANYAN_RETURN_IF_ERROR(r.string(&header->weights_file, "the weights file name"));
   uint32_t slots = 0;

@@ -191,11 +191,14 @@ Status convert_type(const pb::SolverParameter& p, const Scope& s, SolverConfig::
       case pb::SolverParameter::ADAM:
         *type = T::kAdam;
         return Status::success();
-      default:
-        return s.unsupported("solver_type",
-                             pb::SolverParameter::SolverType_Name(p.solver_type()) +
-                                 " is not supported; use SGD, NESTEROV, ADAGRAD or ADAM");
+      case pb::SolverParameter::RMSPROP:
+        *type = T::kRmsProp;
+        return Status::success();
+      case pb::SolverParameter::ADADELTA:
+        *type = T::kAdaDelta;
+        return Status::success();
     }
+    return s.invalid("solver_type", "value " + std::to_string(p.solver_type()) + " is unknown");
   }
   const std::string& t = p.type();
   if (t == "SGD")
@@ -206,11 +209,14 @@ Status convert_type(const pb::SolverParameter& p, const Scope& s, SolverConfig::
     *type = T::kAdaGrad;
   else if (t == "Adam")
     *type = T::kAdam;
-  else if (t == "RMSProp" || t == "AdaDelta") {
-    return s.unsupported("type",
-                         "'" + t + "' is not supported; use SGD, Nesterov, AdaGrad or Adam");
-  } else {
-    return s.invalid("type", "'" + t + "' is unknown; expected SGD, Nesterov, AdaGrad or Adam");
+  else if (t == "RMSProp")
+    *type = T::kRmsProp;
+  else if (t == "AdaDelta")
+    *type = T::kAdaDelta;
+  else {
+    return s.invalid("type", "'" + t +
+                                 "' is unknown; expected SGD, Nesterov, AdaGrad, RMSProp, AdaDelta "
+                                 "or Adam");
   }
   return Status::success();
 }
@@ -234,6 +240,7 @@ Status convert_optimizer(const pb::SolverParameter& p, const Scope& s, SolverCon
   out->momentum = p.momentum();
   out->momentum2 = p.momentum2();
   out->delta = p.delta();
+  out->rms_decay = p.rms_decay();
   out->weight_decay = p.weight_decay();
   out->regularization_type = p.regularization_type();
   out->clip_gradients = p.clip_gradients();
@@ -249,7 +256,17 @@ Status convert_optimizer(const pb::SolverParameter& p, const Scope& s, SolverCon
     default:
       out->exchange_precision = WirePrecision::kFloat32;
   }
-  if (p.has_rms_decay()) s.ignored("rms_decay", "only RMSProp uses it");
+  if (out->type == SolverConfig::Type::kRmsProp) {
+    if (!(p.rms_decay() >= 0.0f && p.rms_decay() < 1.0f)) {
+      return s.invalid("rms_decay", "must be in [0, 1), got " + num(p.rms_decay()));
+    }
+    if (p.momentum() != 0.0f) {
+      return s.invalid("momentum",
+                       "must be 0 for RMSProp (rms_decay is its decay), got " + num(p.momentum()));
+    }
+  } else if (p.has_rms_decay()) {
+    s.ignored("rms_decay", "only RMSProp uses it");
+  }
   return Status::success();
 }
 
@@ -280,7 +297,7 @@ Status convert_rest(const pb::SolverParameter& p, const Scope& s, SolverConfig* 
   if (p.has_solver_mode()) s.ignored("solver_mode", "devices are chosen with --devices");
   if (p.has_device_id()) s.ignored("device_id", "devices are chosen with --devices");
   if (p.has_debug_info()) s.ignored("debug_info", "use the per-layer timing instead");
-  if (p.has_test_compute_loss()) s.ignored("test_compute_loss", "test passes report every output");
+  out->test_compute_loss = p.test_compute_loss();
   if (p.has_layer_wise_reduce())
     s.ignored("layer_wise_reduce", "gradients are exchanged in buckets");
   return Status::success();

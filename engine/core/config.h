@@ -265,7 +265,7 @@ struct NetConfig {
 };
 
 struct SolverConfig {
-  enum class Type { kSgd, kNesterov, kAdaGrad, kAdam };
+  enum class Type { kSgd, kNesterov, kAdaGrad, kAdam, kRmsProp, kAdaDelta };
   enum class Precision { kFloat32, kBFloat16 };
   std::string source_file;
   std::string net;        // path of the net file, as written
@@ -279,6 +279,9 @@ struct SolverConfig {
   std::vector<int> test_iter;
   int test_interval = 0;
   bool test_initialization = true;
+  // Also log each test pass's loss (the loss-weighted sum of its outputs)
+  // and write it as "total_loss" in the metrics line (Caffe's test_compute_loss).
+  bool test_compute_loss = false;
   float base_lr = 0.01f;
   int display = 0;
   int average_loss = 1;
@@ -289,9 +292,10 @@ struct SolverConfig {
   float power = 0.0f;
   int stepsize = 0;
   std::vector<int> stepvalue;
-  float momentum = 0.0f;
+  float momentum = 0.0f;     // AdaDelta: the decay of both running means
   float momentum2 = 0.999f;  // Adam's beta2
-  float delta = 1e-8f;       // AdaGrad / Adam epsilon
+  float delta = 1e-8f;       // AdaGrad / RMSProp / AdaDelta / Adam epsilon
+  float rms_decay = 0.99f;   // RMSProp
   float weight_decay = 0.0f;
   std::string regularization_type = "L2";  // L2 | L1
   float clip_gradients = -1.0f;

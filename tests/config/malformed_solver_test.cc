@@ -153,13 +153,23 @@ regularization_type: "L3"
      kInvalid,
      {"bad_solver.prototxt:3:1: regularization_type 'L3' is unknown"}},
 
-    {"rmsprop_type",
+    {"rmsprop_with_momentum",
      R"(net: "n.prototxt"
 base_lr: 0.1
 type: "RMSProp"
+momentum: 0.9
 )",
-     kUnimplemented,
-     {"bad_solver.prototxt:3:1: type 'RMSProp' is not supported"}},
+     kInvalid,
+     {"bad_solver.prototxt:4:1: momentum must be 0 for RMSProp", "got 0.9"}},
+
+    {"rmsprop_decay_out_of_range",
+     R"(net: "n.prototxt"
+base_lr: 0.1
+type: "RMSProp"
+rms_decay: 1.5
+)",
+     kInvalid,
+     {"bad_solver.prototxt:4:1: rms_decay must be in [0, 1), got 1.5"}},
 
     {"unknown_type",
      R"(net: "n.prototxt"
@@ -167,15 +177,8 @@ base_lr: 0.1
 type: "Sgd"
 )",
      kInvalid,
-     {"bad_solver.prototxt:3:1: type 'Sgd' is unknown", "SGD, Nesterov, AdaGrad or Adam"}},
-
-    {"legacy_adadelta_enum",
-     R"(net: "n.prototxt"
-base_lr: 0.1
-solver_type: ADADELTA
-)",
-     kUnimplemented,
-     {"bad_solver.prototxt:3:1: solver_type ADADELTA is not supported"}},
+     {"bad_solver.prototxt:3:1: type 'Sgd' is unknown",
+      "SGD, Nesterov, AdaGrad, RMSProp, AdaDelta or Adam"}},
 
     {"type_and_solver_type",
      R"(net: "n.prototxt"

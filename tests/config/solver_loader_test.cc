@@ -80,6 +80,10 @@ TEST(SolverLoaderTest, SolverTypeSpellings) {
       {"solver_type: NESTEROV", SolverConfig::Type::kNesterov},
       {"solver_type: ADAGRAD", SolverConfig::Type::kAdaGrad},
       {"solver_type: ADAM", SolverConfig::Type::kAdam},
+      {"type: 'RMSProp'", SolverConfig::Type::kRmsProp},
+      {"type: 'AdaDelta'\nmomentum: 0.95", SolverConfig::Type::kAdaDelta},
+      {"solver_type: RMSPROP", SolverConfig::Type::kRmsProp},
+      {"solver_type: ADADELTA", SolverConfig::Type::kAdaDelta},
   };
   for (const TypeCase& c : cases) {
     SolverConfig sc;

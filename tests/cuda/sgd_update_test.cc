@@ -42,6 +42,10 @@ cuda::SolverKind kind_of(Type t) {
       return cuda::SolverKind::kAdaGrad;
     case Type::kAdam:
       return cuda::SolverKind::kAdam;
+    case Type::kRmsProp:
+      return cuda::SolverKind::kRmsProp;
+    case Type::kAdaDelta:
+      return cuda::SolverKind::kAdaDelta;
   }
   return cuda::SolverKind::kSgd;
 }
@@ -53,6 +57,7 @@ cuda::UpdateHyper hyper_of(const UpdateRule& r) {
   h.momentum = r.momentum;
   h.momentum2 = r.momentum2;
   h.delta = r.delta;
+  h.rms_decay = r.rms_decay;
   h.weight_decay = r.weight_decay;
   h.l1 = r.l1;
   h.iteration = r.iteration;
@@ -109,22 +114,26 @@ TEST_F(SgdUpdateTest, SpanTablePacksSpans) {
 TEST_F(SgdUpdateTest, AllSolversMatchTheCpu) {
   const std::vector<UpdateSpan> spans = engine_spans();
   cuda::UpdateSpanTable t = table();
-  for (Type type : {Type::kSgd, Type::kNesterov, Type::kAdaGrad, Type::kAdam}) {
+  for (Type type : {Type::kSgd, Type::kNesterov, Type::kAdaGrad, Type::kAdam, Type::kRmsProp,
+                    Type::kAdaDelta}) {
     for (bool l1 : {false, true}) {
       SCOPED_TRACE(std::string(solver_type_name(type)) + (l1 ? " L1" : " L2"));
       // History starts non-negative where it is a sum of squares.
-      const bool squares = type == Type::kAdaGrad;
+      const bool squares =
+          type == Type::kAdaGrad || type == Type::kRmsProp || type == Type::kAdaDelta;
+      const bool two = history_slots(type) == 2;
       std::vector<float> w = random_floats(kFloats, 1), h0 = random_floats(kFloats, 2),
                          h1 = random_floats(kFloats, 3, 0.0f, 0.5f);
       if (squares) h0 = random_floats(kFloats, 4, 0.0f, 0.5f);
-      if (type != Type::kAdam) h1.assign(kFloats, 0.0f);
+      if (!two) h1.assign(kFloats, 0.0f);
       cuda::DeviceBuffer dw = upload(w), dh0 = upload(h0), dh1 = upload(h1);
       for (int64_t iter = 0; iter < 3; ++iter) {
         const std::vector<float> g = random_floats(kFloats, 10 + iter, -0.5f, 0.5f);
         UpdateRule rule;
         rule.type = type;
         rule.lr = 0.01f * static_cast<float>(iter + 1);
-        rule.momentum = type == Type::kAdaGrad ? 0.0f : 0.9f;
+        rule.momentum = type == Type::kAdaGrad || type == Type::kRmsProp ? 0.0f : 0.9f;
+        rule.rms_decay = 0.95f;
         rule.momentum2 = 0.999f;
         rule.delta = 1e-8f;
         rule.weight_decay = 0.05f;
@@ -133,7 +142,7 @@ TEST_F(SgdUpdateTest, AllSolversMatchTheCpu) {
         apply_updates(rule, spans, w.data(), g.data(), h0.data(), h1.data());
         cuda::DeviceBuffer dg = upload(g);
         cuda::apply_updates(hyper_of(rule), t, dw.as<float>(), dg.as<float>(), dh0.as<float>(),
-                            type == Type::kAdam ? dh1.as<float>() : nullptr, nullptr, stream());
+                            two ? dh1.as<float>() : nullptr, nullptr, stream());
         EXPECT_EQ(download<float>(dg, kFloats), g);  // diff is read only
       }
       expect_ulps("weights", download<float>(dw, kFloats), w, 2);

@@ -32,7 +32,7 @@ struct Reference {
 // One step of `type` on one element, in double, straight from the formulas.
 void reference_step(Type type, double lr, double decay, bool l1, double g, int64_t iter,
                     Reference* r) {
-  const double m = 0.9, b2 = 0.999, eps = 1e-3;
+  const double m = type == Type::kAdaDelta ? 0.95 : 0.9, b2 = 0.999, eps = 1e-3, rms = 0.98;
   const double sign = r->w > 0 ? 1.0 : (r->w < 0 ? -1.0 : 0.0);
   g += decay * (l1 ? sign : r->w);
   if (type == Type::kSgd) {
@@ -45,6 +45,14 @@ void reference_step(Type type, double lr, double decay, bool l1, double g, int64
   } else if (type == Type::kAdaGrad) {
     r->h0 += g * g;
     r->w -= lr * g / (std::sqrt(r->h0) + eps);
+  } else if (type == Type::kRmsProp) {
+    r->h0 = rms * r->h0 + (1 - rms) * g * g;
+    r->w -= lr * g / (std::sqrt(r->h0) + eps);
+  } else if (type == Type::kAdaDelta) {
+    r->h0 = m * r->h0 + (1 - m) * g * g;
+    const double u = g * std::sqrt((r->h1 + eps) / (r->h0 + eps));
+    r->h1 = m * r->h1 + (1 - m) * u * u;
+    r->w -= lr * u;
   } else {
     const double t = iter + 1.0;
     r->h0 = m * r->h0 + (1 - m) * g;
@@ -57,7 +65,10 @@ void reference_step(Type type, double lr, double decay, bool l1, double g, int64
 UpdateRule rule(Type type, bool l1, float lr, int64_t iter) {
   SolverConfig c;
   c.type = type;
-  c.momentum = type == Type::kAdaGrad ? 0.0f : 0.9f;
+  c.momentum = type == Type::kAdaGrad || type == Type::kRmsProp
+                   ? 0.0f
+                   : (type == Type::kAdaDelta ? 0.95f : 0.9f);
+  c.rms_decay = 0.98f;
   c.momentum2 = 0.999f;
   c.delta = 1e-3f;
   c.weight_decay = 0.05f;
@@ -75,7 +86,7 @@ void check_two_steps(Type type, bool l1) {
   for (int step = 0; step < 2; ++step) {
     for (int64_t i = 0; i < kFloats; ++i) g[i] = value(i, step + 1);
     apply_updates(rule(type, l1, lrs[step], step), spans(), w.data(), g.data(), h0.data(),
-                  type == Type::kAdam ? h1.data() : nullptr);
+                  history_slots(type) == 2 ? h1.data() : nullptr);
   }
   std::vector<bool> covered(kFloats, false);
   for (const UpdateSpan& s : spans()) {
@@ -117,6 +128,16 @@ TEST(SgdUpdateTest, AdaGradMatchesReference) {
 TEST(SgdUpdateTest, AdamMatchesReference) {
   check_two_steps(Type::kAdam, false);
   check_two_steps(Type::kAdam, true);
+}
+
+TEST(SgdUpdateTest, RmsPropMatchesReference) {
+  check_two_steps(Type::kRmsProp, false);
+  check_two_steps(Type::kRmsProp, true);
+}
+
+TEST(SgdUpdateTest, AdaDeltaMatchesReference) {
+  check_two_steps(Type::kAdaDelta, false);
+  check_two_steps(Type::kAdaDelta, true);
 }
 
 TEST(SgdUpdateTest, L1AndL2Differ) {
@@ -222,7 +243,21 @@ TEST(SgdUpdateTest, ValidationNamesTheField) {
   c = SolverConfig();
   c.weight_decay = -1.0f;
   expect(c, "weight_decay");
+  c = SolverConfig();
+  c.type = Type::kRmsProp;
+  c.momentum = 0.9f;
+  expect(c, "momentum");
+  c = SolverConfig();
+  c.type = Type::kRmsProp;
+  c.rms_decay = 1.0f;
+  expect(c, "rms_decay");
+  c = SolverConfig();
+  c.type = Type::kAdaDelta;
+  c.delta = 0.0f;
+  expect(c, "delta");
   EXPECT_EQ(history_slots(Type::kAdam), 2);
+  EXPECT_EQ(history_slots(Type::kAdaDelta), 2);
+  EXPECT_EQ(history_slots(Type::kRmsProp), 1);
   EXPECT_EQ(history_slots(Type::kNesterov), 1);
 }
 

@@ -122,7 +122,7 @@ class SolverTest : public ::testing::Test {
     c.source_file = "tiny_solver.prototxt";
     c.type = type;
     c.base_lr = lr;
-    c.momentum = type == Type::kAdaGrad ? 0.0f : 0.9f;
+    c.momentum = type == Type::kAdaGrad || type == Type::kRmsProp ? 0.0f : 0.9f;
     c.weight_decay = 1e-3f;
     c.max_iter = 50;
     c.random_seed = 7;
@@ -178,10 +178,17 @@ TEST_F(SolverTest, SgdLossFallsAndTestAccuracyRises) {
 }
 
 TEST_F(SolverTest, OtherUpdateRulesReduceTheLoss) {
-  const std::pair<Type, float> rules[] = {
-      {Type::kNesterov, 0.05f}, {Type::kAdaGrad, 0.1f}, {Type::kAdam, 0.01f}};
+  const std::pair<Type, float> rules[] = {{Type::kNesterov, 0.05f},
+                                          {Type::kAdaGrad, 0.1f},
+                                          {Type::kAdam, 0.01f},
+                                          {Type::kRmsProp, 0.01f},
+                                          {Type::kAdaDelta, 1.0f}};
   for (auto [type, lr] : rules) {
-    std::unique_ptr<Solver> s = make(config(type, lr));
+    SolverConfig c = config(type, lr);
+    // AdaDelta's first steps are sqrt(delta / E[g^2]) * g: Caffe's 1e-8 would
+    // crawl for these 50 iterations.
+    if (type == Type::kAdaDelta) c.delta = 1e-4f;
+    std::unique_ptr<Solver> s = make(c);
     ASSERT_NE(s, nullptr);
     auto [first, last] = first_and_last_loss(*s);
     EXPECT_LT(last, 0.5f * first) << solver_type_name(type) << ": first " << first << ", last "
@@ -191,8 +198,8 @@ TEST_F(SolverTest, OtherUpdateRulesReduceTheLoss) {
 
 // 20 iterations straight == 10, snapshot, a fresh solver restored, 10 more.
 TEST_F(SolverTest, ResumeIsBitwiseExact) {
-  for (Type type : {Type::kSgd, Type::kAdam}) {
-    SolverConfig c = config(type, type == Type::kAdam ? 0.01f : 0.1f);
+  for (Type type : {Type::kSgd, Type::kAdam, Type::kAdaDelta}) {
+    SolverConfig c = config(type, type == Type::kSgd ? 0.1f : (type == Type::kAdam ? 0.01f : 1.0f));
     std::unique_ptr<Solver> straight = make(c);
     ASSERT_TRUE(straight->step(20).ok());
 
@@ -435,6 +442,35 @@ TEST_F(SolverTest, SolveFollowsTheScheduleAndWritesMetrics) {
   EXPECT_EQ(test[2].rfind("{\"iter\":6,\"phase\":\"test\",\"test_net\":0,\"accuracy\":", 0), 0u)
       << test[2];
   EXPECT_NE(test[2].find("\"loss\":"), std::string::npos) << test[2];
+}
+
+// test_compute_loss adds the loss-weighted sum of the outputs: here the one
+// SoftmaxWithLoss output of weight 1, so total_loss equals it.
+TEST_F(SolverTest, TestComputeLossWritesTheWeightedSum) {
+  for (bool compute : {false, true}) {
+    SolverConfig c = config();
+    c.max_iter = 2;
+    c.test_interval = 2;
+    c.test_compute_loss = compute;
+    SolverOptions options;
+    options.metrics_path = c.snapshot_prefix + (compute ? "_on" : "_off") + ".jsonl";
+    std::unique_ptr<Solver> s = make(c, 6, "ip2", options);
+    ASSERT_TRUE(s->solve().ok());
+    std::vector<std::string> test;
+    for (const std::string& l : lines(options.metrics_path)) {
+      if (l.find("\"phase\":\"test\"") != std::string::npos) test.push_back(l);
+    }
+    ASSERT_EQ(test.size(), 2u);
+    for (const std::string& l : test) {
+      const size_t at = l.find("\"total_loss\":");
+      ASSERT_EQ(at != std::string::npos, compute) << l;
+      if (!compute) continue;
+      const double total = std::stod(l.substr(at + 13));
+      const double loss = std::stod(l.substr(l.find("\"loss\":") + 7));
+      EXPECT_NEAR(total, loss, 1e-6 * std::max(1.0, loss)) << l;
+      EXPECT_GT(total, 0.0) << l;
+    }
+  }
 }
 
 TEST_F(SolverTest, CreateRejectsWhatItCannotHonour) {
