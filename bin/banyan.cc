@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "bin/training_plot.h"
 #include "engine/config/loader.h"
 #include "engine/core/device.h"
 #include "engine/evaluate.h"
@@ -55,6 +56,9 @@ DEFINE_int32(nan_skip_limit, 10,
              "train: with --nan_policy=skip_step, this many non-finite steps in a row stop "
              "training");
 DEFINE_string(metrics, "", "JSON-lines metrics file (default: <snapshot_prefix>_metrics.jsonl)");
+DEFINE_string(plot, "",
+              "train: draw the training curves from the metrics file into this PNG after every "
+              "test pass and at the end (benchmarks/plot_training.py; needs python3-matplotlib)");
 DEFINE_string(phase, "TRAIN", "time: which phase's net to time, TRAIN or TEST");
 DEFINE_string(json, "",
               "time: also write the per-layer times and parameter bytes as JSON to this file "
@@ -213,6 +217,16 @@ int train(Cluster& cluster) {
                                          FLAGS_snapshot_errors + "'"));
   }
   opts.continue_on_snapshot_error = FLAGS_snapshot_errors == "continue";
+  TrainingPlot plot;
+  if (!FLAGS_plot.empty() && cluster.rank() == 0) {
+    if (opts.metrics_path.empty()) {
+      const std::string& p = FLAGS_plot;
+      const bool png = p.size() > 4 && p.compare(p.size() - 4, 4, ".png") == 0;
+      opts.metrics_path = (png ? p.substr(0, p.size() - 4) : p) + "_metrics.jsonl";
+    }
+    if (!(s = TrainingPlot::create(opts.metrics_path, FLAGS_plot, &plot)).ok()) return fail(s);
+    opts.after_test_pass = [&plot] { plot.refresh(); };
+  }
   if (FLAGS_nan_policy != "stop" && FLAGS_nan_policy != "skip_step") {
     return fail(Status::invalid_argument("--nan_policy must be stop or skip_step, got '" +
                                          FLAGS_nan_policy + "'"));
@@ -232,6 +246,7 @@ int train(Cluster& cluster) {
   // before the last snapshot is written: log lines must not kill us then.
   std::signal(SIGPIPE, SIG_IGN);
   s = solver->solve();
+  if (!FLAGS_plot.empty() && cluster.rank() == 0) plot.finish();
   if (s.code() == StatusCode::kCancelled) {
     LOG(INFO) << "stopped by signal at iteration " << solver->iteration() << ": " << s.message();
     return 0;

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -64,6 +65,10 @@ struct SolverOptions {
   CpuOptions cpu;
   // JSON-lines metrics file (engine/metrics.h), appended to; empty: none.
   std::string metrics_path;
+  // Called after each test pass once its metrics line is written (so only
+  // where metrics_path is set, on rank 0); must return quickly (bin/'s
+  // --plot starts a redraw in a child process).  Empty: nothing.
+  std::function<void()> after_test_pass;
   // Polled once per iteration by Solve (set by the SIGINT/SIGTERM handlers
   // in bin/); must outlive the solver.  Null: never stops early.  With
   // several processes a stop anywhere stops all at the same iteration.

@@ -97,6 +97,7 @@ Status Solver::test_all(TestResults* results) {
     if (metrics_.is_open()) BANYAN_RETURN_IF_ERROR(metrics_.write(m));
     if (results != nullptr) results->push_back(std::move(means));
   }
+  if (metrics_.is_open() && options_.after_test_pass) options_.after_test_pass();
   return Status::success();
 }
 

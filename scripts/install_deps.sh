@@ -13,6 +13,7 @@ pkgs=(
   libopencv-dnn-dev python3-onnx  # export tests only: an ONNX runtime and checker
   openmpi-bin libopenmpi-dev      # multi-process training (mpirun) and its tests
   clang-14 libclang-rt-14-dev libomp-14-dev libfuzzer-14-dev  # sanitizer and fuzz builds
+  python3-matplotlib              # benchmarks/plot_*.py and `banyan train --plot`
   dataset-fashion-mnist
 )
 missing=()
