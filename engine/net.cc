@@ -49,6 +49,9 @@ struct Version {
   std::vector<std::pair<int, int>> consumers;  // (node, bottom index)
   int storage = -1;
   float loss_weight = 0.0f;
+  // A version that other layers read and that also carries a loss weight
+  // hands the weight to this extra top of its Split (insert_splits).
+  int loss_top = -1;
 };
 
 std::string where(const LayerConfig& c) {
@@ -163,13 +166,34 @@ class NetBuilder {
     return Status::success();
   }
 
+  // Whether the producer of version v gives it a loss weight: its
+  // loss_weight for that top when the config lists them, else top 0 of a
+  // *Loss layer (as the layers' default_loss_weight has it).
+  bool carries_loss(size_t v) const {
+    if (versions_[v].producer < 0) return false;
+    const Node& p = nodes_[versions_[v].producer];
+    for (size_t t = 0; t < p.tops.size(); ++t) {
+      if (p.tops[t] != static_cast<int>(v)) continue;
+      const std::vector<float>& w = p.config.loss_weight;
+      if (!w.empty()) return t < w.size() && w[t] != 0.0f;
+      const std::string& type = p.config.type;
+      return t == 0 && type.size() >= 4 && type.compare(type.size() - 4, 4, "Loss") == 0;
+    }
+    return false;
+  }
+
   // A version read by k > 1 layers gets a Split layer right after its
-  // producer, with k tops, one per reader.
+  // producer, with k tops, one per reader.  A version that carries a loss
+  // weight and is read by k >= 1 layers gets one with k + 1 tops, the last
+  // (named as the version) carrying the loss: every layer overwrites its
+  // bottoms' diffs, so the loss's gradient and the readers' must meet in a
+  // Split, which sums them (as Caffe does).
   void insert_splits() {
     std::vector<std::vector<Node>> after(nodes_.size());
     const size_t num_versions = versions_.size();
     for (size_t v = 0; v < num_versions; ++v) {
-      if (versions_[v].consumers.size() < 2) continue;
+      const bool loss = carries_loss(v);
+      if (versions_[v].consumers.size() < (loss ? 1u : 2u)) continue;
       const Node& producer = nodes_[versions_[v].producer];
       Node split;
       split.config.name = versions_[v].name + "_" + producer.config.name + "_split";
@@ -189,6 +213,15 @@ class NetBuilder {
         split.tops.push_back(out_id);
         split.in_place_of.push_back(-1);
         nodes_[consumers[k].first].bottoms[consumers[k].second] = out_id;
+      }
+      if (loss) {
+        Version out;
+        out.name = versions_[v].name;
+        versions_.push_back(out);
+        versions_[v].loss_top = static_cast<int>(versions_.size()) - 1;
+        split.config.top.push_back(out.name);
+        split.tops.push_back(versions_[v].loss_top);
+        split.in_place_of.push_back(-1);
       }
       versions_[v].consumers = {{-1, 0}};  // the split (index fixed below)
       after[versions_[v].producer].push_back(std::move(split));
@@ -402,8 +435,18 @@ class NetBuilder {
                                       std::to_string(node.tops.size()) + " tops");
     }
     for (size_t t = 0; t < node.tops.size(); ++t) {
-      versions_[node.tops[t]].loss_weight =
-          w.empty() ? layer.default_loss_weight(static_cast<int>(t)) : w[t];
+      const float weight = w.empty() ? layer.default_loss_weight(static_cast<int>(t)) : w[t];
+      Version& v = versions_[node.tops[t]];
+      if (weight == 0.0f) continue;
+      if (v.loss_top >= 0) {
+        versions_[v.loss_top].loss_weight = weight;
+      } else if (!v.consumers.empty()) {  // insert_splits' rule and the layer disagree
+        return Status::internal(where(node.config) + ": top '" + v.name + "' has loss weight " +
+                                format_value(weight) +
+                                " and is read by another layer, but no Split carries the loss");
+      } else {
+        v.loss_weight = weight;
+      }
     }
     return Status::success();
   }

@@ -106,25 +106,28 @@ TEST(NetTest, ParametersAreContiguousAndDeterministic) {
 
 // d(loss)/d(param) by central differences over the whole net, through the
 // Split (gradients of both branches must be summed) and the in-place ReLU.
-TEST(NetTest, WholeNetGradientMatchesFiniteDifferences) {
-  WorkerContext ctx(Device::cpu(), 5);
-  std::unique_ptr<Net> net;
-  ASSERT_TRUE(Net::create(parse(kNet), {}, &ctx, &net).ok());
-  fill_inputs(*net);
-  net->clear_param_diffs();
-  net->forward();
-  net->backward();
-  std::vector<float> analytic(net->param_diff(), net->param_diff() + net->param_count());
+// Central differences of net.forward() against the analytic parameter
+// gradients, every `stride`-th weight; returns how many were compared.
+// Parameters of layer `frozen` must have gradient 0 instead.
+int expect_gradients_match(Net& net, int stride = 3, const std::string& frozen = "") {
+  net.clear_param_diffs();
+  net.forward();
+  net.backward();
+  std::vector<float> analytic(net.param_diff(), net.param_diff() + net.param_count());
   const float h = 2e-3f;
   int checked = 0;
-  for (const NetParam& p : net->params()) {
-    for (int64_t j = 0; j < p.blob->count(); j += 3) {
+  for (const NetParam& p : net.params()) {
+    if (p.layer == frozen) {
+      for (int64_t j = 0; j < p.blob->count(); ++j) EXPECT_EQ(analytic[p.offset + j], 0.0f);
+      continue;
+    }
+    for (int64_t j = 0; j < p.blob->count(); j += stride) {
       float* w = p.blob->data() + j;
       const float orig = *w;
       *w = orig + h;
-      double plus = net->forward();
+      double plus = net.forward();
       *w = orig - h;
-      double minus = net->forward();
+      double minus = net.forward();
       *w = orig;
       double numeric = (plus - minus) / (2 * h);
       double a = analytic[p.offset + j];
@@ -133,7 +136,62 @@ TEST(NetTest, WholeNetGradientMatchesFiniteDifferences) {
       ++checked;
     }
   }
-  EXPECT_GT(checked, 50);
+  return checked;
+}
+
+TEST(NetTest, WholeNetGradientMatchesFiniteDifferences) {
+  WorkerContext ctx(Device::cpu(), 5);
+  std::unique_ptr<Net> net;
+  ASSERT_TRUE(Net::create(parse(kNet), {}, &ctx, &net).ok());
+  fill_inputs(*net);
+  EXPECT_GT(expect_gradients_match(*net), 50);
+}
+
+// loss_weight on any top, as in Caffe: on a hidden ReLU output that the next
+// layer also reads (its Split gets a loss-carrying top, so both gradients
+// reach ip1), and a weight other than 1 on the loss layer.  propagate_down:
+// false on one bottom of the Eltwise leaves ip_b without gradients.
+TEST(NetTest, LossWeightOnAnyTopAndPropagateDown) {
+  const char* text = R"(
+layer { name: "in" type: "Input" top: "x" top: "target"
+        input_param { shape { dim: 3 dim: 4 } shape { dim: 3 dim: 5 } } }
+layer { name: "ip1" type: "InnerProduct" bottom: "x" top: "h"
+        inner_product_param { num_output: 6 weight_filler { type: "gaussian" std: 0.5 }
+                              bias_filler { type: "constant" value: 0.2 } } }
+layer { name: "relu" type: "ReLU" bottom: "h" top: "r" loss_weight: 0.3 }
+layer { name: "ip_a" type: "InnerProduct" bottom: "r" top: "a"
+        inner_product_param { num_output: 5 weight_filler { type: "gaussian" std: 0.5 } } }
+layer { name: "ip_b" type: "InnerProduct" bottom: "x" top: "b"
+        inner_product_param { num_output: 5 weight_filler { type: "gaussian" std: 0.5 } } }
+layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "y"
+        propagate_down: true propagate_down: false }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "target" top: "l2"
+        loss_weight: 2 }
+)";
+  WorkerContext ctx(Device::cpu(), 5);
+  std::unique_ptr<Net> net;
+  Status s = Net::create(parse(text), {}, &ctx, &net);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const uint64_t key = key_for(9, "inputs");
+  for (const char* name : {"x", "target"}) {
+    Blob* b = net->blob(name);
+    for (int64_t i = 0; i < b->count(); ++i) b->data()[i] = normal_at(key, name[0], i);
+  }
+  // The ReLU output is read by ip_a and carries 0.3: a Split with two tops.
+  bool split = false;
+  for (int i = 0; i < net->num_layers(); ++i) {
+    if (net->layer(i).type() == "Split" && net->layer(i).config().bottom[0] == "r") {
+      split = true;
+      EXPECT_EQ(net->layer(i).config().top.size(), 2u);
+    }
+  }
+  EXPECT_TRUE(split);
+  ASSERT_EQ(net->outputs().size(), 2u);
+  float weights = 0.0f;
+  for (const NetOutput& o : net->outputs()) weights += o.loss_weight;
+  EXPECT_FLOAT_EQ(weights, 2.3f);
+  // ip_b gets no gradient (propagate_down false); the others match.
+  EXPECT_GT(expect_gradients_match(*net, 1, "ip_b"), 50);
 }
 
 // Deferred losses: each slot keeps its pass's loss until read, whatever ran
