@@ -189,14 +189,6 @@ solver_type: ADAM
      kInvalid,
      {"bad_solver.prototxt:4:1: solver_type and type are both given"}},
 
-    {"hdf5_snapshots",
-     R"(net: "n.prototxt"
-base_lr: 0.1
-snapshot_format: HDF5
-)",
-     kUnimplemented,
-     {"bad_solver.prototxt:3:1: snapshot_format HDF5 is not supported"}},
-
     {"negative_warmup",
      R"(net: "n.prototxt"
 base_lr: 0.1
