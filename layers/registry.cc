@@ -39,6 +39,14 @@ constexpr Entry kLayers[] = {
     {"Threshold", &new_threshold_layer},
     {"EuclideanLoss", &new_euclidean_loss_layer},
     {"SigmoidCrossEntropyLoss", &new_sigmoid_cross_entropy_loss_layer},
+    {"HingeLoss", &new_hinge_loss_layer},
+    {"InfogainLoss", &new_infogain_loss_layer},
+    {"MultinomialLogisticLoss", &new_multinomial_logistic_loss_layer},
+    {"ContrastiveLoss", &new_contrastive_loss_layer},
+    {"PReLU", &new_prelu_layer},
+    {"Bias", &new_bias_layer},
+    {"Embed", &new_embed_layer},
+    {"MVN", &new_mvn_layer},
 };
 
 }  // namespace

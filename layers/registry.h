@@ -45,5 +45,13 @@ std::unique_ptr<Layer> new_flatten_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_eltwise_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_batch_norm_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_hinge_loss_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_infogain_loss_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_multinomial_logistic_loss_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_contrastive_loss_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_prelu_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_bias_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_embed_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_mvn_layer(const LayerConfig& config);
 
 }  // namespace banyan

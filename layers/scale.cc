@@ -1,11 +1,10 @@
-// CPU Scale: broadcast multiply (and add) over (outer, D, inner), rows split
-// among the worker's threads; the parameter gradients are reduced per d by
-// one thread (rows in float, their sums in double), so results do not
-// depend on the thread count.
+// CPU Scale: broadcast multiply (and add) over (outer, D, inner) and the
+// per-slice parameter-gradient sums of layers/slice_ops.h (reduced per d by
+// one thread, so results do not depend on the thread count).
 #include "layers/scale.h"
 
-#include "engine/core/parallel.h"
 #include "layers/registry.h"
+#include "layers/slice_ops.h"
 
 namespace banyan {
 
@@ -19,21 +18,9 @@ Status ScaleLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blo
   BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
   const ScaleConfig& c = config_.scale;
   const Shape& s = bottom[0]->shape();
-  if (!s.valid_axis(c.axis)) {
-    return error("axis " + std::to_string(c.axis) + " is out of range for bottom '" +
-                 bottom[0]->name() + "' of shape " + s.to_string());
-  }
-  const int axis = s.canonical_axis(c.axis);
-  if (c.num_axes < -1) {
-    return error("num_axes must be -1 (through the last axis) or >= 0, got " +
-                 std::to_string(c.num_axes));
-  }
-  const int end = c.num_axes == -1 ? s.num_axes() : axis + c.num_axes;
-  if (end > s.num_axes()) {
-    return error("axis " + std::to_string(c.axis) + " with num_axes " + std::to_string(c.num_axes) +
-                 " reaches past the last axis of bottom '" + bottom[0]->name() + "' of shape " +
-                 s.to_string());
-  }
+  int axis = 0, end = 0;
+  std::string why;
+  if (!slice_span(s, bottom[0]->name(), c.axis, c.num_axes, &axis, &end, &why)) return error(why);
   outer_ = s.count(0, axis);
   dim_ = s.count(axis, end);
   inner_ = s.count(end);
@@ -49,61 +36,18 @@ Status ScaleLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blo
 
 void ScaleLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                              WorkerContext& /*ctx*/) {
-  const float* x = bottom[0]->data();
-  const float* gamma = params_[0].blob->data();
-  const float* beta = params_.size() > 1 ? params_[1].blob->data() : nullptr;
-  float* y = top[0]->data();
-  parallel_for(outer_ * dim_, inner_, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t d = row % dim_;
-      const float g = gamma[d], b = beta != nullptr ? beta[d] : 0.0f;
-      const float* xr = x + row * inner_;
-      float* yr = y + row * inner_;
-#pragma omp simd
-      for (int64_t i = 0; i < inner_; ++i) yr[i] = xr[i] * g + b;
-    }
-  });
+  slice_affine_cpu(outer_, dim_, inner_, bottom[0]->data(), params_[0].blob->data(),
+                   params_.size() > 1 ? params_[1].blob->data() : nullptr, top[0]->data());
 }
 
 void ScaleLayer::backward_cpu(const std::vector<Blob*>& top,
                               const std::vector<bool>& propagate_down,
                               const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
-  const float* x = bottom[0]->data();
   const float* dy = top[0]->diff();
-  const float* gamma = params_[0].blob->data();
-  float* dgamma = params_[0].blob->diff();
-  float* dbeta = params_.size() > 1 ? params_[1].blob->diff() : nullptr;
-  // Each d reduced by one thread: rows in float by the vector units, the
-  // rows in double, in a fixed order.
-  parallel_for(dim_, outer_ * inner_, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t d = begin; d < end; ++d) {
-      double sum_dy_x = 0.0, sum_dy = 0.0;
-      for (int64_t o = 0; o < outer_; ++o) {
-        const int64_t base = (o * dim_ + d) * inner_;
-        float row_dy_x = 0.0f, row_dy = 0.0f;
-#pragma omp simd reduction(+ : row_dy_x, row_dy)
-        for (int64_t i = 0; i < inner_; ++i) {
-          row_dy_x += dy[base + i] * x[base + i];
-          row_dy += dy[base + i];
-        }
-        sum_dy_x += row_dy_x;
-        sum_dy += row_dy;
-      }
-      dgamma[d] += static_cast<float>(sum_dy_x);
-      if (dbeta != nullptr) dbeta[d] += static_cast<float>(sum_dy);
-    }
-  });
+  slice_sums_cpu(outer_, dim_, inner_, dy, bottom[0]->data(), params_[0].blob->diff(),
+                 params_.size() > 1 ? params_[1].blob->diff() : nullptr);
   if (!propagate_down[0]) return;
-  float* dx = bottom[0]->diff();
-  parallel_for(outer_ * dim_, inner_, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const float g = gamma[row % dim_];
-      const float* dyr = dy + row * inner_;
-      float* dxr = dx + row * inner_;
-#pragma omp simd
-      for (int64_t i = 0; i < inner_; ++i) dxr[i] = dyr[i] * g;
-    }
-  });
+  slice_affine_cpu(outer_, dim_, inner_, dy, params_[0].blob->data(), nullptr, bottom[0]->diff());
 }
 
 std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config) {

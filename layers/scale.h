@@ -46,7 +46,7 @@ class ScaleLayer : public Layer {
   // Allocates gpu_scratch_ (called by setup on CUDA devices).
   Status setup_gpu();
 #endif
-  // CUDA devices: block partials of the parameter-gradient sums (scale.cu).
+  // CUDA devices: block partials of the parameter-gradient sums (slice_ops.h).
   Buffer gpu_scratch_;
 };
 

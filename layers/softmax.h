@@ -8,6 +8,8 @@
 #include "layers/layer.h"
 
 #ifdef BANYAN_WITH_CUDA
+#include <cuda_runtime_api.h>
+
 #include "cuda/cudnn_desc.h"
 #endif
 
@@ -17,6 +19,13 @@ namespace banyan {
 // y[o, c, i] = exp(x[o, c, i] - m) / sum_c' exp(x[o, c', i] - m), m = max_c x.
 // x and y must not overlap unless equal.
 void softmax_cpu(const float* x, int64_t outer, int64_t channels, int64_t inner, float* y);
+
+#ifdef BANYAN_WITH_CUDA
+// The same on `stream` (device pointers), as SoftmaxWithLoss computes it
+// (defined in softmax_loss.cu).
+void softmax_gpu(const float* x, int64_t outer, int64_t channels, int64_t inner, float* y,
+                 cudaStream_t stream);
+#endif
 
 // Config: config.softmax.axis (negative counts from the end).  One bottom, one
 // top of the same shape.  Backward: dx = y * (dy - sum_c dy * y).

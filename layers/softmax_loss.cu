@@ -13,6 +13,7 @@
 #include "cuda/launch.h"
 #include "cuda/memory.h"
 #include "engine/core/gpu_resources.h"
+#include "layers/softmax.h"
 
 namespace banyan {
 namespace {
@@ -221,6 +222,11 @@ void softmax_loss_backward(int64_t outer, int64_t channels, int64_t inner, bool 
 }
 
 }  // namespace
+
+void softmax_gpu(const float* x, int64_t outer, int64_t channels, int64_t inner, float* y,
+                 cudaStream_t stream) {
+  softmax(outer, channels, inner, x, y, stream);
+}
 
 Status SoftmaxWithLossLayer::setup_gpu() {
   return Buffer::allocate(device(), sizeof(LossScratch), &gpu_scratch_)

@@ -49,6 +49,14 @@ constexpr TypeParams kTypeParams[] = {
     {"Threshold", {"threshold_param", nullptr}},
     {"EuclideanLoss", {"loss_param", nullptr}},
     {"SigmoidCrossEntropyLoss", {"loss_param", nullptr}},
+    {"HingeLoss", {"hinge_loss_param", nullptr}},
+    {"InfogainLoss", {"infogain_loss_param", "loss_param"}},
+    {"MultinomialLogisticLoss", {nullptr, nullptr}},
+    {"ContrastiveLoss", {"contrastive_loss_param", nullptr}},
+    {"PReLU", {"prelu_param", nullptr}},
+    {"Bias", {"bias_param", nullptr}},
+    {"Embed", {"embed_param", nullptr}},
+    {"MVN", {"mvn_param", nullptr}},
 };
 
 // Warns about *_param messages (field numbers 100..999) the type does not read.
@@ -351,6 +359,7 @@ Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::str
     return convert_batch_norm(l.batch_norm_param(), n, &out->batch_norm);
   }
   if (name == "scale_param") return convert_scale(l.scale_param(), n, &out->scale);
+  if (Status st; convert_loss_param_layer_block(l, n, name, out, &st)) return st;
   for (const char* neuron : {"elu_param", "exp_param", "log_param", "power_param", "sigmoid_param",
                              "tanh_param", "threshold_param"}) {
     if (name == neuron) return convert_neuron(l, n, name, &out->neuron);

@@ -26,6 +26,13 @@ Status convert_convolution(const pb::ConvolutionParameter& conv, const Scope& sc
                            ConvolutionConfig* out);
 Status convert_pooling(const pb::PoolingParameter& pool, const Scope& scope, PoolingConfig* out);
 
+// The parameters of HingeLoss, InfogainLoss, ContrastiveLoss, PReLU, Bias,
+// Embed and MVN (loss_param_layer_params.cc): when `name` is one of their
+// *_param messages, converts it into `out`, sets *status and returns true;
+// false for any other name.  `n` is the message's scope.
+bool convert_loss_param_layer_block(const pb::LayerParameter& l, const Scope& n,
+                                    const std::string& name, LayerConfig* out, Status* status);
+
 // Formats a number the way it would be written in a config ("0.5", "-3").
 std::string num(double value);
 

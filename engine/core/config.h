@@ -41,6 +41,13 @@ struct FillerConfig {
   VarianceNorm variance_norm = VarianceNorm::kFanIn;  // xavier, msra
 };
 
+// A constant filler of `value`.
+inline FillerConfig constant_filler(float value) {
+  FillerConfig f;
+  f.value = value;
+  return f;
+}
+
 // Per-parameter learning-rate and decay multipliers (`param { ... }`).
 struct ParamConfig {
   float lr_mult = 1.0f;
@@ -182,6 +189,46 @@ struct ScaleConfig {
   FillerConfig bias_filler;
 };
 
+struct HingeLossConfig {
+  enum class Norm { kL1, kL2 };
+  Norm norm = Norm::kL1;
+};
+
+struct InfogainLossConfig {
+  std::string source;  // BlobProto file with the K x K matrix; "" = bottom 2 gives it
+  int axis = 1;
+};
+
+struct ContrastiveLossConfig {
+  float margin = 1.0f;
+  bool legacy_version = false;
+};
+
+struct PReluConfig {
+  FillerConfig filler = constant_filler(0.25f);  // Caffe's default slope
+  bool channel_shared = false;
+};
+
+struct BiasConfig {
+  int axis = 1;
+  int num_axes = 1;
+  FillerConfig filler;  // default constant 0
+};
+
+struct EmbedConfig {
+  int num_output = 0;
+  int input_dim = 0;
+  bool bias_term = true;
+  FillerConfig weight_filler;
+  FillerConfig bias_filler;
+};
+
+struct MvnConfig {
+  bool normalize_variance = true;
+  bool across_channels = false;
+  float eps = 1e-9f;
+};
+
 // The state a net is built in (Caffe's NetState): its phase, a level and a
 // set of stages; layers choose the states they belong to with rules.
 struct NetState {
@@ -238,6 +285,13 @@ struct LayerConfig {
   EltwiseConfig eltwise;
   BatchNormConfig batch_norm;
   ScaleConfig scale;
+  HingeLossConfig hinge_loss;
+  InfogainLossConfig infogain_loss;
+  ContrastiveLossConfig contrastive_loss;
+  PReluConfig prelu;
+  BiasConfig bias;
+  EmbedConfig embed;
+  MvnConfig mvn;
 
   // A layer is in a net of state s when, with include rules, one of them
   // matches s; else when no exclude rule matches s (Caffe's rule; a layer

@@ -191,6 +191,8 @@ void check_in_place_matches(const std::function<std::unique_ptr<Layer>()>& make,
   auto ref = make();
   LayerHarness h({shape}, 1, 21);
   ASSERT_TRUE(h.setup(*ref).ok());
+  for (LayerParam& p : ref->params())
+    std::fill(p.blob->diff(), p.blob->diff() + p.blob->count(), 0.0f);
   fill_gaussian(h.top()[0]->diff(), h.top()[0]->count(), 77);
   ref->forward(h.bottom(), h.top(), h.ctx());
   ref->backward(h.top(), {true}, h.bottom(), h.ctx());
@@ -201,13 +203,31 @@ void check_in_place_matches(const std::function<std::unique_ptr<Layer>()>& make,
   ASSERT_TRUE(layer->setup({&x}, {&x}).ok());
   ASSERT_TRUE(x.allocate(Device::cpu()).ok());
   std::copy(h.bottom()[0]->data(), h.bottom()[0]->data() + x.count(), x.data());
+  // Parameters (PReLU, Bias) as the reference had them before its backward,
+  // whose gradients both runs accumulate from 0.
+  ASSERT_EQ(layer->params().size(), ref->params().size());
+  for (size_t k = 0; k < layer->params().size(); ++k) {
+    Blob& p = *layer->params()[k].blob;
+    const Blob& q = *ref->params()[k].blob;
+    ASSERT_TRUE(p.allocate(Device::cpu()).ok());
+    std::copy(q.data(), q.data() + q.count(), p.data());
+    std::fill(p.diff(), p.diff() + p.count(), 0.0f);
+  }
+  std::vector<float> workspace(std::max<size_t>(layer->workspace_floats(), 1), 0.0f);
   WorkerContext ctx(Device::cpu(), 21);
+  ctx.set_workspace(workspace.data(), layer->workspace_floats());
+  ASSERT_TRUE(layer->on_params_bound().ok());
   layer->forward({&x}, {&x}, ctx);
   fill_gaussian(x.diff(), x.count(), 77);
   layer->backward({&x}, {true}, {&x}, ctx);
   for (int64_t i = 0; i < x.count(); ++i) {
     EXPECT_EQ(x.data()[i], h.top()[0]->data()[i]) << i;
     EXPECT_EQ(x.diff()[i], h.bottom()[0]->diff()[i]) << i;
+  }
+  for (size_t k = 0; k < layer->params().size(); ++k) {
+    const Blob& p = *layer->params()[k].blob;
+    const Blob& q = *ref->params()[k].blob;
+    for (int64_t i = 0; i < p.count(); ++i) EXPECT_EQ(p.diff()[i], q.diff()[i]) << "param " << k;
   }
 }
 

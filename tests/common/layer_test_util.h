@@ -68,8 +68,9 @@ void check_accumulates_twice(Layer& layer, LayerHarness& h, float rel_tol = 1e-5
 
 // For a one-bottom, one-top layer that allows running in place: forward and
 // backward (dy from a fixed seed) on one blob of `shape` in place must give
-// bitwise the outputs and input gradients of a separate-top run.  `make`
-// returns a fresh, not yet set up layer of the same config.
+// bitwise the outputs, input gradients and parameter gradients (from the
+// same parameters) of a separate-top run.  `make` returns a fresh, not yet
+// set up layer of the same config.
 void check_in_place_matches(const std::function<std::unique_ptr<Layer>()>& make,
                             const Shape& shape);
 
