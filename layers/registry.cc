@@ -39,6 +39,13 @@ constexpr Entry kLayers[] = {
     {"Threshold", &new_threshold_layer},
     {"EuclideanLoss", &new_euclidean_loss_layer},
     {"SigmoidCrossEntropyLoss", &new_sigmoid_cross_entropy_loss_layer},
+    {"Crop", &new_crop_layer},
+    {"Slice", &new_slice_layer},
+    {"Reshape", &new_reshape_layer},
+    {"Tile", &new_tile_layer},
+    {"Silence", &new_silence_layer},
+    {"Reduction", &new_reduction_layer},
+    {"ArgMax", &new_argmax_layer},
 };
 
 }  // namespace

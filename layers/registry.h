@@ -45,5 +45,12 @@ std::unique_ptr<Layer> new_flatten_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_eltwise_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_batch_norm_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_crop_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_slice_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_reshape_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_tile_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_silence_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_reduction_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_argmax_layer(const LayerConfig& config);
 
 }  // namespace banyan
