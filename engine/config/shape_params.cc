@@ -36,13 +36,10 @@ Status convert_slice(const pb::SliceParameter& p, const Scope& s, SliceConfig* o
     const int64_t v = p.slice_point(i);
     const int64_t prev = i == 0 ? 0 : p.slice_point(i - 1);
     if (v <= prev) {
+      const std::string bound = i == 0 ? "0" : "the previous point " + std::to_string(prev);
       return s.invalid("slice_point",
-                       std::to_string(v) +
-                           (i == 0 ? " must be > 0"
-                                   : " must be > the previous "
-                                     "point " +
-                                         std::to_string(prev)) +
-                           " (points are strictly increasing and every slice non-empty)",
+                       std::to_string(v) + " must be > " + bound +
+                           " (points increase strictly; every slice is non-empty)",
                        i);
     }
     out->slice_point.push_back(v);
