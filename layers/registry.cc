@@ -47,6 +47,13 @@ constexpr Entry kLayers[] = {
     {"Bias", &new_bias_layer},
     {"Embed", &new_embed_layer},
     {"MVN", &new_mvn_layer},
+    {"Crop", &new_crop_layer},
+    {"Slice", &new_slice_layer},
+    {"Reshape", &new_reshape_layer},
+    {"Tile", &new_tile_layer},
+    {"Silence", &new_silence_layer},
+    {"Reduction", &new_reduction_layer},
+    {"ArgMax", &new_argmax_layer},
 };
 
 }  // namespace

@@ -53,5 +53,12 @@ std::unique_ptr<Layer> new_prelu_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_bias_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_embed_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_mvn_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_crop_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_slice_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_reshape_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_tile_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_silence_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_reduction_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_argmax_layer(const LayerConfig& config);
 
 }  // namespace banyan

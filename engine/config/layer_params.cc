@@ -57,6 +57,13 @@ constexpr TypeParams kTypeParams[] = {
     {"Bias", {"bias_param", nullptr}},
     {"Embed", {"embed_param", nullptr}},
     {"MVN", {"mvn_param", nullptr}},
+    {"Crop", {"crop_param", nullptr}},
+    {"Slice", {"slice_param", nullptr}},
+    {"Reshape", {"reshape_param", nullptr}},
+    {"Tile", {"tile_param", nullptr}},
+    {"Silence", {nullptr, nullptr}},
+    {"Reduction", {"reduction_param", nullptr}},
+    {"ArgMax", {"argmax_param", nullptr}},
 };
 
 // Warns about *_param messages (field numbers 100..999) the type does not read.
@@ -364,6 +371,7 @@ Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::str
                              "tanh_param", "threshold_param"}) {
     if (name == neuron) return convert_neuron(l, n, name, &out->neuron);
   }
+  if (is_shape_param(name)) return convert_shape_param(l, n, name, out);
   return convert_small_block(l, n, name, out);
 }
 

@@ -32,6 +32,12 @@ Status convert_pooling(const pb::PoolingParameter& pool, const Scope& scope, Poo
 // false for any other name.  `n` is the message's scope.
 bool convert_loss_param_layer_block(const pb::LayerParameter& l, const Scope& n,
                                     const std::string& name, LayerConfig* out, Status* status);
+// The parameters of Crop, Slice, Reshape, Tile, Reduction and ArgMax
+// (shape_params.cc): whether `name` is one of their *_param messages, and
+// its conversion (`scope` is the message's own scope).
+bool is_shape_param(const std::string& name);
+Status convert_shape_param(const pb::LayerParameter& layer, const Scope& scope,
+                           const std::string& name, LayerConfig* out);
 
 // Formats a number the way it would be written in a config ("0.5", "-3").
 std::string num(double value);

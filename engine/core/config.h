@@ -229,6 +229,54 @@ struct MvnConfig {
   float eps = 1e-9f;
 };
 
+// Crop: bottom 0 cut to bottom 1's dimensions from `axis` on (negative
+// counts from the end); `offset` empty (0 everywhere), one value for every
+// cropped axis, or one per cropped axis.
+struct CropConfig {
+  int axis = 2;
+  std::vector<int64_t> offset;
+};
+
+// Slice: bottom split along `axis` at `slice_point` (strictly increasing,
+// one fewer than the tops), or into equal parts when there are none.
+struct SliceConfig {
+  int axis = 1;
+  std::vector<int64_t> slice_point;
+};
+
+// Reshape: the bottom's axes [axis, axis + num_axes) (num_axes -1: to the
+// end; axis may be negative, -1 meaning after the last axis) replaced by
+// `shape`, where 0 copies the bottom's dimension and -1 (at most one) is
+// inferred from the count.
+struct ReshapeConfig {
+  std::vector<int64_t> shape;
+  int axis = 0;
+  int num_axes = -1;
+};
+
+// Tile: `tiles` copies of the bottom along `axis`.  No default in Caffe:
+// 0 is refused at setup.
+struct TileConfig {
+  int axis = 1;
+  int tiles = 0;
+};
+
+// Reduction over every axis from `axis` on, times `coeff`.
+struct ReductionConfig {
+  enum class Op { kSum, kAsum, kSumSq, kMean };
+  Op operation = Op::kSum;
+  int axis = 0;
+  float coeff = 1.0f;
+};
+
+// ArgMax: the top_k largest values' indices (or values) along `axis`, or
+// over each sample's flattened dimensions when axis is not given.
+struct ArgMaxConfig {
+  bool out_max_val = false;
+  int top_k = 1;
+  std::optional<int> axis;
+};
+
 // The state a net is built in (Caffe's NetState): its phase, a level and a
 // set of stages; layers choose the states they belong to with rules.
 struct NetState {
@@ -292,6 +340,12 @@ struct LayerConfig {
   BiasConfig bias;
   EmbedConfig embed;
   MvnConfig mvn;
+  CropConfig crop;
+  SliceConfig slice;
+  ReshapeConfig reshape;
+  TileConfig tile;
+  ReductionConfig reduction;
+  ArgMaxConfig argmax;
 
   // A layer is in a net of state s when, with include rules, one of them
   // matches s; else when no exclude rule matches s (Caffe's rule; a layer
