@@ -42,7 +42,8 @@ class OnnxLayerWriter {
   Status eltwise(const LayerConfig& l);
   Status batch_norm(size_t i, size_t* used);
   Status scale(const LayerConfig& l);
-  Status simple(const LayerConfig& l);  // ReLU, LRN, Softmax, Concat, Flatten
+  Status simple(const LayerConfig& l);
+  Status unary(const LayerConfig& l);  // ReLU, LRN, Softmax, Concat, Flatten
 
   // Reads BatchNorm layer i (and a Scale at i + 1 it may absorb) into *a.
   Status read_affine(size_t i, Affine* a, size_t* used);

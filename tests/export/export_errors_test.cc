@@ -42,6 +42,13 @@ TEST(OnnxExportErrorsTest, LossAndAccuracyLayersAreRefused) {
       "acc", "no faithful ONNX form");
 }
 
+// Layers with no mapping yet are refused by name and type.
+TEST(OnnxExportErrorsTest, LayersWithoutAMappingAreRefusedByName) {
+  expect_refused(R"(layer { name: "tile" type: "Tile" bottom: "data" top: "tiled"
+                                    tile_param { tiles: 2 } })",
+                 "tile", "layers of type Tile are not exported yet");
+}
+
 TEST(OnnxExportErrorsTest, PartialFlattenIsRefused) {
   expect_refused(R"(layer { name: "flat" type: "Flatten" bottom: "data" top: "flat"
                     flatten_param { axis: 2 } })",

@@ -64,6 +64,27 @@ layer { name: "prob" type: "Softmax" bottom: "fc8" top: "prob" }
 // Caffe's divisor is the clipped window), LeakyReLU, Eltwise SUM with coefficients / PROD / MAX,
 // Concat, BatchNorm + Scale folded into a convolution and kept as
 // BatchNormalization, a Scale of its own, Flatten, dilation.
+// The elementwise layers with an ONNX operator, PReLU and Reshape.
+constexpr char kUnaryNet[] = R"(
+name: "Unary"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 6 dim: 6 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }
+layer { name: "sig" type: "Sigmoid" bottom: "conv" top: "sig" }
+layer { name: "tanh" type: "TanH" bottom: "conv" top: "tanh" }
+layer { name: "abs" type: "AbsVal" bottom: "tanh" top: "abs" }
+layer { name: "bnll" type: "BNLL" bottom: "conv" top: "bnll" }
+layer { name: "elu" type: "ELU" bottom: "conv" top: "elu" elu_param { alpha: 0.7 } }
+layer { name: "prelu" type: "PReLU" bottom: "elu" top: "prelu"
+        prelu_param { filler { type: "gaussian" std: 0.5 } } }
+layer { name: "cat" type: "Concat" bottom: "sig" bottom: "abs" bottom: "bnll" bottom: "prelu"
+        top: "cat" }
+layer { name: "reshape" type: "Reshape" bottom: "cat" top: "flat"
+        reshape_param { shape { dim: 0 dim: -1 } } }
+layer { name: "fc" type: "InnerProduct" bottom: "flat" top: "fc" inner_product_param { num_output: 5 } }
+layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
+)";
+
 constexpr char kOpsNet[] = R"(
 name: "Ops"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 4 dim: 10 dim: 10 } } }
@@ -259,6 +280,21 @@ TEST(OnnxExportTest, RemainingOperatorsMatchOpenCvDnn) {
                                                {"avg_pad_ceil", "avg_pad_ceil"},
                                                {"sc_only", "scaled"},
                                                {"fc", "fc"},
+                                               {"prob", "prob"}});
+  expect_onnx_check_passes(path);
+}
+
+TEST(OnnxExportTest, ElementwisePReluAndReshapeMatchOpenCvDnn) {
+  DeployNet d;
+  Status s = testing::make_deploy_net(kUnaryNet, "unary.prototxt", &d);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::string path = export_and_compare(d, "unary.onnx",
+                                              {{"sig", "sig"},
+                                               {"abs", "abs"},
+                                               {"bnll", "bnll"},
+                                               {"elu", "elu"},
+                                               {"prelu", "prelu"},
+                                               {"reshape", "flat"},
                                                {"prob", "prob"}});
   expect_onnx_check_passes(path);
 }
