@@ -49,23 +49,25 @@ class CliFixture : public ::testing::Test {
     fs::create_directories(dir_);
   }
 
-  // A 4-class IDX set of 8x8 images whose class is the bright quadrant, so a
-  // tiny net learns it in a few dozen iterations; converted with convert_mnist.
-  void make_dataset(const std::string& name, int count, uint32_t seed) {
+  // A 4-class IDX set of side x side images whose class is the bright
+  // quadrant, so a tiny net learns it in a few dozen iterations; converted
+  // with convert_mnist into <name>_lmdb (or `lmdb` when given).
+  void make_dataset(const std::string& name, int count, uint32_t seed, int side = 8,
+                    const std::string& lmdb = "") {
     std::string images, labels;
     put_big_endian(&images, 0x00000803);
     put_big_endian(&images, count);
-    put_big_endian(&images, 8);
-    put_big_endian(&images, 8);
+    put_big_endian(&images, side);
+    put_big_endian(&images, side);
     put_big_endian(&labels, 0x00000801);
     put_big_endian(&labels, count);
     uint32_t state = seed;
     for (int i = 0; i < count; ++i) {
       const int label = i % 4;
-      for (int y = 0; y < 8; ++y) {
-        for (int x = 0; x < 8; ++x) {
+      for (int y = 0; y < side; ++y) {
+        for (int x = 0; x < side; ++x) {
           state = state * 1664525u + 1013904223u;
-          const int quadrant = (y / 4) * 2 + x / 4;
+          const int quadrant = (2 * y / side) * 2 + 2 * x / side;
           const int noise = static_cast<int>(state >> 26);  // 0..63
           images.push_back(static_cast<char>(quadrant == label ? 160 + noise : noise));
         }
@@ -75,7 +77,7 @@ class CliFixture : public ::testing::Test {
     write_file(dir_ + "/" + name + "-images-idx3-ubyte", images);
     write_file(dir_ + "/" + name + "-labels-idx1-ubyte", labels);
     RunResult r = run_command(kBin + "convert_mnist " + name + "-images-idx3-ubyte " + name +
-                                  "-labels-idx1-ubyte " + name + "_lmdb",
+                                  "-labels-idx1-ubyte " + (lmdb.empty() ? name + "_lmdb" : lmdb),
                               dir_);
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
