@@ -39,6 +39,8 @@ constexpr Entry kLayers[] = {
     {"Threshold", &new_threshold_layer},
     {"EuclideanLoss", &new_euclidean_loss_layer},
     {"SigmoidCrossEntropyLoss", &new_sigmoid_cross_entropy_loss_layer},
+    {"Deconvolution", &new_deconvolution_layer},
+    {"SPP", &new_spp_layer},
 };
 
 }  // namespace

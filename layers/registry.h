@@ -45,5 +45,7 @@ std::unique_ptr<Layer> new_flatten_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_eltwise_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_batch_norm_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_deconvolution_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_spp_layer(const LayerConfig& config);
 
 }  // namespace banyan

@@ -15,7 +15,8 @@ std::string SourceLocation::to_string() const {
 }
 
 bool type_has_params(const std::string& type) {
-  static const char* const kTypes[] = {"Convolution", "InnerProduct", "BatchNorm", "Scale"};
+  static const char* const kTypes[] = {"Convolution", "InnerProduct", "BatchNorm", "Scale",
+                                       "Deconvolution"};
   return std::any_of(std::begin(kTypes), std::end(kTypes),
                      [&](const char* t) { return type == t; });
 }
