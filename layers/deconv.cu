@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "cuda/check.h"
+#include "cuda/memory.h"
 #include "engine/core/gpu_resources.h"
 
 namespace banyan {

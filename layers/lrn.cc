@@ -1,8 +1,9 @@
-// CPU LRN across channels: window sums are taken directly (local_size terms
-// per element) rather than by a running sum, which keeps them exact for any
-// mix of magnitudes.  Samples are split among the worker's threads, and
-// scale^-beta takes square roots (which vectorise) for the betas nets use
-// (0.75, 0.5, 1) instead of pow.
+// CPU LRN: window sums are taken directly (local_size terms per element
+// across channels, local_size^2 within a channel) rather than by a running
+// sum, which keeps them exact for any mix of magnitudes.  Samples (across) or
+// planes (within) are split among the worker's threads, and scale^-beta
+// takes square roots (which vectorise) for the betas nets use (0.75, 0.5, 1)
+// instead of pow.
 #include "layers/lrn.h"
 
 #include <algorithm>

@@ -42,7 +42,7 @@ namespace banyan {
 //        - (2 * alpha * beta / n) * x * sum_{o in window} dy_o * y_o / scale_o
 // Both devices run the layer's own kernels (cuDNN has no within-channel LRN).
 //
-// GPU (CUDA builds): cuDNN's cross-channel LRN, which computes the same
+// GPU (CUDA builds), across channels: cuDNN's cross-channel LRN, which computes the same
 // formula (alpha divided by n, the same symmetric window), where cuDNN takes
 // the parameters (local_size <= 16, k >= 1e-5, beta >= 0.01) and the tensor
 // has fewer than 2^31 elements; it keeps no scale buffer.  Otherwise the
