@@ -19,29 +19,29 @@ std::string pair(int h, int w) { return std::to_string(h) + "x" + std::to_string
 
 }  // namespace
 
-Status ConvolutionLayer::validate_config() const {
-  const ConvolutionConfig& c = config_.convolution;
-  if (c.num_output <= 0) {
-    return error("num_output must be positive, got " + std::to_string(c.num_output));
-  }
+std::string convolution_config_problem(const ConvolutionConfig& c) {
+  if (c.num_output <= 0) return "num_output must be positive, got " + std::to_string(c.num_output);
   if (c.kernel_h <= 0 || c.kernel_w <= 0) {
-    return error("kernel size must be positive, got " + pair(c.kernel_h, c.kernel_w));
+    return "kernel size must be positive, got " + pair(c.kernel_h, c.kernel_w);
   }
   if (c.stride_h <= 0 || c.stride_w <= 0) {
-    return error("stride must be positive, got " + pair(c.stride_h, c.stride_w));
+    return "stride must be positive, got " + pair(c.stride_h, c.stride_w);
   }
-  if (c.pad_h < 0 || c.pad_w < 0) {
-    return error("pad must be >= 0, got " + pair(c.pad_h, c.pad_w));
-  }
+  if (c.pad_h < 0 || c.pad_w < 0) return "pad must be >= 0, got " + pair(c.pad_h, c.pad_w);
   if (c.dilation_h <= 0 || c.dilation_w <= 0) {
-    return error("dilation must be positive, got " + pair(c.dilation_h, c.dilation_w));
+    return "dilation must be positive, got " + pair(c.dilation_h, c.dilation_w);
   }
-  if (c.group <= 0) return error("group must be positive, got " + std::to_string(c.group));
+  if (c.group <= 0) return "group must be positive, got " + std::to_string(c.group);
   if (c.num_output % c.group != 0) {
-    return error("num_output " + std::to_string(c.num_output) + " is not divisible by group " +
-                 std::to_string(c.group));
+    return "num_output " + std::to_string(c.num_output) + " is not divisible by group " +
+           std::to_string(c.group);
   }
-  return Status::success();
+  return "";
+}
+
+Status ConvolutionLayer::validate_config() const {
+  const std::string problem = convolution_config_problem(config_.convolution);
+  return problem.empty() ? Status::success() : error(problem);
 }
 
 Status ConvolutionLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {

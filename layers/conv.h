@@ -10,19 +10,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
+#include "layers/conv_cudnn.h"
 #include "layers/conv_dnnl.h"
 #include "layers/im2col.h"
 #include "layers/layer.h"
 
-#ifdef BANYAN_WITH_CUDA
-#include "cuda/conv_algo.h"
-#include "cuda/cudnn_desc.h"
-#endif
-
 namespace banyan {
 
-class GpuResources;  // engine/core/gpu_resources.h (CUDA builds)
+// What is wrong with the window and group settings of `c` that do not depend
+// on the bottom shape ("" when nothing): num_output, kernel, stride and
+// dilation positive, pad >= 0, group positive and dividing num_output.
+// Shared by Convolution and Deconvolution.
+std::string convolution_config_problem(const ConvolutionConfig& c);
 
 // Config: config.convolution.{num_output (K), bias_term, kernel_h/w,
 // stride_h/w, pad_h/w, dilation_h/w, group, axis, weight_filler, bias_filler}.
@@ -102,18 +103,7 @@ class ConvolutionLayer : public Layer {
 
 #ifdef BANYAN_WITH_CUDA
   // The cuDNN plan, built once by prepare_device and only executed after.
-  struct GpuPlan {
-    cuda::ConvDescriptors desc;  // x, y, w and the forward convolution
-    // The same convolution with the math type of each backward algorithm.
-    cuda::ConvDesc backward_data, backward_filter;
-    cuda::TensorDesc bias;  // (1, K, 1, 1)
-    cuda::ConvAlgos algos;
-    bool ready = false;
-  };
-  GpuPlan plan_;
-  // Sets the three descriptors' math types for `algos` and sizes their
-  // workspaces from cuDNN for those math types.
-  Status settle(const GpuResources& gpu, bool allow_tf32, cuda::ConvAlgos* algos);
+  CudnnConvPlan plan_;
   // Per layer for now; one per worker would share measurements across layers.
   cuda::ConvAlgoCache algo_cache_{kGpuWorkspaceLimit};
 #endif

@@ -1,8 +1,9 @@
-// CPU LRN across channels: window sums are taken directly (local_size terms
-// per element) rather than by a running sum, which keeps them exact for any
-// mix of magnitudes.  Samples are split among the worker's threads, and
-// scale^-beta takes square roots (which vectorise) for the betas nets use
-// (0.75, 0.5, 1) instead of pow.
+// CPU LRN: window sums are taken directly (local_size terms per element
+// across channels, local_size^2 within a channel) rather than by a running
+// sum, which keeps them exact for any mix of magnitudes.  Samples (across) or
+// planes (within) are split among the worker's threads, and scale^-beta
+// takes square roots (which vectorise) for the betas nets use (0.75, 0.5, 1)
+// instead of pow.
 #include "layers/lrn.h"
 
 #include <algorithm>
@@ -89,6 +90,53 @@ void lrn_backward_sample(const float* x, const float* y, const float* dy, const 
   }
 }
 
+// WITHIN_CHANNEL, one (H, W) plane: scale = 1 + alpha * (window sum of x^2)
+// / n with n = local_size^2, y = x * scale^-beta.  Each window sum is taken
+// in row-major order, as lrn.cu does.
+void within_forward_plane(const float* x, float* scale, float* y, int height, int width,
+                          const LrnConfig& c) {
+  const int half = c.local_size / 2;
+  const float n = static_cast<float>(c.local_size) * static_cast<float>(c.local_size);
+  for (int h = 0; h < height; ++h) {
+    const int h0 = std::max(h - half, 0), h1 = std::min(h + half, height - 1);
+    for (int w = 0; w < width; ++w) {
+      const int w0 = std::max(w - half, 0), w1 = std::min(w + half, width - 1);
+      float sum = 0.0f;
+      for (int i = h0; i <= h1; ++i) {
+        for (int j = w0; j <= w1; ++j) sum += x[i * width + j] * x[i * width + j];
+      }
+      scale[h * width + w] = 1.0f + c.alpha * (sum / n);
+    }
+  }
+  const int64_t plane = static_cast<int64_t>(height) * width;
+  power_minus_beta(scale, y, plane, c.beta);
+  for (int64_t i = 0; i < plane; ++i) y[i] *= x[i];
+}
+
+// dx = dy * scale^-beta - 2 alpha beta / n * x * (window sum of dy * y / scale).
+void within_backward_plane(const float* x, const float* y, const float* dy, const float* scale,
+                           float* dx, int height, int width, const LrnConfig& c) {
+  const int half = c.local_size / 2;
+  const float n = static_cast<float>(c.local_size) * static_cast<float>(c.local_size);
+  const float coef = 2.0f * c.alpha * c.beta / n;
+  power_minus_beta(scale, dx, static_cast<int64_t>(height) * width, c.beta);
+  for (int h = 0; h < height; ++h) {
+    const int h0 = std::max(h - half, 0), h1 = std::min(h + half, height - 1);
+    for (int w = 0; w < width; ++w) {
+      const int w0 = std::max(w - half, 0), w1 = std::min(w + half, width - 1);
+      float cross = 0.0f;
+      for (int i = h0; i <= h1; ++i) {
+        for (int j = w0; j <= w1; ++j) {
+          const int o = i * width + j;
+          cross += dy[o] * y[o] / scale[o];
+        }
+      }
+      const int e = h * width + w;
+      dx[e] = dx[e] * dy[e] - coef * x[e] * cross;
+    }
+  }
+}
+
 }  // namespace
 
 Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
@@ -97,7 +145,11 @@ Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*
   if (c.local_size <= 0 || c.local_size % 2 == 0) {
     return error("local_size must be a positive odd number, got " + std::to_string(c.local_size));
   }
-  if (!(c.k > 0.0f) || !(c.alpha >= 0.0f)) {
+  within_channel_ = c.norm_region == LrnConfig::NormRegion::kWithinChannel;
+  if (within_channel_ && !(c.alpha >= 0.0f)) {
+    return error("alpha must be >= 0 so the scale stays positive, got " + format_value(c.alpha));
+  }
+  if (!within_channel_ && (!(c.k > 0.0f) || !(c.alpha >= 0.0f))) {
     std::ostringstream got;
     got << "k " << c.k << " and alpha " << c.alpha;
     return error("k must be > 0 and alpha >= 0 so the scale stays positive, got " + got.str());
@@ -110,9 +162,11 @@ Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*
   num_ = static_cast<int>(s.dim(0));
   channels_ = static_cast<int>(s.dim(1));
   plane_ = s.count(2);
+  height_ = static_cast<int>(s.dim(2));
+  width_ = static_cast<int>(s.dim(3));
   top[0]->set_shape(s);
-  use_cudnn_ = device().is_cuda() && c.local_size <= kCudnnMaxN && c.k >= kCudnnMinK &&
-               c.beta >= kCudnnMinBeta && s.count() > 0 && s.count() < INT_MAX;
+  use_cudnn_ = !within_channel_ && device().is_cuda() && c.local_size <= kCudnnMaxN &&
+               c.k >= kCudnnMinK && c.beta >= kCudnnMinBeta && s.count() > 0 && s.count() < INT_MAX;
   scale_.reset();
   if (use_cudnn_) return Status::success();
   scale_ = std::make_unique<Blob>(name() + "/scale");
@@ -122,6 +176,7 @@ Status LrnLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*
 
 void LrnLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top,
                            WorkerContext& /*ctx*/) {
+  if (within_channel_) return forward_within_cpu(bottom[0]->data(), top[0]->data());
   const LrnConfig& c = config_.lrn;
   const int64_t sample = static_cast<int64_t>(channels_) * plane_;
   const float* x = bottom[0]->data();
@@ -141,6 +196,10 @@ void LrnLayer::forward_cpu(const std::vector<Blob*>& bottom, const std::vector<B
 void LrnLayer::backward_cpu(const std::vector<Blob*>& top, const std::vector<bool>& propagate_down,
                             const std::vector<Blob*>& bottom, WorkerContext& /*ctx*/) {
   if (!propagate_down[0]) return;
+  if (within_channel_) {
+    return backward_within_cpu(bottom[0]->data(), top[0]->data(), top[0]->diff(),
+                               bottom[0]->diff());
+  }
   const int64_t sample = static_cast<int64_t>(channels_) * plane_;
   const float* x = bottom[0]->data();
   const float* y = top[0]->data();
@@ -154,6 +213,33 @@ void LrnLayer::backward_cpu(const std::vector<Blob*>& top, const std::vector<boo
     for (int64_t n = begin; n < end; ++n) {
       const int64_t o = n * sample;
       lrn_backward_sample(x + o, y + o, dy + o, scale + o, dx + o, channels, plane, params);
+    }
+  });
+}
+
+void LrnLayer::forward_within_cpu(const float* x, float* y) {
+  const int height = height_, width = width_;
+  const int64_t plane = plane_;
+  const LrnConfig params = config_.lrn;
+  float* scale = scale_->data();
+  const int64_t work = plane * params.local_size * params.local_size;
+  parallel_for(static_cast<int64_t>(num_) * channels_, work, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      within_forward_plane(x + p * plane, scale + p * plane, y + p * plane, height, width, params);
+    }
+  });
+}
+
+void LrnLayer::backward_within_cpu(const float* x, const float* y, const float* dy, float* dx) {
+  const int height = height_, width = width_;
+  const int64_t plane = plane_;
+  const LrnConfig params = config_.lrn;
+  const float* scale = scale_->data();
+  const int64_t work = plane * params.local_size * params.local_size;
+  parallel_for(static_cast<int64_t>(num_) * channels_, work, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t o = p * plane;
+      within_backward_plane(x + o, y + o, dy + o, scale + o, dx + o, height, width, params);
     }
   });
 }

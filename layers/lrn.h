@@ -1,5 +1,6 @@
-// LRN layer (Caffe's "LRN", ACROSS_CHANNELS): local response normalisation
-// over a window of neighbouring channels at each pixel, as in AlexNet.
+// LRN layer (Caffe's "LRN"): local response normalisation over a window of
+// neighbouring channels at each pixel (ACROSS_CHANNELS, as in AlexNet) or over
+// a square window in each channel (WITHIN_CHANNEL, as in Caffe's CIFAR-10 nets).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,22 @@ namespace banyan {
 // backward reads it together with the top data, so backward must follow the
 // forward pass of the same input.  No parameters, no workspace.
 //
-// GPU (CUDA builds): cuDNN's cross-channel LRN, which computes the same
+// WITHIN_CHANNEL (config.lrn.norm_region): for every (n, c, h, w), with
+// n = local_size^2 and the window the local_size x local_size square centred
+// on (h, w), clipped to the image:
+//   scale = 1 + alpha * (sum_{window} x^2) / n
+//   y     = x * scale^(-beta)
+// This is what Caffe computes with an AVE pooling of x^2 (pad local_size/2,
+// stride 1): its divisor, (min(hstart + size, H + pad) - hstart) times the
+// same for w with hstart unclipped, is size^2 at every position of that
+// geometry (hstart + size = h + pad + 1 <= H + pad), padding counted; and
+// 1 replaces k, which Caffe ignores there.  alpha >= 0 keeps the scale
+// positive.  Backward:
+//   dx = dy * scale^(-beta)
+//        - (2 * alpha * beta / n) * x * sum_{o in window} dy_o * y_o / scale_o
+// Both devices run the layer's own kernels (cuDNN has no within-channel LRN).
+//
+// GPU (CUDA builds), across channels: cuDNN's cross-channel LRN, which computes the same
 // formula (alpha divided by n, the same symmetric window), where cuDNN takes
 // the parameters (local_size <= 16, k >= 1e-5, beta >= 0.01) and the tensor
 // has fewer than 2^31 elements; it keeps no scale buffer.  Otherwise the
@@ -55,9 +71,15 @@ class LrnLayer : public Layer {
 #endif
 
  private:
+  // WITHIN_CHANNEL on the CPU: x, y, dy, dx are (N, C, H, W).
+  void forward_within_cpu(const float* x, float* y);
+  void backward_within_cpu(const float* x, const float* y, const float* dy, float* dx);
+
   int num_ = 0, channels_ = 0;
   int64_t plane_ = 0;            // H * W
   std::unique_ptr<Blob> scale_;  // (N, C, H, W), written by forward; null on the cuDNN path
+  int height_ = 0, width_ = 0;
+  bool within_channel_ = false;
   // On a CUDA device, whether cuDNN runs the layer (decided at setup).
   bool use_cudnn_ = false;
 #ifdef BANYAN_WITH_CUDA

@@ -54,6 +54,8 @@ constexpr Entry kLayers[] = {
     {"Silence", &new_silence_layer},
     {"Reduction", &new_reduction_layer},
     {"ArgMax", &new_argmax_layer},
+    {"Deconvolution", &new_deconvolution_layer},
+    {"SPP", &new_spp_layer},
 };
 
 }  // namespace

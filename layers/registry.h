@@ -60,5 +60,7 @@ std::unique_ptr<Layer> new_tile_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_silence_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_reduction_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_argmax_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_deconvolution_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_spp_layer(const LayerConfig& config);
 
 }  // namespace banyan

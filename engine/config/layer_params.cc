@@ -64,6 +64,8 @@ constexpr TypeParams kTypeParams[] = {
     {"Silence", {nullptr, nullptr}},
     {"Reduction", {"reduction_param", nullptr}},
     {"ArgMax", {"argmax_param", nullptr}},
+    {"Deconvolution", {"convolution_param", nullptr}},
+    {"SPP", {"spp_param", nullptr}},
 };
 
 // Warns about *_param messages (field numbers 100..999) the type does not read.
@@ -164,9 +166,13 @@ Status convert_input(const pb::InputParameter& p, const Scope& s, int num_tops, 
 }
 
 Status convert_lrn(const pb::LRNParameter& p, const Scope& s, LrnConfig* out) {
-  if (p.norm_region() == pb::LRNParameter::WITHIN_CHANNEL) {
-    return s.unsupported("norm_region", "WITHIN_CHANNEL is not supported; use ACROSS_CHANNELS");
+  const bool within = p.norm_region() == pb::LRNParameter::WITHIN_CHANNEL;
+  if (within && p.has_k()) {
+    s.ignored(
+        "k", "WITHIN_CHANNEL normalises by (1 + alpha * mean of x^2)^beta (1, not k, as in Caffe)");
   }
+  out->norm_region =
+      within ? LrnConfig::NormRegion::kWithinChannel : LrnConfig::NormRegion::kAcrossChannels;
   if (p.local_size() <= 0 || p.local_size() % 2 == 0) {
     return s.invalid("local_size", "must be odd and > 0, got " + std::to_string(p.local_size()));
   }
@@ -174,6 +180,22 @@ Status convert_lrn(const pb::LRNParameter& p, const Scope& s, LrnConfig* out) {
   out->alpha = p.alpha();
   out->beta = p.beta();
   out->k = p.k();
+  if (p.has_engine()) s.ignored("engine", "the implementation is chosen per device");
+  return Status::success();
+}
+
+Status convert_spp(const pb::SPPParameter& p, const Scope& s, SppConfig* out) {
+  // Level l pools into 2^l x 2^l bins; past level 29 the bin count overflows an int.
+  if (p.pyramid_height() < 1 || p.pyramid_height() > 30) {
+    return s.invalid("pyramid_height",
+                     "must be in [1, 30], got " + std::to_string(p.pyramid_height()));
+  }
+  if (p.pool() == pb::SPPParameter::STOCHASTIC) {
+    return s.unsupported("pool", "STOCHASTIC is not supported; use MAX or AVE");
+  }
+  out->pyramid_height = static_cast<int>(p.pyramid_height());
+  out->pool =
+      p.pool() == pb::SPPParameter::AVE ? PoolingConfig::Method::kAve : PoolingConfig::Method::kMax;
   if (p.has_engine()) s.ignored("engine", "the implementation is chosen per device");
   return Status::success();
 }
@@ -367,6 +389,7 @@ Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::str
   }
   if (name == "scale_param") return convert_scale(l.scale_param(), n, &out->scale);
   if (Status st; convert_loss_param_layer_block(l, n, name, out, &st)) return st;
+  if (name == "spp_param") return convert_spp(l.spp_param(), n, &out->spp);
   for (const char* neuron : {"elu_param", "exp_param", "log_param", "power_param", "sigmoid_param",
                              "tanh_param", "threshold_param"}) {
     if (name == neuron) return convert_neuron(l, n, name, &out->neuron);

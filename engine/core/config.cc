@@ -16,7 +16,8 @@ std::string SourceLocation::to_string() const {
 
 bool type_has_params(const std::string& type) {
   static const char* const kTypes[] = {"Convolution", "InnerProduct", "BatchNorm", "Scale",
-                                       "PReLU",       "Bias",         "Embed"};
+                                       "PReLU",       "Bias",         "Embed",
+                                       "Deconvolution"};
   return std::any_of(std::begin(kTypes), std::end(kTypes),
                      [&](const char* t) { return type == t; });
 }

@@ -108,7 +108,16 @@ struct LrnConfig {
   float alpha = 1.0f;
   float beta = 0.75f;
   float k = 1.0f;
-  // Only ACROSS_CHANNELS is supported; the loader rejects WITHIN_CHANNEL.
+  // ACROSS_CHANNELS: a window of neighbouring channels at each pixel;
+  // WITHIN_CHANNEL: a local_size x local_size window in each channel (k unused).
+  enum class NormRegion { kAcrossChannels, kWithinChannel };
+  NormRegion norm_region = NormRegion::kAcrossChannels;
+};
+
+// Spatial pyramid pooling: levels 0 .. pyramid_height-1, 2^l x 2^l bins each.
+struct SppConfig {
+  int pyramid_height = 0;
+  PoolingConfig::Method pool = PoolingConfig::Method::kMax;
 };
 
 struct InnerProductConfig {
@@ -346,6 +355,7 @@ struct LayerConfig {
   TileConfig tile;
   ReductionConfig reduction;
   ArgMaxConfig argmax;
+  SppConfig spp;
 
   // A layer is in a net of state s when, with include rules, one of them
   // matches s; else when no exclude rule matches s (Caffe's rule; a layer

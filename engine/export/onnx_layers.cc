@@ -283,6 +283,9 @@ Status OnnxLayerWriter::simple(const LayerConfig& l) {
       return refuse(l, "only axis 1 through the last axis is exported (ONNX Flatten is 2-D)");
     }
   }
+  if (t == "LRN" && l.lrn.norm_region == LrnConfig::NormRegion::kWithinChannel) {
+    return refuse(l, "WITHIN_CHANNEL has no ONNX form (ONNX LRN normalises across channels)");
+  }
   const bool leaky = t == "ReLU" && l.relu.negative_slope != 0.0f;
   const std::string op = leaky ? "LeakyRelu" : t == "ReLU" ? "Relu" : t;
   onnx::NodeProto* n = b_->add_node(op, l.name, xs, {write(l, 0)});

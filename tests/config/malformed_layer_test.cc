@@ -244,18 +244,18 @@ const BadConfig kCases[] = {
      kInvalid,
      {"bad.prototxt:5:5: layer 'g': pooling_param.global_pooling", "kernel size"}},
 
-    {"lrn_within_channel",
+    {"spp_stochastic",
      R"(layer {
-  name: "n"
-  type: "LRN"
-  lrn_param {
-    local_size: 3
-    norm_region: WITHIN_CHANNEL
+  name: "s"
+  type: "SPP"
+  spp_param {
+    pyramid_height: 2
+    pool: STOCHASTIC
   }
 }
 )",
      kUnimplemented,
-     {"bad.prototxt:6:5: layer 'n': lrn_param.norm_region", "WITHIN_CHANNEL"}},
+     {"bad.prototxt:6:5: layer 's': spp_param.pool", "STOCHASTIC"}},
 
     {"lrn_even_local_size",
      R"(layer {

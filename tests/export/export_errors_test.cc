@@ -61,6 +61,12 @@ TEST(OnnxExportErrorsTest, BatchStatisticsAtInferenceAreRefused) {
                  "bn", "use_global_stats");
 }
 
+TEST(OnnxExportErrorsTest, WithinChannelLrnIsRefused) {
+  expect_refused(R"(layer { name: "norm" type: "LRN" bottom: "data" top: "norm"
+                    lrn_param { local_size: 3 alpha: 5e-05 beta: 0.75 norm_region: WITHIN_CHANNEL } })",
+                 "norm", "WITHIN_CHANNEL");
+}
+
 TEST(OnnxExportStructureTest, FoldsBatchNormDropsDropoutAndDeclaresOpset17) {
   std::string bytes;
   OnnxExportReport report;

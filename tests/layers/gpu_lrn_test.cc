@@ -1,7 +1,8 @@
 // GPU LRN against the CPU path: cuDNN's cross-channel LRN for the parameters
 // it takes (local_size <= 16, k >= 1e-5, beta >= 0.01) and the layer's own
 // kernels beyond them (local_size 17 and 19, k 1e-6, beta 0.005); windows
-// wider than C, one channel, AlexNet's settings.  The bottom gradient's
+// wider than C, one channel, AlexNet's settings; WITHIN_CHANNEL (own kernels
+// always) with CIFAR-10's settings and windows larger than the image.  The bottom gradient's
 // tolerance is relative to the terms it is made of (lrn_gradient_terms), not
 // to the result: with k = 1e-6 they are ~1e3 and cancel.  Skips without a GPU.
 #include <gtest/gtest.h>
@@ -163,6 +164,42 @@ TEST(GpuLrnLayerTest, NoBottomGradientWhenNotPropagating) {
     compare_gpu_to_cpu([&] { return new_lrn_layer(config); }, {Shape{2, 18, 3, 2}}, 1, o);
   }
 }
+
+// WITHIN_CHANNEL: the scale is at least 1 (k is not used), so the terms of
+// the gradient cannot cancel and the default tolerance applies.
+struct GpuLrnWithinCase {
+  int local_size;
+  float alpha, beta;
+  Shape bottom;
+};
+
+void PrintTo(const GpuLrnWithinCase& p, std::ostream* os) {
+  *os << "WITHIN_CHANNEL local_size " << p.local_size << " alpha " << p.alpha << " beta " << p.beta
+      << " bottom " << p.bottom.to_string();
+}
+
+const GpuLrnWithinCase kGpuLrnWithinCases[] = {
+    {3, 5e-5f, 0.75f, Shape{2, 32, 16, 16}},  // Caffe's cifar10_full norm1
+    {3, 2.0f, 0.75f, Shape{2, 3, 5, 4}},      // strong normalisation
+    {5, 1.5f, 0.6f, Shape{1, 2, 3, 7}},       // window taller than the image
+    {1, 0.9f, 1.2f, Shape{2, 2, 3, 2}},       // window of one pixel
+    {9, 1.0f, 0.75f, Shape{1, 3, 12, 10}},   {3, 1.0f, 1.0f, Shape{1, 1, 1, 1}},
+};
+
+class GpuLrnWithinChannelTest : public ::testing::TestWithParam<GpuLrnWithinCase> {};
+
+TEST_P(GpuLrnWithinChannelTest, MatchesCpu) {
+  BANYAN_SKIP_WITHOUT_GPU();
+  const GpuLrnWithinCase p = GetParam();
+  LayerConfig config = make_gpu_lrn_config({p.local_size, p.alpha, p.beta, 1.0f, p.bottom});
+  config.lrn.norm_region = LrnConfig::NormRegion::kWithinChannel;
+  compare_gpu_to_cpu([&] { return new_lrn_layer(config); }, {p.bottom}, 1);
+  banyan::testing::GpuCompareOptions o;
+  o.propagate_down = {false};
+  compare_gpu_to_cpu([&] { return new_lrn_layer(config); }, {p.bottom}, 1, o);
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, GpuLrnWithinChannelTest, ::testing::ValuesIn(kGpuLrnWithinCases));
 
 }  // namespace
 }  // namespace banyan
