@@ -39,6 +39,9 @@ constexpr Entry kLayers[] = {
     {"Threshold", &new_threshold_layer},
     {"EuclideanLoss", &new_euclidean_loss_layer},
     {"SigmoidCrossEntropyLoss", &new_sigmoid_cross_entropy_loss_layer},
+    {"DummyData", &new_dummy_data_layer},
+    {"ImageData", &new_image_data_layer},
+    {"HDF5Data", &new_hdf5_data_layer},
 };
 
 }  // namespace

@@ -45,5 +45,8 @@ std::unique_ptr<Layer> new_flatten_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_eltwise_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_batch_norm_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_scale_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_dummy_data_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_image_data_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_hdf5_data_layer(const LayerConfig& config);
 
 }  // namespace banyan
