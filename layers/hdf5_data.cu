@@ -5,6 +5,8 @@
 // never waits on the device otherwise and allocates nothing.
 #include "layers/hdf5_data.h"
 
+#include <glog/logging.h>
+
 #include "cuda/check.h"
 #include "cuda/memory.h"
 #include "cuda/stream.h"
