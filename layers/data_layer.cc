@@ -38,6 +38,10 @@ Status DataLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob
   o.prefetch = dc.prefetch;
   o.decode_threads = dc.decode_threads;
   o.bad_record_fatal = dc.bad_record_fatal;
+  return open_pipeline(o, top);
+}
+
+Status DataLayer::open_pipeline(PipelineOptions o, const std::vector<Blob*>& top) {
   o.pinned = device_.is_cuda();
   o.max_held = device_.is_cuda() ? kGpuHeldBatches : 1;
 #ifdef BANYAN_WITH_CUDA
@@ -46,14 +50,14 @@ Status DataLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob
   pipeline_.reset();
   BANYAN_RETURN_IF_ERROR(Pipeline::open(o, &pipeline_).with_context(where() + ": source"));
   const DataTransformer& t = pipeline_->transformer();
-  const int batch = dc.batch_size;
-  top[0]->set_shape(Shape{batch, t.channels(), t.out_height(), t.out_width()});
-  if (top.size() > 1) top[1]->set_shape(Shape{batch});
+  batch_size_ = o.batch_size;
+  top[0]->set_shape(Shape{batch_size_, t.channels(), t.out_height(), t.out_width()});
+  if (top.size() > 1) top[1]->set_shape(Shape{batch_size_});
   last_stats_ = pipeline_->stats();
   LOG(INFO) << where() << ": " << pipeline_->num_records() << " records of " << t.channels()
-            << " x " << t.height() << " x " << t.width() << " in '" << dc.source << "', output "
+            << " x " << t.height() << " x " << t.width() << " in '" << o.source << "', output "
             << top[0]->shape().to_string() << ", " << pipeline_->decode_threads()
-            << " decode threads, prefetch " << dc.prefetch;
+            << " decode threads, prefetch " << o.prefetch;
   return Status::success();
 }
 
@@ -68,7 +72,7 @@ BatchRequest DataLayer::request_for(const WorkerContext& ctx) const {
     // Test passes are sharded by batch: global test batch b (sample_base =
     // b * B) runs on group b mod G, so it is slice (b / G, b mod G) of the
     // pipeline's order, and this group's next batch is predicted right.
-    const int64_t b = ctx.step().sample_base / config_.data.batch_size;
+    const int64_t b = ctx.step().sample_base / batch_size_;
     r.iteration = b / r.num_groups;
     if (b % r.num_groups != r.group_index) {  // a caller that does not shard
       r.iteration = b;

@@ -75,8 +75,15 @@ class DataLayer : public Layer {
                     const std::vector<Blob*>& /*bottom*/, WorkerContext& /*ctx*/) override {}
 #endif
 
- private:
+ protected:
+  // "layer '<name>' (<type>) at <file:line>", for messages.
   std::string where() const;
+  // Opens the pipeline with `options` (the device-dependent fields are set
+  // here) and shapes the tops: data (N, C, H', W'), label (N) when present.
+  // The common part of Data's and ImageData's setup.
+  Status open_pipeline(PipelineOptions options, const std::vector<Blob*>& top);
+
+ private:
   BatchRequest request_for(const WorkerContext& ctx) const;
   // Acquires the batch; on a pipeline error (LMDB failure, bad record in
   // fatal mode) reports it on ctx, naming the layer, LMDB and key, and
@@ -84,6 +91,7 @@ class DataLayer : public Layer {
   Batch* acquire(const BatchRequest& request, WorkerContext& ctx);
 
   std::unique_ptr<Pipeline> pipeline_;
+  int batch_size_ = 0;
   mutable PipelineStats last_stats_;
 
 #ifdef BANYAN_WITH_CUDA

@@ -56,6 +56,9 @@ constexpr Entry kLayers[] = {
     {"ArgMax", &new_argmax_layer},
     {"Deconvolution", &new_deconvolution_layer},
     {"SPP", &new_spp_layer},
+    {"DummyData", &new_dummy_data_layer},
+    {"ImageData", &new_image_data_layer},
+    {"HDF5Data", &new_hdf5_data_layer},
 };
 
 }  // namespace

@@ -62,5 +62,8 @@ std::unique_ptr<Layer> new_reduction_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_argmax_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_deconvolution_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_spp_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_dummy_data_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_image_data_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_hdf5_data_layer(const LayerConfig& config);
 
 }  // namespace banyan

@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "data/image_list.h"
+
 namespace banyan {
 namespace {
 
@@ -67,29 +69,16 @@ Status Pipeline::open(const PipelineOptions& options, std::unique_ptr<Pipeline>*
 }
 
 Status Pipeline::init() {
-  const std::string& src = options_.source;
-  BANYAN_RETURN_IF_ERROR(LmdbReader::open(src, &reader_));
-  if (reader_.size() == 0) return Status::invalid_argument("source LMDB '" + src + "' is empty");
-  if (reader_.size() > UINT32_MAX) {
-    return Status::invalid_argument("source LMDB '" + src + "' has more than 2^32 records");
+  if (options_.image_list) {
+    BANYAN_RETURN_IF_ERROR(open_image_list_source(options_.source, options_.image_root, &source_));
+    BANYAN_RETURN_IF_ERROR(init_image_format());
+  } else {
+    BANYAN_RETURN_IF_ERROR(open_lmdb_source(options_.source, &source_));
+    BANYAN_RETURN_IF_ERROR(init_datum_format());
   }
-  const TransformConfig& tc = options_.transform;
-  format_.color =
-      tc.force_gray ? JpegColor::kGray : (tc.force_color ? JpegColor::kBgr : JpegColor::kNative);
-  std::string value;
-  BANYAN_RETURN_IF_ERROR(reader_.get_at(0, &value));
-  DatumRecord record;
-  DatumDecoder decoder;
-  ChwImage image;
-  Status s = parse_datum(value, &record);
-  if (s.ok()) s = decoder.decode(record, format_.color, &image);
-  if (!s.ok()) return s.with_context("LMDB '" + src + "' record '" + record_name(0) + "'");
-  format_.channels = image.channels;
-  format_.height = image.height;
-  format_.width = image.width;
-  format_.is_float = image.is_float;
-  BANYAN_RETURN_IF_ERROR(transformer_.init(tc, image.channels, image.height, image.width)
-                             .with_context("transform_param"));
+  BANYAN_RETURN_IF_ERROR(
+      transformer_.init(options_.transform, format_.channels, format_.height, format_.width)
+          .with_context("transform_param"));
   num_threads_ = options_.decode_threads > 0
                      ? options_.decode_threads
                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -107,9 +96,47 @@ Status Pipeline::init() {
   return Status::success();
 }
 
-std::string Pipeline::record_name(size_t position) const {
-  return std::string(reader_.key_at(position));
+Status Pipeline::init_datum_format() {
+  const TransformConfig& tc = options_.transform;
+  format_.color =
+      tc.force_gray ? JpegColor::kGray : (tc.force_color ? JpegColor::kBgr : JpegColor::kNative);
+  std::string value;
+  BANYAN_RETURN_IF_ERROR(source_->get_at(0, &value));
+  DatumRecord record;
+  DatumDecoder decoder;
+  ChwImage image;
+  Status s = parse_datum(value, &record);
+  if (s.ok()) s = decoder.decode(record, format_.color, &image);
+  if (!s.ok()) return s.with_context(source_->record_name(0));
+  format_.channels = image.channels;
+  format_.height = image.height;
+  format_.width = image.width;
+  format_.is_float = image.is_float;
+  return Status::success();
 }
+
+Status Pipeline::init_image_format() {
+  const int nh = options_.new_height, nw = options_.new_width;
+  if (nh < 0 || nw < 0 || (nh > 0) != (nw > 0)) {
+    return Status::invalid_argument(
+        "new_height and new_width must both be 0 (keep the size) or both > 0, got " +
+        std::to_string(nh) + " and " + std::to_string(nw));
+  }
+  format_.color = options_.is_color ? JpegColor::kBgr : JpegColor::kGray;
+  std::string bytes;
+  JpegDecoder jpeg;
+  HwcImage image;
+  Status s = source_->get_at(0, &bytes);
+  if (s.ok()) s = decode_image_file(bytes, format_.color, &jpeg, &image);
+  if (!s.ok()) return s.with_context(source_->record_name(0));
+  format_.channels = image.channels;
+  format_.height = nh > 0 ? nh : image.height;
+  format_.width = nw > 0 ? nw : image.width;
+  format_.is_float = false;
+  return Status::success();
+}
+
+std::string Pipeline::record_name(size_t position) const { return source_->record_name(position); }
 
 bool Pipeline::same_run(const BatchRequest& r) const {
   return running_ && r.phase == run_.phase && r.seed == run_.seed &&
@@ -154,7 +181,7 @@ void Pipeline::release(Batch* batch) {
 void Pipeline::start(const BatchRequest& request) {
   const bool shuffled = request.phase == Phase::kTrain && options_.shuffle;
   if (order_ == nullptr || order_shuffled_ != shuffled || order_seed_ != request.seed) {
-    order_ = std::make_unique<SampleOrder>(reader_.size(), shuffled, request.seed);
+    order_ = std::make_unique<SampleOrder>(source_->size(), shuffled, request.seed);
     order_shuffled_ = shuffled;
     order_seed_ = request.seed;
   }
@@ -228,7 +255,8 @@ void Pipeline::read_batch(Batch* b, int64_t iteration) {
   b->error_sample = -1;
   b->replaced = 0;
   for (int n = 0; n < batch; ++n) b->positions[n] = order_->record_for(b->first_sample + n);
-  Status s = reader_.get_batch(b->positions, &b->values);
+  if (source_->image_files()) return;  // the decoders read the files
+  Status s = source_->get_batch(b->positions, &b->values);
   if (!s.ok()) b->error = s;
 }
 
@@ -260,26 +288,33 @@ void Pipeline::decode_range(SampleDecoder& decoder, std::string& scratch, const 
   resized_ += decoder.resized() - resized_before;
 }
 
+Status Pipeline::decode_record(SampleDecoder& decoder, size_t position, std::string* bytes) {
+  if (!source_->image_files()) return decoder.decode(*bytes);
+  BANYAN_RETURN_IF_ERROR(source_->get_at(position, bytes));
+  return decoder.decode_file(*bytes, source_->label_at(position));
+}
+
 void Pipeline::decode_sample(SampleDecoder& decoder, std::string& scratch, Batch* b, int n) {
   const int64_t s = b->first_sample + n;
-  const int64_t records = static_cast<int64_t>(reader_.size());
+  const int64_t records = static_cast<int64_t>(source_->size());
   size_t position = b->positions[n];
-  Status status = decoder.decode(b->values[n]);
+  Status status = decode_record(decoder, position, &b->values[n]);
   for (int64_t k = 1; !status.ok(); ++k) {
     report_bad(position, status);
     if (options_.bad_record_fatal) {
-      return set_error(
-          b, n,
-          Status::data_loss("LMDB '" + source() + "' record '" + record_name(position) +
-                            "': " + status.message() + " (bad_record_fatal is set)"));
+      return set_error(b, n,
+                       Status::data_loss(record_name(position) + ": " + status.message() +
+                                         " (bad_record_fatal is set)"));
     }
     if (k == records) {
-      return set_error(b, n, Status::data_loss("LMDB '" + source() + "': every record is bad"));
+      return set_error(b, n, Status::data_loss(source_->describe() + ": every record is bad"));
     }
     position = order_->record_after(s, k);
-    Status read = reader_.get_at(position, &scratch);
-    if (!read.ok()) return set_error(b, n, read);
-    status = decoder.decode(scratch);
+    if (!source_->image_files()) {
+      Status read = source_->get_at(position, &scratch);
+      if (!read.ok()) return set_error(b, n, read);
+    }
+    status = decode_record(decoder, position, &scratch);
     ++b->replaced;
     ++replaced_;
   }
@@ -299,8 +334,7 @@ void Pipeline::decode_sample(SampleDecoder& decoder, std::string& scratch, Batch
 void Pipeline::report_bad(size_t position, const Status& why) {
   std::lock_guard<std::mutex> lock(bad_mu_);
   if (!logged_bad_.insert(position).second) return;
-  LOG(WARNING) << "LMDB '" << source() << "' record '" << record_name(position)
-               << "' is bad: " << why.message()
+  LOG(WARNING) << record_name(position) << " is bad: " << why.message()
                << (options_.bad_record_fatal ? "" : "; replaced by the next record in order");
 }
 

@@ -2,6 +2,8 @@
 // batch in sample order), a pool of decode + augment threads (JPEG/raw decode,
 // resize, crop, mirror into a uint8 batch buffer), a fixed ring of batch
 // buffers recycled through free and full queues, and per-stage statistics.
+// The records come from a RecordSource: an LMDB of Datums, or an image list
+// whose files (JPEG, PNG) the decode threads read themselves.
 //
 // The consumer asks for the batch of (phase, seed, layout, iteration); the
 // pipeline prefetches the following `prefetch` iterations.  A request for
@@ -11,9 +13,10 @@
 // sample -> record mapping), never of thread count or timing.
 //
 // Bad records (unparseable Datum, corrupt/non-JPEG data, wrong channel count,
-// missing label) are counted, logged once per key and replaced by the next
-// record of the epoch's order (the k-th next if several are bad), unless
-// bad_record_fatal, where the batch carries a DataLoss naming LMDB and key.
+// missing label; for image lists also a missing or unreadable file) are
+// counted, logged once per key and replaced by the next record of the epoch's
+// order (the k-th next if several are bad), unless bad_record_fatal, where the
+// batch carries a DataLoss naming the source and the record.
 #pragma once
 
 #include <condition_variable>
@@ -24,11 +27,11 @@
 #include <thread>
 #include <vector>
 
-#include "data/lmdb.h"
 #include "data/transform.h"
 #include "engine/core/config.h"
 #include "pipeline/batch.h"
 #include "pipeline/queue.h"
+#include "pipeline/record_source.h"
 #include "pipeline/sample_decoder.h"
 #include "pipeline/sample_order.h"
 #include "pipeline/stats.h"
@@ -36,7 +39,7 @@
 namespace banyan {
 
 struct PipelineOptions {
-  std::string source;  // LMDB directory
+  std::string source;  // LMDB directory, or the image list when image_list
   TransformConfig transform;
   int batch_size = 0;  // per worker group
   int rand_skip = 0;
@@ -48,6 +51,13 @@ struct PipelineOptions {
   // Batches the consumer may hold at once (a GPU consumer keeps a batch
   // until its upload finished); the ring has prefetch + max_held buffers.
   int max_held = 1;
+  // Image-list input (the ImageData layer): images at image_root + path,
+  // decoded to BGR (is_color) or gray and resized to new_height x new_width
+  // when both are > 0, else to the first image's size.
+  bool image_list = false;
+  std::string image_root;
+  bool is_color = true;
+  int new_height = 0, new_width = 0;
   // Tests only: sleeps in the reader per batch and in a decoder per sample,
   // to make stage times visible.
   double test_read_delay_s = 0.0;
@@ -69,9 +79,9 @@ struct BatchRequest {
 // signals, so SIGINT/SIGTERM handlers run on the application's threads.
 class Pipeline {
  public:
-  // Opens the LMDB, decodes the first record for the dataset's shape, checks
-  // the transform and allocates the ring.  No thread runs until acquire.
-  // Errors name the LMDB (and the first record's key when it is bad).
+  // Opens the source, decodes the first record for the dataset's shape,
+  // checks the transform and allocates the ring.  No thread runs until
+  // acquire.  Errors name the LMDB or list (and the first record when bad).
   static Status open(const PipelineOptions& options, std::unique_ptr<Pipeline>* out);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
@@ -79,8 +89,8 @@ class Pipeline {
 
   const SampleFormat& format() const { return format_; }
   const DataTransformer& transformer() const { return transformer_; }
-  size_t num_records() const { return reader_.size(); }
-  const std::string& source() const { return reader_.path(); }
+  size_t num_records() const { return source_->size(); }
+  const std::string& source() const { return source_->path(); }
   int decode_threads() const { return num_threads_; }
   // Bytes of one batch's host layout (Batch::host), what a GPU consumer uploads.
   size_t batch_host_bytes() const { return ring_.front()->host.bytes(); }
@@ -113,6 +123,12 @@ class Pipeline {
 
   explicit Pipeline(const PipelineOptions& options);
   Status init();
+  // The dataset's format from the first record (Datum or image file).
+  Status init_datum_format();
+  Status init_image_format();
+  // Decodes record `position` from `bytes` (Datum sources) or from the file
+  // it reads into `bytes` (image lists; a read failure is a bad record).
+  Status decode_record(SampleDecoder& decoder, size_t position, std::string* bytes);
   bool same_run(const BatchRequest& request) const;
   void start(const BatchRequest& request);
   void stop();
@@ -127,7 +143,7 @@ class Pipeline {
   std::string record_name(size_t position) const;
 
   PipelineOptions options_;
-  LmdbReader reader_;
+  std::unique_ptr<RecordSource> source_;
   DataTransformer transformer_;
   SampleFormat format_;
   int num_threads_ = 1;

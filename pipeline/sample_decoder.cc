@@ -7,6 +7,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "data/image_list.h"
+
 namespace banyan {
 namespace {
 
@@ -60,6 +62,18 @@ Status SampleDecoder::decode_jpeg() {
   if (!is_jpeg) return Status::data_loss("encoded record is not a JPEG");
   Status s = jpeg_.decode(d, format_.color, &hwc_);
   if (!s.ok()) return Status::data_loss(s.message());
+  return use_decoded_hwc();
+}
+
+Status SampleDecoder::decode_file(std::string_view bytes, int label) {
+  current_ = &decoded_;
+  interleaved_ = false;
+  record_.label = label;
+  BANYAN_RETURN_IF_ERROR(decode_image_file(bytes, format_.color, &jpeg_, &hwc_));
+  return use_decoded_hwc();
+}
+
+Status SampleDecoder::use_decoded_hwc() {
   if (hwc_.channels == format_.channels && hwc_.height == format_.height &&
       hwc_.width == format_.width) {
     interleaved_ = true;  // cropped straight from hwc_

@@ -1,7 +1,8 @@
 // The decode + augment work for one sample, as a decode thread runs it:
-// Datum bytes -> checked C x H x W image (resized with OpenCV when its
-// H x W differs from the dataset's) -> crop/mirror into the batch buffer
-// (uint8), or the final floats for float_data datasets.
+// Datum bytes, or an image file's bytes (JPEG, PNG) with its label -> checked
+// C x H x W image (resized with OpenCV when its H x W differs from the
+// dataset's) -> crop/mirror into the batch buffer (uint8), or the final
+// floats for float_data datasets.
 #pragma once
 
 #include <string>
@@ -34,6 +35,10 @@ class SampleDecoder {
   // data, wrong channel count, missing label, float record in a uint8 set or
   // the reverse); the caller names the LMDB and key.
   Status decode(std::string_view value);
+  // Decodes an image file (JPEG or PNG) in the format's colour, resizing to
+  // its H x W when needed; `label` is the sample's label.  DataLoss
+  // describing the defect (not a JPEG or PNG, corrupt data).
+  Status decode_file(std::string_view bytes, int label);
   // The decoded image, planar.  Valid after decode for float formats and
   // for records that were not kept interleaved (see write_cropped).
   const ChwImage& image() const;
@@ -45,6 +50,9 @@ class SampleDecoder {
 
  private:
   Status decode_jpeg();
+  // hwc_ decoded: keeps it interleaved when it has the format's shape, else
+  // converts it to planar and checks and resizes it.
+  Status use_decoded_hwc();
   Status check_and_resize();
 
   SampleFormat format_;

@@ -10,6 +10,7 @@ pkgs=(
   libopenblas-dev libdnnl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libturbojpeg0-dev zlib1g-dev libpng-dev
+  libhdf5-dev                     # the HDF5Data layer
   libopencv-dnn-dev python3-onnx  # export tests only: an ONNX runtime and checker
   openmpi-bin libopenmpi-dev      # multi-process training (mpirun) and its tests
   clang-14 libclang-rt-14-dev libomp-14-dev libfuzzer-14-dev  # sanitizer and fuzz builds

@@ -66,6 +66,9 @@ constexpr TypeParams kTypeParams[] = {
     {"ArgMax", {"argmax_param", nullptr}},
     {"Deconvolution", {"convolution_param", nullptr}},
     {"SPP", {"spp_param", nullptr}},
+    {"DummyData", {"dummy_data_param", nullptr}},
+    {"ImageData", {"transform_param", "image_data_param"}},
+    {"HDF5Data", {"hdf5_data_param", nullptr}},
 };
 
 // Warns about *_param messages (field numbers 100..999) the type does not read.
@@ -390,6 +393,13 @@ Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::str
   if (name == "scale_param") return convert_scale(l.scale_param(), n, &out->scale);
   if (Status st; convert_loss_param_layer_block(l, n, name, out, &st)) return st;
   if (name == "spp_param") return convert_spp(l.spp_param(), n, &out->spp);
+  if (name == "dummy_data_param") {
+    return convert_dummy_data(l.dummy_data_param(), n, l.top_size(), &out->dummy_data);
+  }
+  if (name == "image_data_param") {
+    return convert_image_data(l.image_data_param(), n, &out->image_data);
+  }
+  if (name == "hdf5_data_param") return convert_hdf5_data(l.hdf5_data_param(), n, &out->hdf5_data);
   for (const char* neuron : {"elu_param", "exp_param", "log_param", "power_param", "sigmoid_param",
                              "tanh_param", "threshold_param"}) {
     if (name == neuron) return convert_neuron(l, n, name, &out->neuron);

@@ -38,6 +38,12 @@ bool convert_loss_param_layer_block(const pb::LayerParameter& l, const Scope& n,
 bool is_shape_param(const std::string& name);
 Status convert_shape_param(const pb::LayerParameter& layer, const Scope& scope,
                            const std::string& name, LayerConfig* out);
+// The data layers' parameters (data_params.cc).  DummyData: shapes and
+// fillers expanded to one per top (`num_tops`).
+Status convert_dummy_data(const pb::DummyDataParameter& p, const Scope& s, int num_tops,
+                          DummyDataConfig* out);
+Status convert_image_data(const pb::ImageDataParameter& p, const Scope& s, ImageDataConfig* out);
+Status convert_hdf5_data(const pb::HDF5DataParameter& p, const Scope& s, Hdf5DataConfig* out);
 
 // Formats a number the way it would be written in a config ("0.5", "-3").
 std::string num(double value);

@@ -75,6 +75,36 @@ struct DataConfig {
   bool bad_record_fatal = false;  // Banyan: a bad record stops training instead of being replaced
 };
 
+// DummyData: one shape and one filler per top (the loader has expanded a
+// single shape or filler to every top and the legacy 4-D fields to shapes).
+struct DummyDataConfig {
+  std::vector<Shape> shapes;
+  std::vector<FillerConfig> fillers;
+};
+
+// ImageData: a list file of "relative/path label" lines, images read from
+// root_folder + path; both new_* 0 or both > 0 (resize every image).
+struct ImageDataConfig {
+  std::string source;
+  std::string root_folder;
+  int batch_size = 1;
+  int rand_skip = 0;
+  bool shuffle = false;
+  int new_height = 0, new_width = 0;
+  bool is_color = true;
+  int prefetch = 4;               // Banyan, as DataConfig
+  int decode_threads = 0;         // Banyan, as DataConfig
+  bool bad_record_fatal = false;  // Banyan: a bad or missing image stops training
+};
+
+// HDF5Data: a text file listing .h5 files; each top reads the dataset of its
+// name, rows (first dimension) in order, or shuffled per file when shuffle.
+struct Hdf5DataConfig {
+  std::string source;
+  int batch_size = 0;
+  bool shuffle = false;
+};
+
 struct InputConfig {
   std::vector<Shape> shapes;  // one per top
 };
@@ -356,6 +386,9 @@ struct LayerConfig {
   ReductionConfig reduction;
   ArgMaxConfig argmax;
   SppConfig spp;
+  DummyDataConfig dummy_data;
+  ImageDataConfig image_data;
+  Hdf5DataConfig hdf5_data;
 
   // A layer is in a net of state s when, with include rules, one of them
   // matches s; else when no exclude rule matches s (Caffe's rule; a layer
