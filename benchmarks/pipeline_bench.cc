@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "data/image.h"
+#include "data/lmdb.h"
 #include "data/synthetic_images.h"
 #include "pipeline/pipeline.h"
 

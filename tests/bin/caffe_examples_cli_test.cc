@@ -61,9 +61,10 @@ TEST_F(CaffeExamplesCliTest, Cifar10QuickAndFullTrain) {
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const double first = loss_at(r.output, 0), last = loss_at(r.output, 50);
     ASSERT_GT(first, 0.0) << r.output;
-    EXPECT_GT(last, 0.0) << r.output;
+    EXPECT_GE(last, 0.0) << r.output;  // the synthetic classes are easy: it may reach 0
     EXPECT_LT(last, 0.9 * first) << r.output;
-    EXPECT_GE(last_value(r.output, "accuracy"), 0.0) << r.output;
+    // Ten classes: chance is 0.1; the last test pass (iteration 60) learnt them.
+    EXPECT_GT(last_value(r.output, "accuracy"), 0.5) << r.output;
   }
 }
 
