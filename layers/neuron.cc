@@ -45,6 +45,9 @@ NeuronLayer::NeuronLayer(LayerConfig config, NeuronOp op) : Layer(std::move(conf
   args_.shift = c.shift;
   args_.power = c.power;
   args_.threshold = c.threshold;
+  args_.clip_min = c.clip_min;
+  args_.clip_max = c.clip_max;
+  args_.beta = c.beta;
 }
 
 bool NeuronLayer::allows_in_place() const {
@@ -53,6 +56,9 @@ bool NeuronLayer::allows_in_place() const {
 
 Status NeuronLayer::setup(const std::vector<Blob*>& bottom, const std::vector<Blob*>& top) {
   BANYAN_RETURN_IF_ERROR(check_counts(bottom, top, 1, 1, 1, 1));
+  if (op_ == NeuronOp::kClip && !(args_.clip_min <= args_.clip_max)) {
+    return error("needs clip_param { min: ... max: ... } with min <= max");
+  }
   if (top[0] != bottom[0]) top[0]->set_shape(bottom[0]->shape());
   return Status::success();
 }
@@ -94,6 +100,8 @@ BANYAN_NEURON_FACTORY(exp, NeuronOp::kExp)
 BANYAN_NEURON_FACTORY(log, NeuronOp::kLog)
 BANYAN_NEURON_FACTORY(power, NeuronOp::kPower)
 BANYAN_NEURON_FACTORY(threshold, NeuronOp::kThreshold)
+BANYAN_NEURON_FACTORY(clip, NeuronOp::kClip)
+BANYAN_NEURON_FACTORY(swish, NeuronOp::kSwish)
 #undef BANYAN_NEURON_FACTORY
 
 }  // namespace banyan

@@ -1,5 +1,5 @@
 // The elementwise ("neuron") layers: Sigmoid, TanH, AbsVal, BNLL, ELU, Exp,
-// Log, Power and Threshold, one class selected by the layer type; the
+// Log, Power, Threshold, Clip and Swish, one class selected by the layer type; the
 // functions are in layers/neuron_math.h (shared by the CPU loops and the
 // CUDA kernels).  One bottom, one top of the same shape.
 #pragma once
@@ -12,10 +12,10 @@
 namespace banyan {
 
 // Config: config.neuron (ELU alpha; Exp/Log base, scale, shift; Power
-// power, scale, shift; Threshold threshold).  Sigmoid, TanH and Threshold
-// may run in place (their backward reads only the output, or nothing);
-// the others need their input in backward and refuse it at setup.
-// Threshold's gradient is zero (its derivative almost everywhere).
+// power, scale, shift; Threshold threshold; Clip min, max; Swish beta).  Sigmoid, TanH and
+// Threshold may run in place (their backward reads only the output, or nothing); the others need
+// their input in backward and refuse it at setup. Threshold's gradient is zero (its derivative
+// almost everywhere).
 class NeuronLayer : public Layer {
  public:
   NeuronLayer(LayerConfig config, NeuronOp op);

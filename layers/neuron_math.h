@@ -15,13 +15,27 @@
 
 namespace banyan {
 
-enum class NeuronOp { kSigmoid, kTanH, kAbsVal, kBnll, kElu, kExp, kLog, kPower, kThreshold };
+enum class NeuronOp {
+  kSigmoid,
+  kTanH,
+  kAbsVal,
+  kBnll,
+  kElu,
+  kExp,
+  kLog,
+  kPower,
+  kThreshold,
+  kClip,
+  kSwish
+};
 
 // The op's constants, from NeuronConfig: Exp/Log's base folded into
 // log_base = ln(base) (1 for e); Power/Exp/Log's scale and shift.
 struct NeuronArgs {
   float alpha = 1.0f, log_base = 1.0f, scale = 1.0f, shift = 0.0f, power = 1.0f;
   float threshold = 0.0f;
+  float clip_min = 0.0f, clip_max = 0.0f;  // Clip
+  float beta = 1.0f;                       // Swish: x * sigmoid(beta x)
 };
 
 // BNLL: log(1 + e^x) computed without overflow (Caffe's form).
@@ -40,6 +54,8 @@ BANYAN_HD float neuron_forward(float x, const NeuronArgs& a) {
   if constexpr (kOp == NeuronOp::kLog) return logf(a.shift + a.scale * x) / a.log_base;
   if constexpr (kOp == NeuronOp::kPower) return powf(a.shift + a.scale * x, a.power);
   if constexpr (kOp == NeuronOp::kThreshold) return x > a.threshold ? 1.0f : 0.0f;
+  if constexpr (kOp == NeuronOp::kClip) return fmaxf(a.clip_min, fminf(x, a.clip_max));
+  if constexpr (kOp == NeuronOp::kSwish) return x * (0.5f * tanhf(0.5f * a.beta * x) + 0.5f);
   return 0.0f;
 }
 
@@ -59,6 +75,13 @@ BANYAN_HD float neuron_backward(float x, float y, float dy, const NeuronArgs& a)
     // d/dx (s + k x)^p = p k (s + k x)^(p - 1); p = 0 and k = 0 give 0.
     if (a.power == 0.0f || a.scale == 0.0f) return 0.0f;
     return dy * a.power * a.scale * powf(a.shift + a.scale * x, a.power - 1.0f);
+  }
+  // Clip: the gradient passes where x lies in [min, max] (Caffe's rule at the ends).
+  if constexpr (kOp == NeuronOp::kClip) return x >= a.clip_min && x <= a.clip_max ? dy : 0.0f;
+  if constexpr (kOp == NeuronOp::kSwish) {
+    // d/dx x s(bx) = s(bx) + b y (1 - s(bx)), s the sigmoid
+    const float s = 0.5f * tanhf(0.5f * a.beta * x) + 0.5f;
+    return dy * (s + a.beta * y * (1.0f - s));
   }
   return 0.0f;  // Threshold: zero almost everywhere
 }
@@ -92,6 +115,12 @@ BANYAN_HD float neuron_backward(float x, float y, float dy, const NeuronArgs& a)
       break;                           \
     case NeuronOp::kThreshold:         \
       CALL(NeuronOp::kThreshold);      \
+      break;                           \
+    case NeuronOp::kClip:              \
+      CALL(NeuronOp::kClip);           \
+      break;                           \
+    case NeuronOp::kSwish:             \
+      CALL(NeuronOp::kSwish);          \
       break;                           \
   }
 

@@ -37,6 +37,8 @@ constexpr Entry kLayers[] = {
     {"Log", &new_log_layer},
     {"Power", &new_power_layer},
     {"Threshold", &new_threshold_layer},
+    {"Clip", &new_clip_layer},
+    {"Swish", &new_swish_layer},
     {"EuclideanLoss", &new_euclidean_loss_layer},
     {"SigmoidCrossEntropyLoss", &new_sigmoid_cross_entropy_loss_layer},
     {"HingeLoss", &new_hinge_loss_layer},

@@ -33,6 +33,8 @@ std::unique_ptr<Layer> new_exp_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_log_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_power_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_threshold_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_clip_layer(const LayerConfig& config);
+std::unique_ptr<Layer> new_swish_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_euclidean_loss_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_sigmoid_cross_entropy_loss_layer(const LayerConfig& config);
 std::unique_ptr<Layer> new_dropout_layer(const LayerConfig& config);

@@ -47,6 +47,8 @@ constexpr TypeParams kTypeParams[] = {
     {"Log", {"log_param", nullptr}},
     {"Power", {"power_param", nullptr}},
     {"Threshold", {"threshold_param", nullptr}},
+    {"Clip", {"clip_param", nullptr}},
+    {"Swish", {"swish_param", nullptr}},
     {"EuclideanLoss", {"loss_param", nullptr}},
     {"SigmoidCrossEntropyLoss", {"loss_param", nullptr}},
     {"HingeLoss", {"hinge_loss_param", nullptr}},
@@ -309,6 +311,25 @@ Status convert_neuron(const pb::LayerParameter& l, const Scope& s, const std::st
     out->threshold = l.threshold_param().threshold();
     return finite("threshold", out->threshold);
   }
+  if (name == "clip_param") {
+    const pb::ClipParameter& p = l.clip_param();
+    if (!p.has_min() || !p.has_max()) {
+      return s.invalid(p.has_min() ? "max" : "min", "is required");
+    }
+    out->clip_min = p.min();
+    out->clip_max = p.max();
+    BANYAN_RETURN_IF_ERROR(finite("min", out->clip_min));
+    BANYAN_RETURN_IF_ERROR(finite("max", out->clip_max));
+    if (out->clip_min > out->clip_max) {
+      return s.invalid("max",
+                       "must be >= min (" + num(out->clip_min) + "), got " + num(out->clip_max));
+    }
+    return Status::success();
+  }
+  if (name == "swish_param") {
+    out->beta = l.swish_param().beta();
+    return finite("beta", out->beta);
+  }
   if (name == "sigmoid_param" || name == "tanh_param") {
     const bool engine =
         name == "sigmoid_param" ? l.sigmoid_param().has_engine() : l.tanh_param().has_engine();
@@ -401,7 +422,7 @@ Status convert_block(const pb::LayerParameter& l, const Scope& s, const std::str
   }
   if (name == "hdf5_data_param") return convert_hdf5_data(l.hdf5_data_param(), n, &out->hdf5_data);
   for (const char* neuron : {"elu_param", "exp_param", "log_param", "power_param", "sigmoid_param",
-                             "tanh_param", "threshold_param"}) {
+                             "tanh_param", "threshold_param", "clip_param", "swish_param"}) {
     if (name == neuron) return convert_neuron(l, n, name, &out->neuron);
   }
   if (is_shape_param(name)) return convert_shape_param(l, n, name, out);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -161,7 +162,7 @@ struct InnerProductConfig {
 
 // The parameters of the elementwise layers (layers/neuron.h): ELU's alpha,
 // Exp/Log's base (-1: e), scale, shift, Power's power, scale, shift,
-// Threshold's threshold.
+// Threshold's threshold, Clip's min and max, Swish's beta.
 struct NeuronConfig {
   float alpha = 1.0f;
   float base = -1.0f;
@@ -169,6 +170,10 @@ struct NeuronConfig {
   float shift = 0.0f;
   float power = 1.0f;
   float threshold = 0.0f;
+  // NaN until a clip_param gives them (Clip refuses to set up without).
+  float clip_min = std::numeric_limits<float>::quiet_NaN();
+  float clip_max = std::numeric_limits<float>::quiet_NaN();
+  float beta = 1.0f;
 };
 
 struct ReluConfig {

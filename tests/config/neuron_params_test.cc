@@ -52,6 +52,33 @@ layer { name: "b" type: "BNLL" bottom: "i" top: "j" }
   }
 }
 
+// Clip (min and max required, min <= max) and Swish (beta).
+TEST(NeuronParamsTest, ClipAndSwish) {
+  NetConfig net;
+  Status s = parse_net_config(R"(
+layer { name: "c" type: "Clip" bottom: "x" top: "y" clip_param { min: -1 max: 2.5 } }
+layer { name: "w" type: "Swish" bottom: "y" top: "z" swish_param { beta: 1.5 } }
+layer { name: "w1" type: "Swish" bottom: "z" top: "z1" }
+)",
+                              "cs.prototxt", &net);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(net.layers[0].neuron.clip_min, -1.0f);
+  EXPECT_EQ(net.layers[0].neuron.clip_max, 2.5f);
+  EXPECT_EQ(net.layers[1].neuron.beta, 1.5f);
+  EXPECT_EQ(net.layers[2].neuron.beta, 1.0f);
+  const std::pair<const char*, const char*> bad[] = {
+      {"type: 'Clip' clip_param { min: 1 }", "bad.prototxt:1:53: layer 'q': clip_param.max is required"},
+      {"type: 'Clip' clip_param { min: 2 max: 1 }", "clip_param.max must be >= min (2), got 1"},
+      {"type: 'Swish' swish_param { beta: nan }", "swish_param.beta must be finite"},
+  };
+  for (const auto& [text, message] : bad) {
+    s = parse_net_config(std::string("layer { name: 'q' bottom: 'x' top: 'y' ") + text + " }",
+                         "bad.prototxt", &net);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s.message();
+  }
+}
+
 // Caffe's sparse gaussian fill (its MNIST autoencoder uses sparse: 15).
 TEST(NeuronParamsTest, SparseGaussianFillerLoads) {
   NetConfig net;

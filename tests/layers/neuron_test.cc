@@ -1,5 +1,5 @@
 // Tests of the elementwise layers (Sigmoid, TanH, AbsVal, BNLL, ELU, Exp,
-// Log, Power, Threshold): forward against double references, backward
+// Log, Power, Threshold, Clip, Swish): forward against double references, backward
 // against finite differences, the overwrite (accumulate-twice) check,
 // in-place runs where allowed, and the GPU against the CPU (the loader's
 // parameters: tests/config/neuron_params_test.cc).
@@ -86,6 +86,18 @@ std::vector<Case> cases() {
       {"Power", with([](NeuronConfig* c) { c->power = 0.0f; }), [](double) { return 1.0; }},
       {"Threshold", with([](NeuronConfig* c) { c->threshold = 0.25f; }),
        [](double x) { return x > 0.25 ? 1.0 : 0.0; }, [](float x) { return x; }, false},
+      // Inputs kept 0.05 away from the ends, where the gradient is cut.
+      {"Clip", with([](NeuronConfig* c) {
+         c->clip_min = -0.5f;
+         c->clip_max = 0.6f;
+       }),
+       [](double x) { return std::min(std::max(x, -0.5), 0.6); },
+       [](float x) {
+         return std::fabs(x + 0.5f) < 0.05f || std::fabs(x - 0.6f) < 0.05f ? x + 0.11f : x;
+       }},
+      {"Swish", {}, [](double x) { return x / (1.0 + std::exp(-x)); }},
+      {"Swish", with([](NeuronConfig* c) { c->beta = 1.7f; }),
+       [](double x) { return x / (1.0 + std::exp(-1.7 * x)); }},
   };
 }
 
@@ -161,6 +173,19 @@ TEST(NeuronLayerTest, InPlaceOnlyWhereBackwardReadsTheOutput) {
     EXPECT_EQ(layer->allows_in_place(), in_place);
     if (in_place) check_in_place_matches([&] { return make(c); }, Shape{4, 5});
   }
+}
+
+TEST(NeuronLayerTest, ClipWithoutItsRangeIsRefused) {
+  LayerConfig l;
+  l.name = "clip";
+  l.type = "Clip";  // no clip_param: min and max unknown
+  std::unique_ptr<Layer> layer;
+  ASSERT_TRUE(create_layer(l, &layer).ok());
+  LayerHarness h({Shape{2, 3}}, 1, 1);
+  Status s = h.setup(*layer);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("layer 'clip' (Clip)"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("needs clip_param"), std::string::npos) << s.message();
 }
 
 TEST(GpuNeuronTest, MatchesCpuForEveryOp) {
