@@ -73,6 +73,34 @@ constexpr TypeParams kTypeParams[] = {
     {"HDF5Data", {"hdf5_data_param", nullptr}},
 };
 
+// Caffe layer types Banyan refuses, with the reason and what to use.
+struct RefusedType {
+  const char* type;
+  const char* why;
+};
+constexpr RefusedType kRefusedTypes[] = {
+    {"Python",
+     "runs Python code inside Caffe; Banyan has no Python layers (write it in C++: "
+     "layers/<name>.{h,cc,cu} and one line in layers/registry.cc)"},
+    {"LSTM", "recurrent nets are outside Banyan's scope (convolutional nets)"},
+    {"RNN", "recurrent nets are outside Banyan's scope (convolutional nets)"},
+    {"MemoryData",
+     "is fed by C++/Python code in Caffe; use an Input layer, or ImageData / HDF5Data / Data "
+     "for files"},
+    {"WindowData",
+     "R-CNN window files are not read; crop the windows into an LMDB (convert_imageset) and "
+     "use Data"},
+    {"HDF5Output", "writes blobs to HDF5 during forward; use `banyan test` or `banyan export`"},
+    {"Parameter",
+     "a parameter blob without a layer that uses it; use Scale or Bias, which hold "
+     "their own"},
+    {"Filter", "its output batch depends on the data, and Banyan plans every blob's size at setup"},
+    {"BatchReindex",
+     "gathers batch items by a data-dependent index, which Banyan's fixed plans do not "
+     "support"},
+    {"Im2col", "is Convolution's internal step; use Convolution"},
+};
+
 // Warns about *_param messages (field numbers 100..999) the type does not read.
 void warn_unused_params(const pb::LayerParameter& layer, const Scope& s, const TypeParams& uses) {
   const gpb::Reflection* r = layer.GetReflection();
@@ -484,6 +512,11 @@ Status convert_layer_params(const pb::LayerParameter& layer, const Scope& scope,
   const TypeParams* uses = nullptr;
   for (const TypeParams& t : kTypeParams) {
     if (layer.type() == t.type) uses = &t;
+  }
+  for (const RefusedType& r : kRefusedTypes) {
+    if (layer.type() == r.type) {
+      return scope.unsupported("type", "'" + layer.type() + "' is not supported: " + r.why);
+    }
   }
   if (uses == nullptr) return Status::success();
   warn_unused_params(layer, scope, *uses);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "engine/config/loader.h"
 #include "engine/evaluate.h"
@@ -47,6 +48,7 @@ TEST(CaffeExamplesTest, Cifar10FullUsesWithinChannelLrn) {
   const LayerConfig* norm1 = find(net, "norm1");
   ASSERT_NE(norm1, nullptr);
   EXPECT_EQ(norm1->lrn.local_size, 3);
+  EXPECT_EQ(norm1->lrn.norm_region, LrnConfig::NormRegion::kWithinChannel);
   EXPECT_FLOAT_EQ(norm1->lrn.alpha, 5e-05f);
   const LayerConfig* ip1 = find(net, "ip1");
   ASSERT_NE(ip1, nullptr);
@@ -120,6 +122,37 @@ TEST(CaffeExamplesTest, AutoencoderSolversAndRmsProp) {
   EXPECT_EQ(solver.type, SolverConfig::Type::kRmsProp);
   EXPECT_FLOAT_EQ(solver.rms_decay, 0.98f);
   EXPECT_EQ(solver.lr_policy, "inv");
+}
+
+// Caffe's layer types Banyan does not run are refused at load, naming the
+// file, line, layer and what to use instead; their parameters still parse.
+TEST(CaffeExamplesTest, RefusedCaffeLayersSayWhy) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"type: 'Python' python_param { module: 'm' layer: 'L' param_str: '{}' }",
+       "type 'Python' is not supported: runs Python code"},
+      {"type: 'LSTM' recurrent_param { num_output: 8 weight_filler { type: 'xavier' } }",
+       "type 'LSTM' is not supported: recurrent nets"},
+      {"type: 'MemoryData' memory_data_param { batch_size: 4 channels: 1 height: 2 width: 2 }",
+       "use an Input layer"},
+      {"type: 'WindowData' window_data_param { source: 'w.txt' batch_size: 2 }", "WindowData"},
+      {"type: 'HDF5Output' hdf5_output_param { file_name: 'o.h5' }", "banyan test"},
+      {"type: 'Parameter' parameter_param { shape { dim: 2 } }", "Scale or Bias"},
+      {"type: 'Filter'", "output batch depends on the data"},
+      {"type: 'BatchReindex'", "data-dependent index"},
+      {"type: 'Im2col'", "use Convolution"},
+  };
+  for (const auto& [text, message] : cases) {
+    NetConfig net;
+    Status s = parse_net_config(
+        std::string("layer { name: 'in' type: 'Input' top: 'x' }\nlayer { name: 'q' bottom: 'x' "
+                    "top: 'y' ") +
+            text + " }\n",
+        "refused.prototxt", &net);
+    EXPECT_EQ(s.code(), StatusCode::kUnimplemented) << text << ": " << s.message();
+    EXPECT_EQ(s.message().rfind("refused.prototxt:2:", 0), 0u) << s.message();
+    EXPECT_NE(s.message().find("layer 'q'"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(message), std::string::npos) << s.message();
+  }
 }
 
 }  // namespace
