@@ -62,12 +62,35 @@ Status OnnxLayerWriter::emit(size_t i, size_t* used) {
   if (t == "Eltwise") return eltwise(l);
   if (t == "BatchNorm") return batch_norm(i, used);
   if (t == "Scale") return scale(l);
+  if (t == "LRN" && l.lrn.norm_region == LrnConfig::NormRegion::kWithinChannel) {
+    return lrn_within_channel(l);
+  }
   if (t == "ReLU" || t == "LRN" || t == "Softmax" || t == "Concat" || t == "Flatten") {
     return simple(l);
   }
   if (t == "Sigmoid" || t == "TanH" || t == "AbsVal" || t == "BNLL" || t == "ELU" || t == "PReLU" ||
-      t == "Reshape") {
-    return unary(l);
+      t == "Reshape" || t == "Swish" || t == "Power" || t == "Exp" || t == "Log" || t == "Bias") {
+    return elementwise(l);
+  }
+  if (t == "Clip") {
+    return refuse(l,
+                  "ONNX's Clip (opset 11 on) takes min and max as inputs, which OpenCV 4.6, the "
+                  "runtime exports are checked with, does not read; Min/Max or ReLU forms round "
+                  "differently, so Clip is not exported");
+  }
+  if (t == "MVN") {
+    return refuse(l,
+                  "OpenCV 4.6, the runtime exports are checked with, cannot run its "
+                  "ReduceMean/Sub form, and ONNX's MeanVarianceNormalization has no eps; "
+                  "MVN is not exported");
+  }
+  if (t == "Deconvolution") return deconvolution(l);
+  if (t == "Crop") return crop(l);
+  if (t == "Silence") {  // reads its bottoms so they are not graph outputs; writes nothing
+    std::string value;
+    for (const std::string& bottom : l.bottom) BANYAN_RETURN_IF_ERROR(read(l, bottom, &value));
+    report_->notes.push_back(l.name + ": Silence removed");
+    return Status::success();
   }
   if (t == "Dropout" || t == "Split") {  // identity at inference
     std::string value;
@@ -85,7 +108,8 @@ Status OnnxLayerWriter::emit(size_t i, size_t* used) {
                   "train net; export a deploy net)");
   }
   return refuse(
-      l, "layers of type " + t + " are not exported yet (docs/design-notes.md, \"Export\", lists the exported types)");
+      l, "layers of type " + t +
+             " are not exported yet (docs/design-notes.md, \"Export\", lists the exported types)");
 }
 
 Status OnnxLayerWriter::input_layer(const LayerConfig& l) {
@@ -126,6 +150,19 @@ Status OnnxLayerWriter::convolution(size_t i, size_t* used) {
     for (size_t j = i + 1; j < i + *used; ++j)
       note += layers_[j]->name + (j + 1 < i + *used ? ", " : "");
     report_->notes.push_back(note + " folded into the convolution");
+  }
+  const LayerConfig* after = layers_.size() > i + *used ? layers_[i + *used] : nullptr;
+  if (after != nullptr && absorbable(i + *used, last->top[0], "Bias") && after->bias.axis == 1 &&
+      after->bias.num_axes == 1) {
+    // A Bias right after the convolution (one bottom, per channel) adds to
+    // its B (OpenCV 4.6 was seen to run Conv followed by such an Add wrongly).
+    Shape p_shape;
+    std::vector<float> extra;
+    BANYAN_RETURN_IF_ERROR(param(*after, 0, &p_shape, &extra));
+    for (int k = 0; k < c.num_output; ++k) bias[k] += extra[k];
+    last = after;
+    ++*used;
+    report_->notes.push_back(l.name + ": " + after->name + " folded into the convolution");
   }
   std::vector<std::string> inputs = {x, b_->add_initializer(l.name + "_W", w_shape, w)};
   if (c.bias_term || last != &l)
@@ -283,9 +320,6 @@ Status OnnxLayerWriter::simple(const LayerConfig& l) {
       return refuse(l, "only axis 1 through the last axis is exported (ONNX Flatten is 2-D)");
     }
   }
-  if (t == "LRN" && l.lrn.norm_region == LrnConfig::NormRegion::kWithinChannel) {
-    return refuse(l, "WITHIN_CHANNEL has no ONNX form (ONNX LRN normalises across channels)");
-  }
   const bool leaky = t == "ReLU" && l.relu.negative_slope != 0.0f;
   const std::string op = leaky ? "LeakyRelu" : t == "ReLU" ? "Relu" : t;
   onnx::NodeProto* n = b_->add_node(op, l.name, xs, {write(l, 0)});
@@ -299,41 +333,6 @@ Status OnnxLayerWriter::simple(const LayerConfig& l) {
     b_->set_float(n, "beta", l.lrn.beta);
     b_->set_float(n, "bias", l.lrn.k);
   }
-  return Status::success();
-}
-
-// One input, one output: the elementwise layers with an ONNX operator of
-// the same definition, PReLU (slopes broadcast over H, W) and Reshape (its
-// output shape, resolved at setup, as a constant).
-Status OnnxLayerWriter::unary(const LayerConfig& l) {
-  const std::string& t = l.type;
-  std::string x;
-  BANYAN_RETURN_IF_ERROR(read(l, l.bottom[0], &x));
-  if (t == "PReLU") {
-    Shape p_shape;
-    std::vector<float> slope;
-    BANYAN_RETURN_IF_ERROR(param(l, 0, &p_shape, &slope));
-    const Shape in = shape_of(l.bottom[0]);
-    std::vector<int64_t> dims = {static_cast<int64_t>(slope.size())};
-    for (int k = 2; k < in.num_axes(); ++k) dims.push_back(1);
-    const std::string s = b_->add_initializer(l.name + "_slope", Shape(dims), slope);
-    b_->add_node("PRelu", l.name, {x, s}, {write(l, 0)});
-    return Status::success();
-  }
-  if (t == "Reshape") {
-    const Shape out = shape_of(l.top[0]);
-    const std::string s = b_->add_int64_initializer(
-        l.name + "_shape", std::vector<int64_t>(out.dims().begin(), out.dims().end()));
-    b_->add_node("Reshape", l.name, {x, s}, {write(l, 0)});
-    return Status::success();
-  }
-  const std::string op = t == "TanH"     ? "Tanh"
-                         : t == "AbsVal" ? "Abs"
-                         : t == "BNLL"   ? "Softplus"
-                         : t == "ELU"    ? "Elu"
-                                         : t;
-  onnx::NodeProto* n = b_->add_node(op, l.name, {x}, {write(l, 0)});
-  if (t == "ELU") b_->set_float(n, "alpha", l.neuron.alpha);
   return Status::success();
 }
 

@@ -42,8 +42,24 @@ class OnnxLayerWriter {
   Status eltwise(const LayerConfig& l);
   Status batch_norm(size_t i, size_t* used);
   Status scale(const LayerConfig& l);
-  Status simple(const LayerConfig& l);
-  Status unary(const LayerConfig& l);  // ReLU, LRN, Softmax, Concat, Flatten
+  Status simple(const LayerConfig& l);  // ReLU, LRN, Softmax, Concat, Flatten
+  // onnx_elementwise.cc: Sigmoid, TanH, AbsVal, BNLL, ELU, PReLU, Reshape,
+  // Swish, Power, Exp, Log, Bias; LRN within channels.
+  Status elementwise(const LayerConfig& l);
+  Status lrn_within_channel(const LayerConfig& l);
+  // onnx_geometry.cc: Deconvolution (ConvTranspose), Crop (Slice).
+  Status deconvolution(const LayerConfig& l);
+  Status crop(const LayerConfig& l);
+  // Helpers: a new value `op`(inputs) named after layer l (the node in
+  // *made); a float constant of shape (1); y = shift + scale * x as Mul/Add
+  // where they are not the identity.
+  std::string node(const LayerConfig& l, const std::string& op,
+                   const std::vector<std::string>& inputs, onnx::NodeProto** made = nullptr);
+  std::string constant(const LayerConfig& l, const std::string& what, float value);
+  std::string affine(const LayerConfig& l, const std::string& x, float scale, float shift);
+  // The layer's last node, named as the layer, writing its top 0.
+  onnx::NodeProto* last(const LayerConfig& l, const std::string& op,
+                        const std::vector<std::string>& inputs);
 
   // Reads BatchNorm layer i (and a Scale at i + 1 it may absorb) into *a.
   Status read_affine(size_t i, Affine* a, size_t* used);

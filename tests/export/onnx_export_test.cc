@@ -85,6 +85,37 @@ layer { name: "fc" type: "InnerProduct" bottom: "flat" top: "fc" inner_product_p
 layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
 )";
 
+// Swish, Power, Exp, Log, Bias (folded into the convolution before it),
+// LRN within channels, Deconvolution, Crop and Silence.
+constexpr char kChainNet[] = R"(
+name: "Chains"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }
+layer { name: "tanh" type: "TanH" bottom: "conv" top: "th" }
+layer { name: "bias_th" type: "Bias" bottom: "th" top: "bt"
+        bias_param { filler { type: "gaussian" std: 0.5 } } }
+layer { name: "swish" type: "Swish" bottom: "conv" top: "sw" swish_param { beta: 1.3 } }
+layer { name: "power" type: "Power" bottom: "sw" top: "pw" power_param { power: 2 scale: 0.5 shift: 1 } }
+layer { name: "exp" type: "Exp" bottom: "conv" top: "ex" exp_param { base: 2 scale: 0.3 shift: -0.1 } }
+layer { name: "log" type: "Log" bottom: "ex" top: "lg" log_param { base: 10 shift: 0.5 } }
+layer { name: "conv_b" type: "Convolution" bottom: "data" top: "cb"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }
+layer { name: "bias" type: "Bias" bottom: "cb" top: "bi"
+        bias_param { filler { type: "gaussian" std: 0.5 } } }
+layer { name: "lrnw" type: "LRN" bottom: "bi" top: "ln"
+        lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 norm_region: WITHIN_CHANNEL } }
+layer { name: "deconv" type: "Deconvolution" bottom: "conv" top: "dc"
+        convolution_param { num_output: 3 kernel_size: 4 stride: 2 pad: 1 } }
+layer { name: "crop" type: "Crop" bottom: "dc" bottom: "data" top: "cr" crop_param { axis: 2 offset: 3 } }
+layer { name: "side" type: "Sigmoid" bottom: "conv" top: "side" }
+layer { name: "silence" type: "Silence" bottom: "side" }
+layer { name: "cat" type: "Concat" bottom: "bt" bottom: "pw" bottom: "lg" bottom: "ln" bottom: "cr"
+        top: "cat" }
+layer { name: "fc" type: "InnerProduct" bottom: "cat" top: "fc" inner_product_param { num_output: 5 } }
+layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
+)";
+
 constexpr char kOpsNet[] = R"(
 name: "Ops"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 4 dim: 10 dim: 10 } } }
@@ -295,6 +326,24 @@ TEST(OnnxExportTest, ElementwisePReluAndReshapeMatchOpenCvDnn) {
                                                {"elu", "elu"},
                                                {"prelu", "prelu"},
                                                {"reshape", "flat"},
+                                               {"prob", "prob"}});
+  expect_onnx_check_passes(path);
+}
+
+TEST(OnnxExportTest, OperatorChainsMatchOpenCvDnn) {
+  DeployNet d;
+  Status s = testing::make_deploy_net(kChainNet, "chains.prototxt", &d);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(d.net->blob("dc")->shape(), (Shape{2, 3, 16, 16}));
+  const std::string path = export_and_compare(d, "chains.onnx",
+                                              {{"swish", "sw"},
+                                               {"power", "pw"},
+                                               {"log", "lg"},
+                                               {"conv_b", "bi"},
+                                               {"bias_th", "bt"},
+                                               {"lrnw", "ln"},
+                                               {"deconv", "dc"},
+                                               {"crop", "cr"},
                                                {"prob", "prob"}});
   expect_onnx_check_passes(path);
 }
