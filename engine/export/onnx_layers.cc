@@ -86,6 +86,10 @@ Status OnnxLayerWriter::emit(size_t i, size_t* used) {
   }
   if (t == "Deconvolution") return deconvolution(l);
   if (t == "Crop") return crop(l);
+  if (t == "Slice") return slice(l);
+  if (t == "Tile") return tile(l);
+  if (t == "ArgMax") return argmax(l);
+  if (t == "Reduction") return reduction(l);
   if (t == "Silence") {  // reads its bottoms so they are not graph outputs; writes nothing
     std::string value;
     for (const std::string& bottom : l.bottom) BANYAN_RETURN_IF_ERROR(read(l, bottom, &value));

@@ -47,9 +47,14 @@ class OnnxLayerWriter {
   // Swish, Power, Exp, Log, Bias; LRN within channels.
   Status elementwise(const LayerConfig& l);
   Status lrn_within_channel(const LayerConfig& l);
-  // onnx_geometry.cc: Deconvolution (ConvTranspose), Crop (Slice).
+  // onnx_geometry.cc: Deconvolution (ConvTranspose), Crop and Slice
+  // (Slice), Tile, ArgMax, Reduction.
   Status deconvolution(const LayerConfig& l);
   Status crop(const LayerConfig& l);
+  Status slice(const LayerConfig& l);
+  Status tile(const LayerConfig& l);
+  Status argmax(const LayerConfig& l);
+  Status reduction(const LayerConfig& l);
   // Helpers: a new value `op`(inputs) named after layer l (the node in
   // *made); a float constant of shape (1); y = shift + scale * x as Mul/Add
   // where they are not the identity.

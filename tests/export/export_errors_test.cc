@@ -44,9 +44,11 @@ TEST(OnnxExportErrorsTest, LossAndAccuracyLayersAreRefused) {
 
 // Layers with no mapping yet are refused by name and type; Clip with why.
 TEST(OnnxExportErrorsTest, LayersWithoutAMappingAreRefusedByName) {
-  expect_refused(R"(layer { name: "tile" type: "Tile" bottom: "data" top: "tiled"
-                                    tile_param { tiles: 2 } })",
-                 "tile", "layers of type Tile are not exported yet");
+  expect_refused(R"(layer { name: "t" type: "Threshold" bottom: "data" top: "t" })", "t",
+                 "layers of type Threshold are not exported yet");
+  expect_refused(R"(layer { name: "am" type: "ArgMax" bottom: "data" top: "am"
+                                    argmax_param { top_k: 2 axis: 1 } })",
+                 "am", "only an explicit axis with top_k 1");
   expect_refused(R"(layer { name: "clip" type: "Clip" bottom: "data" top: "c"
                                     clip_param { min: 0 max: 1 } })",
                  "clip", "Clip is not exported");

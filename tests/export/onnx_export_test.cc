@@ -116,6 +116,25 @@ layer { name: "fc" type: "InnerProduct" bottom: "cat" top: "fc" inner_product_pa
 layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
 )";
 
+// Slice (Slice nodes), Tile (Concat), ArgMax (ArgMax + Cast) and the four
+// Reductions; several graph outputs.
+constexpr char kShapeNet[] = R"(
+name: "Shapes"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }
+layer { name: "slice" type: "Slice" bottom: "conv" top: "s0" top: "s1" top: "s2"
+        slice_param { axis: 1 slice_point: 1 slice_point: 3 } }
+layer { name: "tile" type: "Tile" bottom: "s1" top: "tiled" tile_param { axis: 2 tiles: 3 } }
+layer { name: "argmax" type: "ArgMax" bottom: "conv" top: "am" argmax_param { axis: 1 } }
+layer { name: "rsum" type: "Reduction" bottom: "s0" top: "rs" reduction_param { axis: 2 coeff: -2 } }
+layer { name: "rasum" type: "Reduction" bottom: "s2" top: "ra"
+        reduction_param { axis: 1 operation: ASUM coeff: 0.5 } }
+layer { name: "rsq" type: "Reduction" bottom: "tiled" top: "rq" reduction_param { axis: 2 operation: SUMSQ } }
+layer { name: "rmean" type: "Reduction" bottom: "conv" top: "rm"
+        reduction_param { axis: -1 operation: MEAN } }
+)";
+
 constexpr char kOpsNet[] = R"(
 name: "Ops"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 4 dim: 10 dim: 10 } } }
@@ -345,6 +364,23 @@ TEST(OnnxExportTest, OperatorChainsMatchOpenCvDnn) {
                                                {"deconv", "dc"},
                                                {"crop", "cr"},
                                                {"prob", "prob"}});
+  expect_onnx_check_passes(path);
+}
+
+TEST(OnnxExportTest, SliceTileArgMaxAndReductionsMatchOpenCvDnn) {
+  DeployNet d;
+  Status s = testing::make_deploy_net(kShapeNet, "shapes.prototxt", &d);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::string path = export_and_compare(d, "shapes.onnx",
+                                              {{"slice", "s0"},
+                                               {"slice_1", "s1"},
+                                               {"slice_2", "s2"},
+                                               {"tile", "tiled"},
+                                               {"argmax", "am"},
+                                               {"rsum", "rs"},
+                                               {"rasum", "ra"},
+                                               {"rsq", "rq"},
+                                               {"rmean", "rm"}});
   expect_onnx_check_passes(path);
 }
 
