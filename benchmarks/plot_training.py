@@ -10,7 +10,7 @@
 # is skipped; any other malformed line is an error naming file:line.
 #
 # Usage: plot_training.py RUN.jsonl[=LABEL] [...] --out curves.png
-#        [--smooth N] [--title T] [--quiet]
+#        [--smooth N (default: a tenth of the lines, at most 20)] [--title T] [--quiet]
 #        plot_training.py --check     (exit 0 when matplotlib can be used)
 import argparse
 import json
@@ -162,7 +162,8 @@ def plot(runs, out, smooth_window, title):
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], color=color, label=label,
                         drawstyle=style)
-    ax_loss.set_title(f"loss (train: moving average of {smooth_window} lines)")
+    ax_loss.set_title("loss (train: raw, and moving average of %d lines)" % smooth_window
+                      if smooth_window > 1 else "loss")
     ax_acc.set_title("test accuracy")
     ax_lr.set_title("learning rate")
     ax_speed.set_title("training images/s")
@@ -196,7 +197,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("runs", nargs="*", help="metrics JSON-lines files, optionally path=label")
     ap.add_argument("--out", help="the PNG to write")
-    ap.add_argument("--smooth", type=int, default=20, help="moving-average window (lines)")
+    ap.add_argument("--smooth", type=int, default=None,
+                    help="moving-average window in lines (default: a tenth of the longest "
+                         "run's training lines, at most 20)")
     ap.add_argument("--title", default="")
     ap.add_argument("--quiet", action="store_true", help="no summary on stdout")
     ap.add_argument("--check", action="store_true", help="only check that matplotlib loads")
@@ -211,14 +214,18 @@ def main():
         return 0
     if not args.runs or not args.out:
         ap.error("give one or more metrics files and --out FILE.png")
-    if args.smooth < 1:
+    if args.smooth is not None and args.smooth < 1:
         ap.error(f"--smooth must be >= 1, got {args.smooth}")
     try:
         runs = []
         for arg in args.runs:
             path, label = parse_run_arg(arg)
             runs.append((label, load_run(path)))
-        plot(runs, args.out, args.smooth, args.title)
+        smooth_window = args.smooth
+        if smooth_window is None:  # few lines: little or no smoothing
+            longest = max(len(run["train"].get("loss", [])) for _, run in runs)
+            smooth_window = max(1, min(20, longest // 10))
+        plot(runs, args.out, smooth_window, args.title)
     except MetricsError as e:
         print(f"plot_training: {e}", file=sys.stderr)
         return 1
