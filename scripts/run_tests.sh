@@ -6,7 +6,7 @@
 #   build-asan  CPU-only, clang, AddressSanitizer + UndefinedBehaviorSanitizer
 #               and libFuzzer coverage: the whole CPU suite, every fuzz seed
 #               and kept crash replayed, then each fuzz target for
-#               BANYAN_FUZZ_SECONDS (default 30) from its corpus;
+#               BANYAN_FUZZ_SECONDS (default 20) from its corpus;
 #   build-tsan  CPU-only, clang, ThreadSanitizer: the threaded parts'
 #               suites (pipeline, workers, exchange, engine/solver).
 # Any sanitizer report fails its test.  BANYAN_SKIP_SANITIZERS=1 runs only
@@ -75,7 +75,7 @@ cmake --build build-asan -j"$jobs"
 ctest_counted build-asan
 stamp "ASan+UBSan build and tests"
 fuzz_rc=0
-scripts/run_fuzz.sh build-asan "${BANYAN_FUZZ_SECONDS:-30}" || fuzz_rc=$?
+scripts/run_fuzz.sh build-asan "${BANYAN_FUZZ_SECONDS:-20}" || fuzz_rc=$?
 targets=$(ls tests/fuzz/corpus | wc -l)
 bad=$(grep -L '^0$' build-asan/fuzz/runs/*.rc 2>/dev/null | wc -l)
 passed=$((passed + targets - bad))

@@ -40,8 +40,19 @@ bool small_enough(const banyan::NetConfig& net) {
         !in(c.group, 0, 16) || !in(p.kernel_h, 0, 8) || !in(p.kernel_w, 0, 8) ||
         !in(p.stride_h, 0, 8) || !in(p.stride_w, 0, 8) || !in(p.pad_h, 0, 8) ||
         !in(p.pad_w, 0, 8) || !in(l.inner_product.num_output, 0, 64) ||
-        !in(l.lrn.local_size, 0, 15)) {
+        !in(l.lrn.local_size, 0, 15) || !in(l.tile.tiles, 0, 8) || !in(l.embed.num_output, 0, 64) ||
+        !in(l.embed.input_dim, 0, 64) || !in(l.spp.pyramid_height, 0, 4) ||
+        !in(l.argmax.top_k, 0, 64)) {
       return false;
+    }
+    for (const banyan::Shape& s : l.dummy_data.shapes) {
+      if (s.num_axes() > 5) return false;
+      int64_t count = 1;
+      for (int a = 0; a < s.num_axes(); ++a) {
+        if (!in(s.dim(a), 0, 32)) return false;
+        count *= s.dim(a);
+      }
+      if (count > 4096) return false;
     }
   }
   return true;
