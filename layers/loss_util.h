@@ -1,5 +1,6 @@
-// Helpers shared by the loss layers HingeLoss, MultinomialLogisticLoss,
-// InfogainLoss and ContrastiveLoss: Caffe's loss normalizer and, on CUDA
+// Helpers shared by the loss layers: Caffe's loss normalizer (every loss
+// with a normalization mode) and, for HingeLoss, MultinomialLogisticLoss,
+// InfogainLoss and ContrastiveLoss on CUDA
 // devices, the deterministic "sum the per-position terms, divide on the
 // device" step (cuda/reduce.h), which leaves the divisor on the device for
 // backward (no host readback).

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "layers/loss_util.h"
 #include "layers/registry.h"
 #ifdef BANYAN_WITH_CUDA
 #include "cuda/reduce.h"
@@ -37,22 +38,9 @@ Status SigmoidCrossEntropyLossLayer::setup(const std::vector<Blob*>& bottom,
 }
 
 double SigmoidCrossEntropyLossLayer::normalizer(double valid, int64_t count) const {
-  double n = 1.0;
-  switch (mode_) {
-    case LossConfig::Normalization::kFull:
-      n = static_cast<double>(count);
-      break;
-    case LossConfig::Normalization::kValid:
-      n = valid;
-      break;
-    case LossConfig::Normalization::kBatchSize:
-      n = static_cast<double>(num_);
-      break;
-    case LossConfig::Normalization::kNone:
-      n = 1.0;
-      break;
-  }
-  return n >= 1.0 ? n : 1.0;
+  // Positions per sample: FULL divides by num_ times this, the element count.
+  const int64_t per_sample = num_ > 0 ? count / num_ : 0;
+  return loss_normalizer(mode_, num_, per_sample, static_cast<int64_t>(valid));
 }
 
 void SigmoidCrossEntropyLossLayer::forward_cpu(const std::vector<Blob*>& bottom,

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "layers/loss_util.h"
 #include "layers/registry.h"
 #include "layers/softmax.h"
 
@@ -53,22 +54,7 @@ bool SoftmaxWithLossLayer::is_ignored(float v) const {
 }
 
 float SoftmaxWithLossLayer::normalizer(int64_t valid) const {
-  double n = 1.0;
-  switch (config_.loss.normalization) {
-    case LossConfig::Normalization::kFull:
-      n = static_cast<double>(outer_ * inner_);
-      break;
-    case LossConfig::Normalization::kValid:
-      n = static_cast<double>(valid);
-      break;
-    case LossConfig::Normalization::kBatchSize:
-      n = static_cast<double>(outer_);
-      break;
-    case LossConfig::Normalization::kNone:
-      n = 1.0;
-      break;
-  }
-  return static_cast<float>(n > 0.0 ? n : 1.0);
+  return static_cast<float>(loss_normalizer(config_.loss.normalization, outer_, inner_, valid));
 }
 
 void SoftmaxWithLossLayer::forward_cpu(const std::vector<Blob*>& bottom,
