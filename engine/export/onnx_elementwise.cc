@@ -20,6 +20,13 @@ onnx::NodeProto* OnnxLayerWriter::last(const LayerConfig& l, const std::string& 
   return b_->add_node(op, l.name, inputs, {write(l, 0)});
 }
 
+std::string OnnxLayerWriter::per_channel(const LayerConfig& l, const std::string& what,
+                                         const std::vector<float>& values) {
+  std::vector<int64_t> dims = {static_cast<int64_t>(values.size())};
+  for (int k = 2; k < shape_of(l.bottom[0]).num_axes(); ++k) dims.push_back(1);
+  return b_->add_initializer(l.name + "_" + what, Shape(dims), values);
+}
+
 std::string OnnxLayerWriter::constant(const LayerConfig& l, const std::string& what, float value) {
   return b_->add_initializer(l.name + "_" + what, Shape{1}, {value});
 }
@@ -36,14 +43,7 @@ Status OnnxLayerWriter::elementwise(const LayerConfig& l) {
   const std::string& t = l.type;
   std::string x;
   BANYAN_RETURN_IF_ERROR(read(l, l.bottom[0], &x));
-  const Shape in = shape_of(l.bottom[0]);
   const NeuronConfig& c = l.neuron;
-  // (C, 1, 1, ...): per-channel values broadcast over the axes after 1.
-  auto per_channel = [&](const std::string& what, const std::vector<float>& v) {
-    std::vector<int64_t> dims = {static_cast<int64_t>(v.size())};
-    for (int k = 2; k < in.num_axes(); ++k) dims.push_back(1);
-    return b_->add_initializer(l.name + "_" + what, Shape(dims), v);
-  };
   if (t == "PReLU" || t == "Bias") {
     if (t == "Bias" && (l.bottom.size() != 1 || l.bias.axis != 1 || l.bias.num_axes != 1)) {
       return refuse(l, "only one bottom with axis 1 and num_axes 1 is exported");
@@ -51,7 +51,8 @@ Status OnnxLayerWriter::elementwise(const LayerConfig& l) {
     Shape p_shape;
     std::vector<float> v;
     BANYAN_RETURN_IF_ERROR(param(l, 0, &p_shape, &v));
-    last(l, t == "PReLU" ? "PRelu" : "Add", {x, per_channel(t == "PReLU" ? "slope" : "bias", v)});
+    last(l, t == "PReLU" ? "PRelu" : "Add",
+         {x, per_channel(l, t == "PReLU" ? "slope" : "bias", v)});
     return Status::success();
   }
   if (t == "Reshape") {

@@ -295,13 +295,10 @@ Status OnnxLayerWriter::scale(const LayerConfig& l) {
   }
   std::string x;
   BANYAN_RETURN_IF_ERROR(read(l, l.bottom[0], &x));
-  const Shape in = shape_of(l.bottom[0]);
-  std::vector<int64_t> dims = {in.dim(1)};
-  for (int k = 2; k < in.num_axes(); ++k) dims.push_back(1);  // broadcast over H, W
   Shape p_shape;
   std::vector<float> gamma, beta;
   BANYAN_RETURN_IF_ERROR(param(l, 0, &p_shape, &gamma));
-  const std::string g = b_->add_initializer(l.name + "_gamma", Shape(dims), gamma);
+  const std::string g = per_channel(l, "gamma", gamma);
   if (!c.bias_term) {
     b_->add_node("Mul", l.name, {x, g}, {write(l, 0)});
     return Status::success();
@@ -309,7 +306,7 @@ Status OnnxLayerWriter::scale(const LayerConfig& l) {
   BANYAN_RETURN_IF_ERROR(param(l, 1, &p_shape, &beta));
   const std::string scaled = b_->unique_name(l.name + "_scaled");
   b_->add_node("Mul", l.name + "_mul", {x, g}, {scaled});
-  const std::string bb = b_->add_initializer(l.name + "_beta", Shape(dims), beta);
+  const std::string bb = per_channel(l, "beta", beta);
   b_->add_node("Add", l.name, {scaled, bb}, {write(l, 0)});
   return Status::success();
 }

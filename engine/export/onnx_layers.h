@@ -61,6 +61,10 @@ class OnnxLayerWriter {
   std::string node(const LayerConfig& l, const std::string& op,
                    const std::vector<std::string>& inputs, onnx::NodeProto** made = nullptr);
   std::string constant(const LayerConfig& l, const std::string& what, float value);
+  // `values`, one per channel of l's bottom 0, shaped (C, 1, 1, ...) to
+  // broadcast over the axes after 1.
+  std::string per_channel(const LayerConfig& l, const std::string& what,
+                          const std::vector<float>& values);
   std::string affine(const LayerConfig& l, const std::string& x, float scale, float shift);
   // The layer's last node, named as the layer, writing its top 0.
   onnx::NodeProto* last(const LayerConfig& l, const std::string& op,
